@@ -1,0 +1,182 @@
+"""The hypernetwork: composes a token's surface form (source ids) into its input/output embeddings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from zett.hypernet.config import HypernetConfig
+from zett.models.api import param
+
+
+class Frozen(nnx.Variable):
+    """State that belongs to the base model (source tables, fitted rescalers): never optimised."""
+
+
+@jax.tree_util.register_dataclass
+@dataclass
+class HypernetOutput:
+    """input_embeddings / output_embeddings: [n_tokens, embed]; bias: [n_tokens]."""
+
+    input_embeddings: jax.Array
+    output_embeddings: jax.Array | None = None
+    bias: jax.Array | None = None
+
+
+def _normal(rngs: nnx.Rngs, shape: tuple[int, ...], std: float = 0.02) -> jax.Array:
+    return std * jax.random.normal(rngs.params(), shape, jnp.float32)
+
+
+class Dense(nnx.Module):
+    """x @ kernel + bias with logical axes on both."""
+
+    def __init__(self, d_in: int, d_out: int, axes: tuple[str, str], *, rngs: nnx.Rngs, std: float = 0.02):
+        self.kernel = param(_normal(rngs, (d_in, d_out), std), axes)
+        self.bias = param(jnp.zeros((d_out,), jnp.float32), (axes[1],))
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        return jnp.einsum("...i,io->...o", x, self.kernel.value.astype(x.dtype)) + self.bias.value.astype(x.dtype)
+
+
+class LayerNorm(nnx.Module):
+    def __init__(self, dim: int, eps: float):
+        self.scale = param(jnp.ones((dim,), jnp.float32), ("hyper_embed",))
+        self.bias = param(jnp.zeros((dim,), jnp.float32), ("hyper_embed",))
+        self.eps = eps
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        x32 = x.astype(jnp.float32)
+        mean = x32.mean(-1, keepdims=True)
+        var = jnp.square(x32 - mean).mean(-1, keepdims=True)
+        y = (x32 - mean) * jax.lax.rsqrt(var + self.eps) * self.scale.value + self.bias.value
+        return y.astype(x.dtype)
+
+
+class Block(nnx.Module):
+    """Pre-LN bidirectional transformer layer over the surface positions, with pad masking."""
+
+    def __init__(self, cfg: HypernetConfig, *, rngs: nnx.Rngs):
+        h, f = cfg.hidden_size, cfg.intermediate_size
+        self.num_heads = cfg.resolved_num_heads
+        self.ln_attn = LayerNorm(h, cfg.layer_norm_eps)
+        self.qkv = Dense(h, 3 * h, ("hyper_embed", "hyper_qkv"), rngs=rngs)
+        self.attn_out = Dense(h, h, ("hyper_qkv", "hyper_embed"), rngs=rngs)
+        self.ln_mlp = LayerNorm(h, cfg.layer_norm_eps)
+        self.mlp_in = Dense(h, f, ("hyper_embed", "hyper_mlp"), rngs=rngs)
+        self.mlp_out = Dense(f, h, ("hyper_mlp", "hyper_embed"), rngs=rngs)
+
+    def __call__(self, x: jax.Array, mask: jax.Array) -> jax.Array:
+        """x: [tokens, pos, hidden]; mask: [tokens, pos] bool (True = a real piece)."""
+        n, p, h = x.shape
+        q, k, v = jnp.split(self.qkv(self.ln_attn(x)), 3, axis=-1)
+        q, k, v = (t.reshape(n, p, self.num_heads, h // self.num_heads) for t in (q, k, v))
+        scores = jnp.einsum("tqnd,tknd->tnqk", q, k).astype(jnp.float32) / np.sqrt(h // self.num_heads)
+        scores = jnp.where(mask[:, None, None, :], scores, jnp.finfo(jnp.float32).min)
+        weights = jax.nn.softmax(scores, axis=-1).astype(x.dtype)
+        attn = jnp.einsum("tnqk,tknd->tqnd", weights, v).reshape(n, p, h)
+        x = x + self.attn_out(attn)
+        return x + self.mlp_out(jax.nn.gelu(self.mlp_in(self.ln_mlp(x)), approximate=False))
+
+
+class Hypernet(nnx.Module):
+    """Surface forms [tokens, maxlen] of source ids → embeddings for those tokens.
+
+    Source rows ([E_in ‖ E_out] for untied models) are looked up frozen, rescaled per dimension to
+    mean 0 / std `target_std`; ids ≥ source vocab use learned fallback rows. Then an input projection
+    with a residual GELU block, `num_layers` transformer layers, pooling at position 0 (the first
+    piece), and heads whose affine output rescalers are fit on anchor tokens (`fit_output_rescalers`)."""
+
+    def __init__(
+        self,
+        cfg: HypernetConfig,
+        source_input_embeddings: np.ndarray,
+        source_output_embeddings: np.ndarray | None = None,
+        *,
+        rngs: nnx.Rngs,
+    ):
+        self.cfg = cfg
+        src = np.asarray(source_input_embeddings, np.float32)
+        if cfg.predict_output_embeddings:
+            if source_output_embeddings is None:
+                raise ValueError("predict_output_embeddings needs the source output embeddings")
+            src = np.concatenate([src, np.asarray(source_output_embeddings, np.float32)], axis=1)
+        self.source_vocab_size, self.source_dim = src.shape
+        self.embed_dim = int(np.asarray(source_input_embeddings).shape[1])
+        mean, std = src.mean(0), src.std(0) + 1e-8
+        self.source_table = Frozen(jnp.asarray(src))  # [source_vocab, source_dim]
+        self.in_shift = Frozen(jnp.asarray(mean))
+        self.in_scale = Frozen(jnp.asarray(cfg.target_std / std))
+        h = cfg.hidden_size
+        self.fallback = param(_normal(rngs, (cfg.n_fallback, self.source_dim), cfg.target_std), ("fallback", "source_embed"))
+        self.in_proj = Dense(self.source_dim, h, ("source_embed", "hyper_embed"), rngs=rngs)
+        self.in_mlp_in = Dense(h, cfg.intermediate_size, ("hyper_embed", "hyper_mlp"), rngs=rngs)
+        self.in_mlp_out = Dense(cfg.intermediate_size, h, ("hyper_mlp", "hyper_embed"), rngs=rngs)
+        self.in_norm = LayerNorm(h, cfg.layer_norm_eps)
+        self.positions = param(_normal(rngs, (cfg.surface_maxlen, h)), ("surface", "hyper_embed"))
+        self.blocks = nnx.List([Block(cfg, rngs=rngs) for _ in range(cfg.num_layers)])
+        self.final_norm = LayerNorm(h, cfg.layer_norm_eps)
+        d = self.embed_dim
+        self.head_in = Dense(h, d, ("hyper_embed", "embed"), rngs=rngs)
+        self.out_scale_in = param(jnp.ones((d,), jnp.float32), ("embed",))
+        self.out_shift_in = param(jnp.zeros((d,), jnp.float32), ("embed",))
+        if cfg.predict_output_embeddings:
+            self.head_out = Dense(h, d, ("hyper_embed", "embed"), rngs=rngs)
+            self.out_scale_out = param(jnp.ones((d,), jnp.float32), ("embed",))
+            self.out_shift_out = param(jnp.zeros((d,), jnp.float32), ("embed",))
+        if cfg.predict_bias:
+            self.head_bias = Dense(h, 1, ("hyper_embed", None), rngs=rngs)
+
+    def embed_pieces(self, surface_ids: jax.Array) -> jax.Array:
+        """[tokens, maxlen] ids → [tokens, maxlen, source_dim] rescaled source / fallback rows."""
+        is_fallback = surface_ids >= self.source_vocab_size
+        src_ids = jnp.where(is_fallback, 0, surface_ids)
+        rows = (self.source_table.value[src_ids] - self.in_shift.value) * self.in_scale.value
+        fb_ids = jnp.clip(surface_ids - self.source_vocab_size, 0, self.cfg.n_fallback - 1)
+        return jnp.where(is_fallback[..., None], self.fallback.value[fb_ids], rows)
+
+    def __call__(self, surface_ids: jax.Array, lengths: jax.Array) -> HypernetOutput:
+        """surface_ids: [tokens, maxlen] int; lengths: [tokens] (≥1 for every predicted token)."""
+        dtype = jnp.dtype(self.cfg.dtype)
+        maxlen = surface_ids.shape[1]
+        mask = jnp.arange(maxlen)[None, :] < jnp.maximum(lengths, 1)[:, None]  # [tokens, maxlen]
+        x = self.in_proj(self.embed_pieces(surface_ids).astype(dtype))
+        x = self.in_norm(x + self.in_mlp_out(jax.nn.gelu(self.in_mlp_in(x), approximate=False)))
+        x = x + self.positions.value[:maxlen].astype(dtype)
+        for block in self.blocks:
+            x = block(x, mask)
+        pooled = self.final_norm(x[:, 0])  # [tokens, hidden]
+        e_in = self.head_in(pooled).astype(jnp.float32) * self.out_scale_in.value + self.out_shift_in.value
+        e_out = bias = None
+        if self.cfg.predict_output_embeddings:
+            e_out = self.head_out(pooled).astype(jnp.float32) * self.out_scale_out.value + self.out_shift_out.value
+        if self.cfg.predict_bias:
+            bias = self.head_bias(pooled)[:, 0].astype(jnp.float32)
+        return HypernetOutput(e_in, e_out, bias)
+
+
+def fit_output_rescalers(
+    hypernet: Hypernet,
+    anchor_ids: np.ndarray,
+    anchor_lengths: np.ndarray,
+    true_input: np.ndarray,
+    true_output: np.ndarray | None = None,
+) -> None:
+    """Sets the output affine maps so predictions on anchor tokens have the per-dimension mean/std
+    of their true embeddings ([anchors, embed]); done once, before training."""
+    for name in ("in", "out") if true_output is not None else ("in",):
+        getattr(hypernet, f"out_scale_{name}").value = jnp.ones_like(getattr(hypernet, f"out_scale_{name}").value)
+        getattr(hypernet, f"out_shift_{name}").value = jnp.zeros_like(getattr(hypernet, f"out_shift_{name}").value)
+    pred = hypernet(jnp.asarray(anchor_ids), jnp.asarray(anchor_lengths))
+    pairs = [("in", pred.input_embeddings, true_input)]
+    if true_output is not None and pred.output_embeddings is not None:
+        pairs.append(("out", pred.output_embeddings, true_output))
+    for name, p, t in pairs:
+        p, t = np.asarray(p, np.float64), np.asarray(t, np.float64)
+        scale = t.std(0) / (p.std(0) + 1e-8)
+        shift = t.mean(0) - p.mean(0) * scale
+        getattr(hypernet, f"out_scale_{name}").value = jnp.asarray(scale, jnp.float32)
+        getattr(hypernet, f"out_shift_{name}").value = jnp.asarray(shift, jnp.float32)
