@@ -45,8 +45,8 @@ def test_padding_content_is_ignored():
 def test_fallback_ids_use_learned_rows():
     hn, _ = _hypernet()
     pieces = hn.embed_pieces(jnp.array([[50 + 3, 2]]))
-    np.testing.assert_allclose(pieces[0, 0], hn.fallback.value[3])
-    assert not np.allclose(pieces[0, 1], hn.fallback.value[2])
+    np.testing.assert_allclose(pieces[0, 0], hn.fallback[...][3])
+    assert not np.allclose(pieces[0, 1], hn.fallback[...][2])
 
 
 def test_source_tables_are_not_trainable():

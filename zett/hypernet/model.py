@@ -39,7 +39,7 @@ class Dense(nnx.Module):
         self.bias = param(jnp.zeros((d_out,), jnp.float32), (axes[1],))
 
     def __call__(self, x: jax.Array) -> jax.Array:
-        return jnp.einsum("...i,io->...o", x, self.kernel.value.astype(x.dtype)) + self.bias.value.astype(x.dtype)
+        return jnp.einsum("...i,io->...o", x, self.kernel[...].astype(x.dtype)) + self.bias[...].astype(x.dtype)
 
 
 class LayerNorm(nnx.Module):
@@ -52,7 +52,7 @@ class LayerNorm(nnx.Module):
         x32 = x.astype(jnp.float32)
         mean = x32.mean(-1, keepdims=True)
         var = jnp.square(x32 - mean).mean(-1, keepdims=True)
-        y = (x32 - mean) * jax.lax.rsqrt(var + self.eps) * self.scale.value + self.bias.value
+        y = (x32 - mean) * jax.lax.rsqrt(var + self.eps) * self.scale[...] + self.bias[...]
         return y.astype(x.dtype)
 
 
@@ -134,9 +134,9 @@ class Hypernet(nnx.Module):
         """[tokens, maxlen] ids → [tokens, maxlen, source_dim] rescaled source / fallback rows."""
         is_fallback = surface_ids >= self.source_vocab_size
         src_ids = jnp.where(is_fallback, 0, surface_ids)
-        rows = (self.source_table.value[src_ids] - self.in_shift.value) * self.in_scale.value
+        rows = (self.source_table[...][src_ids] - self.in_shift[...]) * self.in_scale[...]
         fb_ids = jnp.clip(surface_ids - self.source_vocab_size, 0, self.cfg.n_fallback - 1)
-        return jnp.where(is_fallback[..., None], self.fallback.value[fb_ids], rows)
+        return jnp.where(is_fallback[..., None], self.fallback[...][fb_ids], rows)
 
     def __call__(self, surface_ids: jax.Array, lengths: jax.Array) -> HypernetOutput:
         """surface_ids: [tokens, maxlen] int; lengths: [tokens] (≥1 for every predicted token)."""
@@ -145,14 +145,14 @@ class Hypernet(nnx.Module):
         mask = jnp.arange(maxlen)[None, :] < jnp.maximum(lengths, 1)[:, None]  # [tokens, maxlen]
         x = self.in_proj(self.embed_pieces(surface_ids).astype(dtype))
         x = self.in_norm(x + self.in_mlp_out(jax.nn.gelu(self.in_mlp_in(x), approximate=False)))
-        x = x + self.positions.value[:maxlen].astype(dtype)
+        x = x + self.positions[...][:maxlen].astype(dtype)
         for block in self.blocks:
             x = block(x, mask)
         pooled = self.final_norm(x[:, 0])  # [tokens, hidden]
-        e_in = self.head_in(pooled).astype(jnp.float32) * self.out_scale_in.value + self.out_shift_in.value
+        e_in = self.head_in(pooled).astype(jnp.float32) * self.out_scale_in[...] + self.out_shift_in[...]
         e_out = bias = None
         if self.cfg.predict_output_embeddings:
-            e_out = self.head_out(pooled).astype(jnp.float32) * self.out_scale_out.value + self.out_shift_out.value
+            e_out = self.head_out(pooled).astype(jnp.float32) * self.out_scale_out[...] + self.out_shift_out[...]
         if self.cfg.predict_bias:
             bias = self.head_bias(pooled)[:, 0].astype(jnp.float32)
         return HypernetOutput(e_in, e_out, bias)
@@ -168,8 +168,8 @@ def fit_output_rescalers(
     """Sets the output affine maps so predictions on anchor tokens have the per-dimension mean/std
     of their true embeddings ([anchors, embed]); done once, before training."""
     for name in ("in", "out") if true_output is not None else ("in",):
-        getattr(hypernet, f"out_scale_{name}").value = jnp.ones_like(getattr(hypernet, f"out_scale_{name}").value)
-        getattr(hypernet, f"out_shift_{name}").value = jnp.zeros_like(getattr(hypernet, f"out_shift_{name}").value)
+        getattr(hypernet, f"out_scale_{name}").set_value(jnp.ones_like(getattr(hypernet, f"out_scale_{name}")[...]))
+        getattr(hypernet, f"out_shift_{name}").set_value(jnp.zeros_like(getattr(hypernet, f"out_shift_{name}")[...]))
     pred = hypernet(jnp.asarray(anchor_ids), jnp.asarray(anchor_lengths))
     pairs = [("in", pred.input_embeddings, true_input)]
     if true_output is not None and pred.output_embeddings is not None:
@@ -178,5 +178,5 @@ def fit_output_rescalers(
         p, t = np.asarray(p, np.float64), np.asarray(t, np.float64)
         scale = t.std(0) / (p.std(0) + 1e-8)
         shift = t.mean(0) - p.mean(0) * scale
-        getattr(hypernet, f"out_scale_{name}").value = jnp.asarray(scale, jnp.float32)
-        getattr(hypernet, f"out_shift_{name}").value = jnp.asarray(shift, jnp.float32)
+        getattr(hypernet, f"out_scale_{name}").set_value(jnp.asarray(scale, jnp.float32))
+        getattr(hypernet, f"out_shift_{name}").set_value(jnp.asarray(shift, jnp.float32))

@@ -85,14 +85,20 @@ def assign_weights(
             raise CheckpointError(f"{source}: tensor {name!r} maps to {path!r}, which the model does not have")
         value = np.asarray(array)
         if rule.to_zett is not None:
-            value = rule.to_zett(value)
+            try:
+                value = rule.to_zett(value)
+            except ValueError as e:  # e.g. a reshape that the tensor's shape cannot satisfy
+                raise CheckpointError(
+                    f"{source}: tensor {name!r} has shape {tuple(value.shape)}, which does not fit {path} "
+                    f"under the config ({e})"
+                ) from None
         var = params[path]
-        if tuple(value.shape) != tuple(var.value.shape):
+        if tuple(value.shape) != tuple(var.get_value().shape):
             raise CheckpointError(
                 f"{source}: tensor {name!r} has shape {tuple(np.shape(array))}, but the config implies "
-                f"{tuple(var.value.shape)} for {path}"
+                f"{tuple(var.get_value().shape)} for {path}"
             )
-        var.value = jnp.asarray(value, dtype=var.value.dtype)
+        var.set_value(jnp.asarray(value, dtype=var.get_value().dtype))
         assigned.add(path)
     missing = sorted(set(params) - assigned)
     if missing:
@@ -109,7 +115,7 @@ def export_weights(model: nnx.Module, rules: list[WeightRule], skip: tuple[str, 
         for rule in rules:
             name = rule.hf_name(path)
             if name is not None:
-                value = np.asarray(var.value)
+                value = np.asarray(var.get_value())
                 out[name] = rule.to_hf(value) if rule.to_hf is not None else value
                 break
         else:

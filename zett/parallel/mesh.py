@@ -1,0 +1,123 @@
+"""A (data, fsdp, model) device mesh and the rules mapping logical axis names onto it."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import jax
+import numpy as np
+from flax import nnx
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+MESH_AXES = ("data", "fsdp", "model")
+
+# logical axis → mesh axis (or axes). Anything unlisted is replicated. Parameters shard their
+# large rows over fsdp and their width over model; activations shard batch over data+fsdp.
+DEFAULT_RULES: tuple[tuple[str, tuple[str, ...] | str | None], ...] = (
+    ("batch", ("data", "fsdp")),
+    ("vocab", "model"),
+    ("embed", "fsdp"),
+    ("mlp", "model"),
+    ("heads", "model"),
+    ("kv_heads", "model"),
+    ("hyper_mlp", "model"),
+    ("hyper_qkv", "model"),
+    ("hyper_embed", "fsdp"),
+    ("source_embed", None),
+)
+
+
+@dataclass(frozen=True)
+class MeshConfig:
+    """Mesh shape; -1 on one axis means "all remaining devices"."""
+
+    data: int = -1
+    fsdp: int = 1
+    model: int = 1
+    rules: tuple[tuple[str, tuple[str, ...] | str | None], ...] = DEFAULT_RULES
+
+    def shape(self, n_devices: int) -> tuple[int, int, int]:
+        dims = [self.data, self.fsdp, self.model]
+        if dims.count(-1) > 1:
+            raise ValueError("at most one mesh axis may be -1")
+        known = int(np.prod([d for d in dims if d != -1]))
+        if -1 in dims:
+            if n_devices % known:
+                raise ValueError(f"{n_devices} devices cannot be split into mesh {dims}")
+            dims[dims.index(-1)] = n_devices // known
+        if int(np.prod(dims)) != n_devices:
+            raise ValueError(f"mesh {dict(zip(MESH_AXES, dims))} needs {int(np.prod(dims))} devices, have {n_devices}")
+        return tuple(dims)  # type: ignore[return-value]
+
+
+def make_mesh(cfg: MeshConfig = MeshConfig(), devices: list | None = None) -> Mesh:
+    devices = list(devices if devices is not None else jax.devices())
+    shape = cfg.shape(len(devices))
+    return Mesh(np.asarray(devices).reshape(shape), MESH_AXES)
+
+
+def logical_to_spec(axes: tuple[str | None, ...] | None, rules=DEFAULT_RULES, mesh: Mesh | None = None) -> PartitionSpec:
+    """Logical axis names → PartitionSpec; a mesh axis is used at most once, and size-1 axes drop."""
+    if axes is None:
+        return PartitionSpec()
+    table = dict(rules)
+    used: set[str] = set()
+    out = []
+    for name in axes:
+        target = table.get(name) if name is not None else None
+        names = (target,) if isinstance(target, str) else tuple(target or ())
+        names = tuple(n for n in names if n not in used and (mesh is None or mesh.shape[n] > 1))
+        used.update(names)
+        out.append(None if not names else names[0] if len(names) == 1 else names)
+    return PartitionSpec(*out)
+
+
+def _spec_fits(shape: tuple[int, ...], spec: PartitionSpec, mesh: Mesh) -> PartitionSpec:
+    """Drops sharding on dimensions the mesh does not divide (e.g. a 49,152 vocab on 7 devices)."""
+    fixed = []
+    for dim, entry in zip(shape, tuple(spec) + (None,) * (len(shape) - len(spec))):
+        names = (entry,) if isinstance(entry, str) else tuple(entry or ())
+        size = int(np.prod([mesh.shape[n] for n in names])) if names else 1
+        fixed.append(entry if size and dim % size == 0 else None)
+    return PartitionSpec(*fixed)
+
+
+def state_shardings(state: nnx.State, mesh: Mesh, rules=DEFAULT_RULES) -> nnx.State:
+    """A NamedSharding per variable from its `out_sharding` logical names (replicated if none)."""
+
+    def one(var):
+        axes = var.get_metadata().get("out_sharding") if isinstance(var, nnx.Variable) else None
+        value = var.get_value() if isinstance(var, nnx.Variable) else var
+        spec = _spec_fits(np.shape(value), logical_to_spec(axes, rules, mesh), mesh)
+        return NamedSharding(mesh, spec)
+
+    return jax.tree.map(one, state, is_leaf=lambda x: isinstance(x, nnx.Variable))
+
+
+def shard_state(module: nnx.Module, mesh: Mesh, rules=DEFAULT_RULES) -> None:
+    """Places every variable of `module` on `mesh` according to its logical axes, in place."""
+    state = nnx.state(module)
+    shardings = state_shardings(state, mesh, rules)
+    nnx.update(module, jax.device_put(state, shardings))
+
+
+def batch_sharding(mesh: Mesh, ndim: int, rules=DEFAULT_RULES) -> NamedSharding:
+    """Batch-major arrays: first axis over the data-parallel axes, rest replicated."""
+    return NamedSharding(mesh, logical_to_spec(("batch",) + (None,) * (ndim - 1), rules, mesh))
+
+
+def initialize_distributed() -> None:
+    """Multi-host start-up: `jax.distributed.initialize` when the environment describes a cluster.
+
+    On TPU pods JAX discovers everything itself; elsewhere set ZETT_COORDINATOR (host:port),
+    ZETT_NUM_PROCESSES and ZETT_PROCESS_ID."""
+    coordinator = os.environ.get("ZETT_COORDINATOR")
+    if coordinator:
+        jax.distributed.initialize(
+            coordinator_address=coordinator,
+            num_processes=int(os.environ["ZETT_NUM_PROCESSES"]),
+            process_id=int(os.environ["ZETT_PROCESS_ID"]),
+        )
+    elif os.environ.get("TPU_WORKER_HOSTNAMES") or os.environ.get("CLOUD_TPU_TASK_ID"):
+        jax.distributed.initialize()
