@@ -1,0 +1,157 @@
+"""Training checkpoints (orbax: params + optimizer + step + data state) and the exported hypernet dir."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+import orbax.checkpoint as ocp
+from flax import nnx
+from safetensors.numpy import load_file, save_file
+
+from zett.config import from_dict
+from zett.hypernet.config import HypernetConfig
+from zett.hypernet.model import Hypernet
+
+HYPERNET_WEIGHTS = "hypernet.safetensors"
+HYPERNET_META = "hypernet.json"
+
+
+class TrainCheckpointer:
+    """Saves every N steps into `workdir/checkpoints`; `restore_latest` resumes a killed run exactly."""
+
+    def __init__(self, workdir: str | Path, keep: int = 2):
+        self.directory = Path(workdir).absolute() / "checkpoints"
+        self.manager = ocp.CheckpointManager(
+            self.directory,
+            options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True),
+        )
+
+    @property
+    def latest_step(self) -> int | None:
+        return self.manager.latest_step()
+
+    def save(self, step: int, hypernet: Hypernet, optimizer: nnx.Optimizer, data_state: dict[str, Any]) -> None:
+        self.manager.save(
+            step,
+            args=ocp.args.Composite(
+                params=ocp.args.StandardSave(nnx.state(hypernet, nnx.Param)),
+                optimizer=ocp.args.StandardSave(nnx.state(optimizer)),
+                data=ocp.args.JsonSave(data_state),
+            ),
+        )
+        self.manager.wait_until_finished()
+
+    def restore_latest(self, hypernet: Hypernet, optimizer: nnx.Optimizer) -> tuple[int, dict[str, Any]] | None:
+        """Loads the newest checkpoint into `hypernet`/`optimizer` in place → (step, data_state)."""
+        step = self.manager.latest_step()
+        if step is None:
+            return None
+        params = nnx.state(hypernet, nnx.Param)
+        opt_state = nnx.state(optimizer)
+        restored = self.manager.restore(
+            step,
+            args=ocp.args.Composite(
+                params=ocp.args.StandardRestore(params),
+                optimizer=ocp.args.StandardRestore(opt_state),
+                data=ocp.args.JsonRestore(),
+            ),
+        )
+        nnx.update(hypernet, restored["params"])
+        nnx.update(optimizer, restored["optimizer"])
+        return step, dict(restored["data"])
+
+    def close(self) -> None:
+        self.manager.close()
+
+
+def embeddings_fingerprint(table: np.ndarray) -> str:
+    """A short hash of the source embeddings, to refuse a hypernet trained for another base model."""
+    arr = np.ascontiguousarray(np.asarray(table, np.float32))
+    h = hashlib.sha256(str(arr.shape).encode())
+    h.update(arr[:: max(1, arr.shape[0] // 512)].tobytes())
+    return h.hexdigest()[:16]
+
+
+def save_hypernet(
+    out_dir: str | Path, hypernet: Hypernet, base_model: str, source_tokenizer: str, extra: dict[str, Any] | None = None
+) -> Path:
+    """A self-describing directory: `hypernet.json` (config, base model, source tokenizer,
+    fingerprint) + `hypernet.safetensors` (trainable weights only; source tables stay with the model)."""
+    out = Path(out_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        flat = {
+            ".".join(str(k) for k in path): np.asarray(jax.device_get(v.get_value()), np.float32)
+            for path, v in nnx.state(hypernet, nnx.Param).flat_state()
+        }
+        save_file(flat, str(tmp / HYPERNET_WEIGHTS))
+        d = hypernet.embed_dim
+        meta = {
+            "format": "zett-hypernet/1",
+            "config": asdict(hypernet.cfg),
+            "base_model": base_model,
+            "source_tokenizer": source_tokenizer,
+            "source_vocab_size": hypernet.source_vocab_size,
+            "embed_dim": d,
+            "source_fingerprint": embeddings_fingerprint(np.asarray(hypernet.source_table[...])[:, :d]),
+            "zett_version": __import__("zett").__version__,
+            **(extra or {}),
+        }
+        (tmp / HYPERNET_META).write_text(json.dumps(meta, indent=2))
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def read_hypernet_meta(path: str | Path) -> dict[str, Any]:
+    meta_path = Path(path) / HYPERNET_META
+    if not meta_path.exists():
+        raise FileNotFoundError(f"{path} is not a zett hypernet directory (no {HYPERNET_META})")
+    return json.loads(meta_path.read_text())
+
+
+def load_hypernet(
+    path: str | Path,
+    source_input_embeddings: np.ndarray,
+    source_output_embeddings: np.ndarray | None = None,
+    check_fingerprint: bool = True,
+) -> Hypernet:
+    """Rebuilds a saved hypernet around the base model's source embeddings."""
+    meta = read_hypernet_meta(path)
+    cfg = from_dict(HypernetConfig, meta["config"])
+    src = np.asarray(source_input_embeddings, np.float32)
+    if src.shape != (meta["source_vocab_size"], meta["embed_dim"]):
+        raise ValueError(
+            f"{path}: hypernet expects source embeddings {(meta['source_vocab_size'], meta['embed_dim'])}, "
+            f"got {src.shape} — it was trained for {meta['base_model']!r}"
+        )
+    if check_fingerprint and embeddings_fingerprint(src) != meta["source_fingerprint"]:
+        raise ValueError(f"{path}: source embeddings differ from those of {meta['base_model']!r} it was trained on")
+    hn = Hypernet(cfg, src, source_output_embeddings, rngs=nnx.Rngs(cfg.seed))
+    weights = load_file(str(Path(path) / HYPERNET_WEIGHTS))
+    state = nnx.state(hn, nnx.Param)
+    expected = {".".join(str(k) for k in p): v for p, v in state.flat_state()}
+    missing = sorted(set(expected) - set(weights))
+    unexpected = sorted(set(weights) - set(expected))
+    if missing or unexpected:
+        raise ValueError(f"{path}: weights do not match the config (missing {missing[:5]}, unexpected {unexpected[:5]})")
+    for name, var in expected.items():
+        if weights[name].shape != var.get_value().shape:
+            raise ValueError(f"{path}: {name} has shape {weights[name].shape}, expected {var.get_value().shape}")
+        var.set_value(jax.numpy.asarray(weights[name]))
+    nnx.update(hn, state)
+    return hn
