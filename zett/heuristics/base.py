@@ -1,0 +1,101 @@
+"""The one interface every embedding-initialisation heuristic implements, and the shared copy step."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol
+
+import numpy as np
+
+from zett.tokenization import CanonicalVocab, Decomposer, map_specials, overlap
+
+
+@dataclass
+class SourceEmbeddings:
+    """The base model's side: its canonical vocabulary and tables [source_vocab, embed]."""
+
+    vocab: CanonicalVocab
+    input_embeddings: np.ndarray
+    output_embeddings: np.ndarray | None = None  # None when tied
+    output_bias: np.ndarray | None = None  # MLM heads
+    decomposer: Decomposer | None = None
+
+    def __post_init__(self) -> None:
+        n = self.input_embeddings.shape[0]
+        if self.vocab.size > n:
+            raise ValueError(f"source vocabulary has {self.vocab.size} ids but the embedding table only {n} rows")
+        if self.output_embeddings is not None and self.output_embeddings.shape != self.input_embeddings.shape:
+            raise ValueError(
+                f"output embeddings {self.output_embeddings.shape} != input embeddings {self.input_embeddings.shape}"
+            )
+
+    def tables(self) -> dict[str, np.ndarray]:
+        """name → [source_vocab, width] tables that a heuristic fills for the target vocabulary."""
+        out = {"input": self.input_embeddings}
+        if self.output_embeddings is not None:
+            out["output"] = self.output_embeddings
+        if self.output_bias is not None:
+            out["bias"] = self.output_bias[:, None]
+        return out
+
+    def get_decomposer(self, maxlen: int = 7) -> Decomposer:
+        if self.decomposer is None:
+            self.decomposer = Decomposer(self.vocab, maxlen=maxlen)
+        return self.decomposer
+
+
+@dataclass
+class TargetEmbeddings:
+    """Result: tables [target_vocab, embed] plus which rows were copied and how many were guessed."""
+
+    input_embeddings: np.ndarray
+    output_embeddings: np.ndarray | None = None
+    output_bias: np.ndarray | None = None
+    copied: np.ndarray | None = None  # [target_vocab] bool: row taken verbatim from the source
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+class Heuristic(Protocol):
+    def __call__(self, source: SourceEmbeddings, target: CanonicalVocab, *, seed: int = 0, **opts: Any) -> TargetEmbeddings: ...
+
+
+def copy_plan(source: SourceEmbeddings, target: CanonicalVocab) -> tuple[np.ndarray, np.ndarray]:
+    """(target ids, source ids) whose rows are copied: exact canonical overlap + specials by role."""
+    ov = overlap(target, source.vocab)
+    specials = map_specials(target, source.vocab)
+    t = np.concatenate([ov.target_ids, np.fromiter(specials.keys(), np.int64, len(specials))]).astype(np.int64)
+    s = np.concatenate([ov.source_ids, np.fromiter(specials.values(), np.int64, len(specials))]).astype(np.int64)
+    return t, s
+
+
+def assemble(
+    source: SourceEmbeddings,
+    target: CanonicalVocab,
+    fill: Callable[[str, np.ndarray, np.ndarray], np.ndarray],
+    copy: bool = True,
+    name: str = "",
+) -> TargetEmbeddings:
+    """Builds every target table: rows in the copy plan come from the source, the rest from
+    `fill(table_name, source_table, missing_target_ids) -> [n_missing, width]`."""
+    n = max(target.size, max(target.special_ids, default=-1) + 1)
+    copied = np.zeros(n, bool)
+    t_ids, s_ids = copy_plan(source, target) if copy else (np.zeros(0, np.int64), np.zeros(0, np.int64))
+    copied[t_ids] = True
+    missing = np.flatnonzero(~copied)
+    result: dict[str, np.ndarray] = {}
+    for key, table in source.tables().items():
+        out = np.empty((n, table.shape[1]), table.dtype)
+        out[t_ids] = table[s_ids]
+        if missing.size:
+            rows = fill(key, table, missing)
+            if rows.shape != (missing.size, table.shape[1]):
+                raise ValueError(f"{name}: filled {rows.shape}, expected {(missing.size, table.shape[1])}")
+            out[missing] = rows.astype(table.dtype)
+        result[key] = out
+    return TargetEmbeddings(
+        input_embeddings=result["input"],
+        output_embeddings=result.get("output"),
+        output_bias=result["bias"][:, 0] if "bias" in result else None,
+        copied=copied,
+        info={"method": name, "n_target": int(n), "n_copied": int(copied.sum()), "n_initialised": int(missing.size)},
+    )

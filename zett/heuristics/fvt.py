@@ -1,0 +1,51 @@
+"""Heuristics that read a token's text: FVT (mean of its decomposition) and lexical copy."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from zett.heuristics.base import SourceEmbeddings, TargetEmbeddings, assemble
+from zett.tokenization import CanonicalVocab
+
+
+def decomposition_matrix(source: SourceEmbeddings, tokens: list[str]) -> tuple[sp.csr_matrix, np.ndarray]:
+    """[n_tokens, source_vocab + 256] averaging matrix over each token's full (untruncated)
+    decomposition, and a [n_tokens] flag for tokens that decompose to nothing (empty strings)."""
+    dec = source.get_decomposer()
+    rows = dec.encode(tokens)
+    lengths = np.fromiter(map(len, rows), np.int64, len(rows))
+    cols = np.fromiter((i for r in rows for i in r), np.int64, int(lengths.sum()))
+    row_idx = np.repeat(np.arange(len(rows)), lengths)
+    weights = np.repeat(1.0 / np.maximum(lengths, 1), lengths)
+    n_cols = dec.source_vocab_size + dec.n_fallback
+    return sp.csr_matrix((weights, (row_idx, cols)), shape=(len(rows), n_cols)), lengths == 0
+
+
+def fvt_init(source: SourceEmbeddings, target: CanonicalVocab, *, seed: int = 0, copy: bool = True) -> TargetEmbeddings:
+    """Fast Vocabulary Transfer: overlapping tokens copied, others = mean of their pieces' rows.
+
+    Bytes the source cannot spell (fallback ids) contribute the mean source row."""
+    tokens = list(target.tokens)
+
+    def fill(_key, table, missing):
+        matrix, empty = decomposition_matrix(source, [tokens[i] for i in missing])
+        mean = table.astype(np.float64).mean(0)
+        n_src = source.get_decomposer().source_vocab_size
+        extended = np.concatenate([table[:n_src].astype(np.float64), np.broadcast_to(mean, (matrix.shape[1] - n_src, table.shape[1]))])
+        rows = np.asarray(matrix @ extended)
+        rows[empty] = mean
+        return rows
+
+    return assemble(source, target, fill, copy, "fvt")
+
+
+def lexical_init(source: SourceEmbeddings, target: CanonicalVocab, *, seed: int = 0, copy: bool = True) -> TargetEmbeddings:
+    """Copy the overlap; every other token gets the source UNK row when there is one, else the mean."""
+    unk = source.vocab.special("unk")
+
+    def fill(_key, table, missing):
+        row = table[unk.id] if unk is not None else table.astype(np.float64).mean(0)
+        return np.broadcast_to(row, (missing.size, table.shape[1]))
+
+    return assemble(source, target, fill, copy, "lexical")
