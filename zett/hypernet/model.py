@@ -99,17 +99,17 @@ class Hypernet(nnx.Module):
         rngs: nnx.Rngs,
     ):
         self.cfg = cfg
-        src = np.asarray(source_input_embeddings, np.float32)
+        # jnp (not np) so the module can be built abstractly under `nnx.eval_shape` (zett plan)
+        src = jnp.asarray(source_input_embeddings, jnp.float32)
         if cfg.predict_output_embeddings:
             if source_output_embeddings is None:
                 raise ValueError("predict_output_embeddings needs the source output embeddings")
-            src = np.concatenate([src, np.asarray(source_output_embeddings, np.float32)], axis=1)
-        self.source_vocab_size, self.source_dim = src.shape
-        self.embed_dim = int(np.asarray(source_input_embeddings).shape[1])
-        mean, std = src.mean(0), src.std(0) + 1e-8
-        self.source_table = Frozen(jnp.asarray(src))  # [source_vocab, source_dim]
-        self.in_shift = Frozen(jnp.asarray(mean))
-        self.in_scale = Frozen(jnp.asarray(cfg.target_std / std))
+            src = jnp.concatenate([src, jnp.asarray(source_output_embeddings, jnp.float32)], axis=1)
+        self.source_vocab_size, self.source_dim = (int(n) for n in src.shape)
+        self.embed_dim = int(source_input_embeddings.shape[1])
+        self.source_table = Frozen(src, sharding_names=("source_vocab", "source_embed"), eager_sharding=False)
+        self.in_shift = Frozen(src.mean(0))
+        self.in_scale = Frozen(cfg.target_std / (src.std(0) + 1e-8))
         h = cfg.hidden_size
         self.fallback = param(_normal(rngs, (cfg.n_fallback, self.source_dim), cfg.target_std), ("fallback", "source_embed"))
         self.in_proj = Dense(self.source_dim, h, ("source_embed", "hyper_embed"), rngs=rngs)

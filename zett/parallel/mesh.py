@@ -16,6 +16,7 @@ MESH_AXES = ("data", "fsdp", "model")
 # large rows over fsdp and their width over model; activations shard batch over data+fsdp.
 DEFAULT_RULES: tuple[tuple[str, tuple[str, ...] | str | None], ...] = (
     ("batch", ("data", "fsdp")),
+    ("hyper_tokens", ("data", "fsdp", "model")),
     ("vocab", "model"),
     ("embed", "fsdp"),
     ("mlp", "model"),
@@ -24,6 +25,7 @@ DEFAULT_RULES: tuple[tuple[str, tuple[str, ...] | str | None], ...] = (
     ("hyper_mlp", "model"),
     ("hyper_qkv", "model"),
     ("hyper_embed", "fsdp"),
+    ("source_vocab", "fsdp"),
     ("source_embed", None),
 )
 
