@@ -88,10 +88,10 @@ def plan_memory(cfg: TrainConfig, mesh: dict[str, int]) -> MemoryPlan:
     analytic estimate of activations for one step (base forward+backward, logits, hypernet)."""
     if cfg.model is None:
         raise ValueError("zett plan needs `model:` (the base model's architecture) in the config")
-    from zett.models.registry import build_model
+    from zett.models.registry import abstract_model
 
     mcfg = cfg.model
-    base = nnx.eval_shape(lambda: build_model(mcfg))
+    base = abstract_model(mcfg)
     rules = cfg.mesh.rules
     plan = MemoryPlan(mesh=mesh)
     compute_bytes = jnp.dtype(mcfg.dtype).itemsize
