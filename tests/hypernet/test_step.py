@@ -40,10 +40,9 @@ def _lm_batch(seed=0):
     source_ids = np.where(lengths == 1, surface[:, 0], -1).astype(np.int32)
     ids = rng.integers(1, SUBSET, size=(4, 16)).astype(np.int32)
     ids[:, 0] = 0
-    labels = np.concatenate([ids[:, 1:], np.full((4, 1), -1)], axis=1).astype(np.int32)
     mask = np.ones_like(ids)
     mask[1, 12:] = 0
-    labels[1, 11:] = -1
+    labels = np.where(mask == 1, ids, -1).astype(np.int32)  # causal: the step shifts
     return HypernetBatch(ids, mask, labels, surface, lengths, special, source_ids, np.ones(SUBSET, bool),
                          np.full((4,), 40, np.int32))
 

@@ -11,6 +11,11 @@ import sys
 COMMANDS: dict[str, str] = {
     "demo": "zett.cli.demo",
     "convert": "zett.cli.convert",
+    "plan": "zett.cli.plan",
+    "train": "zett.cli.train",
+    "data": "zett.cli.data",
+    "sample": "zett.cli.sample",
+    "extend": "zett.cli.extend",
 }
 
 

@@ -25,7 +25,8 @@ def predicted_tables(hypernet: Hypernet, batch: HypernetBatch) -> tuple[jax.Arra
 
 
 def lm_nll(base_model, e_in: jax.Array, e_out: jax.Array | None, bias: jax.Array | None, batch: HypernetBatch):
-    """Σ next-token (or masked-token) NLL in nats over labelled positions, and their count."""
+    """Σ next-token (causal: labels[t+1] from position t) or masked-token (MLM: labels[t] at t) NLL in
+    nats over labelled positions, and their count. Labels are −1 where there is no loss."""
     out_table = e_in if e_out is None else e_out
     logits = base_model(
         batch.input_ids,
@@ -35,9 +36,12 @@ def lm_nll(base_model, e_in: jax.Array, e_out: jax.Array | None, bias: jax.Array
         output_bias=bias,
     ).logits.astype(jnp.float32)
     logits = jnp.where(batch.vocab_mask[None, None, :], logits, NEG_INF)
+    labels = batch.labels
+    if base_model.config.is_causal:  # labels are the tokens themselves: position t predicts t+1
+        logits, labels = logits[:, :-1], labels[:, 1:]
     logp = jax.nn.log_softmax(logits, axis=-1)
-    weights = (batch.labels >= 0).astype(jnp.float32)
-    picked = jnp.take_along_axis(logp, jnp.clip(batch.labels, 0)[..., None], axis=-1)[..., 0]
+    weights = (labels >= 0).astype(jnp.float32)
+    picked = jnp.take_along_axis(logp, jnp.clip(labels, 0)[..., None], axis=-1)[..., 0]
     return -(picked * weights).sum(), weights.sum()
 
 

@@ -1,0 +1,31 @@
+"""Train a hypernetwork (resumes automatically from the work directory's last checkpoint)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("config", help="YAML path or preset: tiny, smollm2-135m, gemma3-270m, mistral-7b, llama3-8b, xlm-r-base")
+    p.add_argument("overrides", nargs="*", help="dotted overrides, e.g. optim.total_steps=1000 workdir=runs/x")
+    p.add_argument("--max-steps", type=int, default=None, help="stop after this step (the schedule is unchanged)")
+    p.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
+
+
+def run(args: argparse.Namespace) -> int:
+    import yaml
+
+    from zett.config import load_config, to_dict
+    from zett.hypernet.train import train
+    from zett.hypernet.train_config import TrainConfig
+    from zett.parallel import initialize_distributed
+
+    cfg = load_config(TrainConfig, args.config, args.overrides)
+    if args.print_config:
+        print(yaml.safe_dump(to_dict(cfg), sort_keys=False))
+        return 0
+    initialize_distributed()
+    last = train(cfg, max_steps=args.max_steps)
+    print({k: round(v, 4) if isinstance(v, float) else v for k, v in last.items()})
+    print(f"hypernetwork saved to {cfg.workdir}/hypernet")
+    return 0

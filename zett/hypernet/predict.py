@@ -1,0 +1,67 @@
+"""Predicting a whole target vocabulary's embeddings with a hypernetwork, in fixed-size chunks."""
+
+from __future__ import annotations
+
+import numpy as np
+from flax import nnx
+from tqdm.auto import tqdm
+
+from zett.heuristics.base import TargetEmbeddings
+from zett.hypernet.model import Hypernet
+from zett.tokenization import CanonicalVocab, Decomposer, map_specials
+
+
+@nnx.jit
+def _predict(hypernet: Hypernet, ids, lengths):
+    out = hypernet(ids, lengths)
+    return out.input_embeddings, out.output_embeddings, out.bias
+
+
+def predict_embeddings(
+    hypernet: Hypernet,
+    decomposer: Decomposer,
+    target: CanonicalVocab,
+    source_output_bias: np.ndarray | None = None,
+    chunk: int = 4096,
+    progress: bool = True,
+) -> TargetEmbeddings:
+    """[target_vocab, embed] tables: specials copied from the source rows of the same role, every
+    other token predicted from its surface form. Chunks are padded to `chunk` rows (one compile)."""
+    forms = decomposer.decompose_vocab(target)
+    maxlen = hypernet.cfg.surface_maxlen
+    if forms.ids.shape[1] != maxlen:
+        raise ValueError(f"decomposer maxlen {forms.ids.shape[1]} != hypernet surface_maxlen {maxlen}")
+    n = forms.ids.shape[0]
+    lengths = np.maximum(forms.lengths, 1)
+    outs: list[list[np.ndarray]] = [[], [], []]
+    for start in tqdm(range(0, n, chunk), desc="hypernet", disable=not progress, leave=False):
+        ids = np.zeros((chunk, maxlen), np.int32)
+        lens = np.ones((chunk,), np.int32)
+        part = slice(start, min(start + chunk, n))
+        m = part.stop - part.start
+        ids[:m], lens[:m] = forms.ids[part], lengths[part]
+        for slot, value in zip(outs, _predict(hypernet, ids, lens)):
+            if value is not None:
+                slot.append(np.asarray(value)[:m])
+    e_in = np.concatenate(outs[0])
+    e_out = np.concatenate(outs[1]) if outs[1] else None
+    bias = np.concatenate(outs[2]) if outs[2] else None
+    table = np.asarray(hypernet.source_table[...])
+    d = hypernet.embed_dim
+    specials = map_specials(target, decomposer.canonical)
+    copied = np.zeros(n, bool)
+    for t_id, s_id in specials.items():
+        copied[t_id] = True
+        e_in[t_id] = table[s_id, :d]
+        if e_out is not None:
+            e_out[t_id] = table[s_id, d:]
+        if bias is not None and source_output_bias is not None:
+            bias[t_id] = source_output_bias[s_id]
+    return TargetEmbeddings(
+        input_embeddings=e_in,
+        output_embeddings=e_out,
+        output_bias=bias,
+        copied=copied,
+        info={"method": "hypernet", "n_target": int(n), "n_copied": int(copied.sum()),
+              "n_initialised": int(n - copied.sum()), "n_truncated": int(forms.n_truncated)},
+    )

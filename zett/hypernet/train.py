@@ -1,0 +1,231 @@
+"""The training loop: a plain Python loop around the jitted step, with logging, validation and resume."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+from flax import nnx
+from tqdm.auto import tqdm
+
+from zett.config import save_config
+from zett.hypernet.batch import HypernetBatch
+from zett.hypernet.checkpoint import TrainCheckpointer, save_hypernet
+from zett.hypernet.model import Hypernet, fit_output_rescalers
+from zett.hypernet.optim import make_optimizer
+from zett.hypernet.step import train_step
+from zett.hypernet.train_config import TrainConfig
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on (e.g. too many non-finite steps in a row); the last good checkpoint is kept."""
+
+
+@dataclass(frozen=True)
+class CorpusTexts:
+    """A `datasets.Dataset` with `text`/`lang` columns as the collator's random-access `TextSource`."""
+
+    dataset: Any
+    languages: tuple[str, ...]
+    lang_index: tuple[int, ...]
+
+    @classmethod
+    def load(cls, path: str, split: str = "train", langs: tuple[str, ...] = ()) -> "CorpusTexts":
+        from zett.data import load_texts
+
+        ds = load_texts(path, split=split, langs=list(langs) or None)
+        if len(ds) == 0:
+            raise ValueError(f"{path} ({split}) has no texts for languages {langs or 'any'}")
+        names = tuple(sorted(set(ds["lang"])))
+        index = {n: i for i, n in enumerate(names)}
+        return cls(ds, names, tuple(index[lang] for lang in ds["lang"]))
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, i: int) -> tuple[str, int]:
+        return self.dataset[int(i)]["text"], self.lang_index[int(i)]
+
+
+def load_base(cfg: TrainConfig):
+    """(frozen base model, source tokenizer spec) from `cfg.base_model` ("tiny" = random decoder)."""
+    from zett.assets import resolve
+    from zett.models.registry import build_model
+    from zett.tokenization import load_tokenizer
+
+    if cfg.base_model == "tiny":
+        if cfg.source_tokenizer is None:
+            raise ValueError("base_model: tiny needs source_tokenizer (a tokenizer path) to define its vocabulary")
+        tok = load_tokenizer(resolve(cfg.source_tokenizer))
+        from zett.models.decoder import tiny_config
+
+        mcfg = cfg.model or tiny_config(vocab_size=tok.tokenizer.get_vocab_size(with_added_tokens=True))
+        return build_model(mcfg, seed=cfg.seed), tok
+    from zett.models import load_pretrained
+
+    model = load_pretrained(resolve(cfg.base_model))
+    return model, load_tokenizer(resolve(cfg.source_tokenizer or cfg.base_model))
+
+
+def identity_batch(source_vocab: int, specials: np.ndarray, k: int, maxlen: int, step: int, seed: int) -> HypernetBatch:
+    """k random regular source tokens, each its own surface form (the warm-up phase)."""
+    rng = np.random.default_rng([seed, step, 7])
+    regular = np.setdiff1d(np.arange(source_vocab), specials)
+    return HypernetBatch.identity(rng.choice(regular, size=min(k, regular.size), replace=False).astype(np.int32), maxlen)
+
+
+class MetricsLog:
+    """JSONL always; TensorBoard when `tensorboardX`/`tensorboard` is importable; wandb when asked."""
+
+    def __init__(self, workdir: Path, cfg: TrainConfig):
+        self.path = workdir / "metrics.jsonl"
+        self.tb = None
+        if cfg.tensorboard:
+            try:
+                from torch.utils.tensorboard import SummaryWriter  # optional dependency
+
+                self.tb = SummaryWriter(str(workdir / "tensorboard"))
+            except Exception:
+                self.tb = None
+        self.wandb = None
+        if cfg.wandb:
+            import wandb
+
+            self.wandb = wandb.init(project=cfg.wandb_project, dir=str(workdir), resume="allow")
+
+    def write(self, step: int, metrics: dict[str, float]) -> None:
+        with self.path.open("a") as f:
+            f.write(json.dumps({"step": step, **metrics}) + "\n")
+        if self.tb is not None:
+            for k, v in metrics.items():
+                self.tb.add_scalar(k, v, step)
+        if self.wandb is not None:
+            self.wandb.log(metrics, step=step)
+
+
+def train(cfg: TrainConfig, max_steps: int | None = None, progress: bool = True) -> dict[str, float]:
+    """Trains (or resumes) the run in `cfg.workdir`; returns the last logged metrics.
+
+    `max_steps` stops early (e.g. to simulate an interrupted run) without changing the schedule."""
+    from zett.sampling.pipeline import BatchStream, PipelineState
+    from zett.tokenization import canonicalize
+
+    workdir = Path(cfg.workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    save_config(cfg, workdir / "config.yaml")
+    base, tok = load_base(cfg)
+    source_vocab = canonicalize(tok)
+    tied = base.tied
+    hcfg = replace(cfg.hypernet, predict_output_embeddings=not tied, surface_maxlen=cfg.collator.surface_maxlen)
+    e_in = np.asarray(base.get_input_embeddings())
+    e_out = None if tied else np.asarray(base.get_output_embeddings())
+    hypernet = Hypernet(hcfg, e_in, e_out, rngs=nnx.Rngs(cfg.seed))
+    specials = np.asarray(source_vocab.special_ids, np.int64)
+    anchors = identity_batch(e_in.shape[0], specials, 4096, hcfg.surface_maxlen, 1 << 30, cfg.seed)  # a step never trained on
+    a_ids = np.asarray(anchors.source_ids)
+    fit_output_rescalers(hypernet, np.asarray(anchors.surface_ids), np.asarray(anchors.surface_lengths),
+                         e_in[a_ids], None if e_out is None else e_out[a_ids])
+    optimizer = nnx.Optimizer(hypernet, make_optimizer(cfg.optim), wrt=nnx.Param)
+    ckpt = TrainCheckpointer(workdir, keep=cfg.keep_checkpoints)
+    start, data_state = 0, {"pipeline": PipelineState().to_dict()}
+    restored = ckpt.restore_latest(hypernet, optimizer)
+    if restored is not None:
+        start, data_state = restored
+        print(f"resuming {workdir} from step {start}")
+    total = cfg.total_steps if max_steps is None else min(cfg.total_steps, max_steps)
+    log = MetricsLog(workdir, cfg)
+    k = cfg.collator.n_subsample or cfg.collator.sampler.vocab_size
+    stream = None
+    nonfinite = 0
+    last: dict[str, float] = {}
+    window: list[dict[str, float]] = []
+    t_data = t_step = 0.0
+    n_tokens = 0
+    bar = tqdm(range(start, total), initial=start, total=total, desc="train", disable=not progress)
+    try:
+        for step in bar:
+            identity = step < cfg.optim.identity_steps
+            t0 = time.perf_counter()
+            if identity:
+                batch = identity_batch(e_in.shape[0], specials, k, hcfg.surface_maxlen, step, cfg.seed)
+            else:
+                if stream is None:
+                    texts = CorpusTexts.load(cfg.data.train, "train", cfg.data.langs)
+                    stream = BatchStream(cfg.collator, texts, tok, PipelineState.from_dict(data_state["pipeline"]))
+                batch = HypernetBatch(**next(stream).arrays())
+            t1 = time.perf_counter()
+            metrics = train_step(hypernet, optimizer, base, batch, cfg.aux_weight, identity=identity)
+            metrics = {k_: float(v) for k_, v in jax.device_get(metrics).items()}
+            t2 = time.perf_counter()
+            t_data += t1 - t0
+            t_step += t2 - t1
+            n_tokens += int(np.asarray(batch.attention_mask).sum()) if not identity else 0
+            if metrics.pop("skipped"):
+                nonfinite += 1
+                if nonfinite >= cfg.optim.max_consecutive_nonfinite:
+                    raise TrainingError(
+                        f"{nonfinite} non-finite steps in a row at step {step}; stopped. The last good "
+                        f"checkpoint (step {ckpt.latest_step}) is kept in {ckpt.directory}"
+                    )
+                continue
+            nonfinite = 0
+            window.append(metrics)
+            done = step + 1
+            if done % cfg.log_every == 0 or done == total:
+                last = {key: float(np.mean([m[key] for m in window])) for key in window[0]}
+                last.update(phase="identity" if identity else "main", data_s=t_data / len(window),
+                            step_s=t_step / len(window), tokens_per_s=n_tokens / max(t_data + t_step, 1e-9),
+                            lr=float(_current_lr(cfg, optimizer)))
+                log.write(done, last)
+                bar.set_postfix(loss=f"{last['loss']:.3f}", bpb=f"{last['bits_per_byte']:.3f}")
+                window, t_data, t_step, n_tokens = [], 0.0, 0.0, 0
+            if cfg.validation_tokenizers and (done % cfg.eval_every == 0 or done == total) and not identity:
+                log.write(done, validate(cfg, hypernet, base, tok, progress=False))
+            if done % cfg.save_every == 0 or done == total:
+                ckpt.save(done, hypernet, optimizer, {"pipeline": _pipeline_state(stream, data_state)})
+    finally:
+        if stream is not None:
+            stream.close()
+        ckpt.close()
+    save_hypernet(workdir / "hypernet", hypernet, base_model=cfg.base_model,
+                  source_tokenizer=cfg.source_tokenizer or cfg.base_model, extra={"trained_steps": total})
+    return last
+
+
+def _pipeline_state(stream, data_state: dict) -> dict:
+    return stream.state().to_dict() if stream is not None else data_state["pipeline"]
+
+
+def _current_lr(cfg: TrainConfig, optimizer: nnx.Optimizer) -> float:
+    from zett.hypernet.optim import learning_rate_schedule
+
+    return learning_rate_schedule(cfg.optim)(int(optimizer.step[...]))
+
+
+def validate(cfg: TrainConfig, hypernet: Hypernet, base, tok, progress: bool = False) -> dict[str, float]:
+    """Held-out bits per byte under each fixed validation tokenizer, with predicted embeddings."""
+    from zett.eval.model_bpb import evaluate_bpb
+    from zett.hypernet.predict import predict_embeddings
+    from zett.tokenization import Decomposer, canonicalize, load_tokenizer
+
+    texts = CorpusTexts.load(cfg.data.validation or cfg.data.train, "heldout" if cfg.data.validation is None else "train",
+                             cfg.data.langs)
+    sample = [texts[i][0] for i in range(min(cfg.data.validation_texts, len(texts)))]
+    decomposer = Decomposer(tok, maxlen=hypernet.cfg.surface_maxlen)
+    src = decomposer.canonical
+    prefix = (src.special("bos") or src.special("eos"))
+    out: dict[str, float] = {}
+    for path in cfg.validation_tokenizers:
+        target = load_tokenizer(path)
+        vocab = canonicalize(target)
+        pred = predict_embeddings(hypernet, decomposer, vocab, progress=progress)
+        res = evaluate_bpb(base, target.tokenizer, sample, prefix_row=prefix.id if prefix else 0,
+                           input_embeddings=pred.input_embeddings, output_embeddings=pred.output_embeddings,
+                           special_ids=vocab.special_ids, progress=progress)
+        out[f"val/{Path(path).name}/bits_per_byte"] = res.bits_per_byte
+    return out
