@@ -152,6 +152,6 @@ def load_hypernet(
     for name, var in expected.items():
         if weights[name].shape != var.get_value().shape:
             raise ValueError(f"{path}: {name} has shape {weights[name].shape}, expected {var.get_value().shape}")
-        var.set_value(jax.numpy.asarray(weights[name]))
+        var.set_value(jax.numpy.asarray(weights[name], dtype=var.get_value().dtype))  # bf16 exports load as fp32
     nnx.update(hn, state)
     return hn

@@ -72,11 +72,12 @@ def load_base(cfg: TrainConfig):
     return model, load_tokenizer(resolve(cfg.source_tokenizer or cfg.base_model))
 
 
-def identity_batch(source_vocab: int, specials: np.ndarray, k: int, maxlen: int, step: int, seed: int) -> HypernetBatch:
-    """k random regular source tokens, each its own surface form (the warm-up phase)."""
+def identity_batch(source_vocab: int, specials: np.ndarray, k: int, step: int, seed: int) -> HypernetBatch:
+    """k random regular source tokens, each its own length-1 surface form (the warm-up phase); one
+    surface position only, so the phase costs a seventh of a full-width batch."""
     rng = np.random.default_rng([seed, step, 7])
     regular = np.setdiff1d(np.arange(source_vocab), specials)
-    return HypernetBatch.identity(rng.choice(regular, size=min(k, regular.size), replace=False).astype(np.int32), maxlen)
+    return HypernetBatch.identity(rng.choice(regular, size=min(k, regular.size), replace=False).astype(np.int32), 1)
 
 
 class MetricsLog:
@@ -126,7 +127,7 @@ def train(cfg: TrainConfig, max_steps: int | None = None, progress: bool = True)
     e_out = None if tied else np.asarray(base.get_output_embeddings())
     hypernet = Hypernet(hcfg, e_in, e_out, rngs=nnx.Rngs(cfg.seed))
     specials = np.asarray(source_vocab.special_ids, np.int64)
-    anchors = identity_batch(e_in.shape[0], specials, 4096, hcfg.surface_maxlen, 1 << 30, cfg.seed)  # a step never trained on
+    anchors = identity_batch(e_in.shape[0], specials, 4096, 1 << 30, cfg.seed)  # a step never trained on
     a_ids = np.asarray(anchors.source_ids)
     fit_output_rescalers(hypernet, np.asarray(anchors.surface_ids), np.asarray(anchors.surface_lengths),
                          e_in[a_ids], None if e_out is None else e_out[a_ids])
@@ -152,7 +153,7 @@ def train(cfg: TrainConfig, max_steps: int | None = None, progress: bool = True)
             identity = step < cfg.optim.identity_steps
             t0 = time.perf_counter()
             if identity:
-                batch = identity_batch(e_in.shape[0], specials, k, hcfg.surface_maxlen, step, cfg.seed)
+                batch = identity_batch(e_in.shape[0], specials, k, step, cfg.seed)
             else:
                 if stream is None:
                     texts = CorpusTexts.load(cfg.data.train, "train", cfg.data.langs)
