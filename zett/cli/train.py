@@ -9,6 +9,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("config", help="YAML path or preset: tiny, smollm2-135m, gemma3-270m, mistral-7b, llama3-8b, xlm-r-base")
     p.add_argument("overrides", nargs="*", help="dotted overrides, e.g. optim.total_steps=1000 workdir=runs/x")
     p.add_argument("--max-steps", type=int, default=None, help="stop after this step (the schedule is unchanged)")
+    p.add_argument("--max-minutes", type=float, default=None, help="checkpoint and stop after this much wall time")
     p.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
 
 
@@ -25,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
         print(yaml.safe_dump(to_dict(cfg), sort_keys=False))
         return 0
     initialize_distributed()
-    last = train(cfg, max_steps=args.max_steps)
+    last = train(cfg, max_steps=args.max_steps, max_seconds=None if args.max_minutes is None else 60 * args.max_minutes)
     print({k: round(v, 4) if isinstance(v, float) else v for k, v in last.items()})
     print(f"hypernetwork saved to {cfg.workdir}/hypernet")
     return 0

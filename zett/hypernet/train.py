@@ -109,10 +109,13 @@ class MetricsLog:
             self.wandb.log(metrics, step=step)
 
 
-def train(cfg: TrainConfig, max_steps: int | None = None, progress: bool = True) -> dict[str, float]:
+def train(
+    cfg: TrainConfig, max_steps: int | None = None, progress: bool = True, max_seconds: float | None = None
+) -> dict[str, float]:
     """Trains (or resumes) the run in `cfg.workdir`; returns the last logged metrics.
 
-    `max_steps` stops early (e.g. to simulate an interrupted run) without changing the schedule."""
+    `max_steps` / `max_seconds` stop early (a checkpoint is written) without changing the schedule."""
+    started = time.monotonic()
     from zett.sampling.pipeline import BatchStream, PipelineState
     from zett.tokenization import canonicalize
 
@@ -187,14 +190,19 @@ def train(cfg: TrainConfig, max_steps: int | None = None, progress: bool = True)
                 window, t_data, t_step, n_tokens = [], 0.0, 0.0, 0
             if cfg.validation_tokenizers and (done % cfg.eval_every == 0 or done == total) and not identity:
                 log.write(done, validate(cfg, hypernet, base, tok, progress=False))
-            if done % cfg.save_every == 0 or done == total:
+            out_of_time = max_seconds is not None and time.monotonic() - started > max_seconds
+            if done % cfg.save_every == 0 or done == total or out_of_time:
                 ckpt.save(done, hypernet, optimizer, {"pipeline": _pipeline_state(stream, data_state)})
+            if out_of_time:
+                print(f"time limit reached at step {done}; resume with the same command")
+                total = done
+                break
     finally:
         if stream is not None:
             stream.close()
         ckpt.close()
     save_hypernet(workdir / "hypernet", hypernet, base_model=cfg.base_model,
-                  source_tokenizer=cfg.source_tokenizer or cfg.base_model, extra={"trained_steps": total})
+                  source_tokenizer=cfg.source_tokenizer or cfg.base_model, extra={"trained_steps": int(optimizer.step[...])})
     return last
 
 

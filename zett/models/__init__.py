@@ -1,1 +1,32 @@
-"""zett.models"""
+"""zett.models: base language models in Flax NNX and their Hugging Face / GGUF checkpoint I/O."""
+
+from zett.models.api import LanguageModel, ModelOutput
+from zett.models.config import ModelConfig, UnsupportedModelError
+from zett.models.gguf_io import GGUFCheckpoint, read_gguf
+from zett.models.hf_io import load_pretrained, save_pretrained
+from zett.models.registry import build_model, config_from_hf
+from zett.models.weights import CheckpointError
+
+__all__ = [
+    "CheckpointError",
+    "GGUFCheckpoint",
+    "LanguageModel",
+    "ModelConfig",
+    "ModelOutput",
+    "UnsupportedModelError",
+    "build_model",
+    "config_from_hf",
+    "generate_greedy",
+    "load_pretrained",
+    "read_gguf",
+    "save_pretrained",
+]
+
+
+def __getattr__(name: str):
+    # generation lives in its own module (written separately); imported on first use
+    if name == "generate_greedy":
+        from zett.models.generate import generate_greedy
+
+        return generate_greedy
+    raise AttributeError(f"module 'zett.models' has no attribute {name!r}")

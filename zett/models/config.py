@@ -43,6 +43,7 @@ class RopeScaling:
     beta_slow: float | None = None  # yarn
     mscale: float | None = None  # yarn
     mscale_all_dim: float | None = None  # yarn
+    truncate: bool | None = None  # yarn (None = HF default, truncate)
     attention_factor: float | None = None  # yarn / longrope
     short_factor: tuple[float, ...] | None = None  # longrope
     long_factor: tuple[float, ...] | None = None  # longrope
@@ -79,6 +80,7 @@ class ModelConfig:
     # encoders
     type_vocab_size: int = 2
     position_offset: int = 0  # RoBERTa/XLM-R position ids start at pad_token_id + 1
+    has_lm_head: bool = True  # False: bare encoder checkpoint (HF BertModel): hidden states, no logits
     # token ids
     pad_token_id: int | None = None
     bos_token_id: int | None = None
@@ -87,7 +89,9 @@ class ModelConfig:
     # runtime
     dtype: str = "float32"
     param_dtype: str = "float32"
-    extra: dict[str, Any] = field(default_factory=dict)  # passthrough HF keys we do not interpret
+    # passthrough HF keys we do not interpret; left out of the hash so a config (and a model's graphdef)
+    # can be a static argument of jax.jit
+    extra: dict[str, Any] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:

@@ -1,1 +1,37 @@
-"""zett.sampling"""
+"""Tokenizer sampling: substring statistics over text batches, noisy UnigramLM tokenizers, and the collator."""
+
+from .collator import IGNORE, Batch, Collator
+from .config import CollatorConfig, SamplerConfig
+from .pipeline import BatchStream, PipelineState, make_batch
+from .pretokenize import SPLIT_PATTERN, PreTokenized, pre_tokenize
+from .sampler import TokenizerSampler
+from .substrings import SubstringStats, count_substrings
+from .texts import BibleTexts, InMemoryTexts, TextSource, batch_texts, read_text_file
+from .unigram import SampledVocab, full_tokenizer, sample_vocab
+from .window import SubstringWindow
+
+__all__ = [
+    "IGNORE",
+    "SPLIT_PATTERN",
+    "Batch",
+    "BatchStream",
+    "BibleTexts",
+    "Collator",
+    "CollatorConfig",
+    "InMemoryTexts",
+    "PipelineState",
+    "PreTokenized",
+    "SampledVocab",
+    "SamplerConfig",
+    "SubstringStats",
+    "SubstringWindow",
+    "TextSource",
+    "TokenizerSampler",
+    "batch_texts",
+    "count_substrings",
+    "full_tokenizer",
+    "make_batch",
+    "pre_tokenize",
+    "read_text_file",
+    "sample_vocab",
+]

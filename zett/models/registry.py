@@ -1,0 +1,112 @@
+"""Dispatch from a family name or HF `model_type` to the module that implements it (imported lazily)."""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+from typing import Any
+
+from flax import nnx
+
+from zett.models.api import LanguageModel
+from zett.models.config import DECODER_FAMILIES, ENCODER_FAMILIES, GEMMA_FAMILIES, ModelConfig, UnsupportedModelError
+from zett.models.weights import WeightRule
+
+# family module → the ModelConfig.family values it implements (see the family contract)
+FAMILY_MODULES: dict[str, tuple[str, ...]] = {
+    "zett.models.decoder": DECODER_FAMILIES,
+    "zett.models.gemma3": GEMMA_FAMILIES,
+    "zett.models.encoder": ENCODER_FAMILIES,
+}
+# HF config.json `model_type` → ModelConfig.family
+HF_MODEL_TYPES: dict[str, str] = {
+    "llama": "llama",
+    "mistral": "mistral",
+    "qwen2": "qwen2",
+    "qwen3": "qwen3",
+    "gemma3_text": "gemma3_text",
+    "gemma3": "gemma3_text",  # the multimodal config; its family module reads the text part
+    "bert": "bert",
+    "roberta": "roberta",
+    "xlm-roberta": "xlm-roberta",
+}
+
+
+def module_name_for(family: str) -> str:
+    for name, families in FAMILY_MODULES.items():
+        if family in families:
+            return name
+    raise UnsupportedModelError(f"unknown model family {family!r}; zett knows {sorted(HF_MODEL_TYPES.values())}")
+
+
+def family_module(family: str) -> ModuleType:
+    """The module implementing `family`; UnsupportedModelError when it is not part of this install."""
+    name = module_name_for(family)
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as e:
+        if e.name != name:
+            raise  # a genuine missing dependency inside the family module must surface as itself
+        raise UnsupportedModelError(f"model family {family!r} needs {name}, which this zett does not have") from None
+
+
+def available_families() -> tuple[str, ...]:
+    """Families whose module is importable now."""
+    out: list[str] = []
+    for name, families in FAMILY_MODULES.items():
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name != name:
+                raise
+            continue
+        out.extend(families)
+    return tuple(out)
+
+
+def config_from_hf(hf_config: dict[str, Any]) -> ModelConfig:
+    """HF config.json dict → ModelConfig, by `model_type`."""
+    model_type = hf_config.get("model_type")
+    if model_type not in HF_MODEL_TYPES:
+        raise UnsupportedModelError(
+            f"model_type {model_type!r} (architectures {hf_config.get('architectures')}) is not supported; "
+            f"zett supports {sorted(HF_MODEL_TYPES)}"
+        )
+    return family_module(HF_MODEL_TYPES[model_type]).from_hf_config(hf_config)
+
+
+def hf_config_from(config: ModelConfig) -> dict[str, Any]:
+    """ModelConfig → a config.json dict that `transformers.AutoConfig` loads."""
+    return family_module(config.family).to_hf_config(config)
+
+
+def model_class(config: ModelConfig) -> type[LanguageModel]:
+    module = family_module(config.family)
+    if hasattr(module, "model_class"):
+        return module.model_class(config)
+    return module.MODEL_CLASS
+
+
+def build_model(config: ModelConfig, seed: int = 0) -> LanguageModel:
+    """A randomly initialised model of `config`'s family."""
+    return model_class(config)(config, rngs=nnx.Rngs(seed))
+
+
+def abstract_model(config: ModelConfig) -> LanguageModel:
+    """The model with shape-only parameters (no memory, no init compute), to be filled from a checkpoint."""
+    cls = model_class(config)
+    return nnx.eval_shape(lambda: cls(config, rngs=nnx.Rngs(0)))
+
+
+def rules_for(config: ModelConfig) -> list[WeightRule]:
+    return family_module(config.family).weight_rules(config)
+
+
+def ignored_for(config: ModelConfig) -> tuple[str, ...]:
+    """Regexes of HF tensors the family drops on load (buffers, duplicates of tied weights, ...)."""
+    fn = getattr(family_module(config.family), "ignored_tensors", None)
+    return tuple(fn(config)) if fn is not None else ()
+
+
+def tiny_config(family: str, **overrides: Any) -> ModelConfig:
+    return family_module(family).tiny_config(family=family, **overrides)

