@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
-from extend_helpers import make_tiny_llama, train_bpe
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # --import-mode=importlib: local helpers
+from extend_helpers import make_tiny_llama, train_bpe  # noqa: E402
 from tokenizers import Tokenizer
 
 

@@ -50,3 +50,12 @@ def test_tiny_main_loss_falls(tmp_path, corpus):
     main_phase = [m for m in _metrics(work) if m["phase"] == "main"]
     first, last = main_phase[0]["lm_loss"], main_phase[-1]["lm_loss"]
     assert last < first - 0.5, (first, last)
+
+
+def test_mlm_objective_trains_on_a_tiny_bert(tmp_path, corpus):
+    work = tmp_path / "mlm"
+    assert main(["train", "tiny-mlm", f"workdir={work}", f"data.train={corpus}"]) == 0
+    main_phase = [m for m in _metrics(work) if m["phase"] == "main"]
+    assert main_phase and all(m["n_targets"] > 0 for m in main_phase)  # masked positions carry the loss
+    assert main_phase[-1]["lm_loss"] < main_phase[0]["lm_loss"]
+    assert 0 < main_phase[-1]["bytes_per_token"] < 20

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
+import sys
+from pathlib import Path
 
 import pytest
+
+# pytest runs with --import-mode=importlib: make this folder's helper modules (_scripts) importable
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from zett import assets
 from zett.tokenization import load_tokenizer

@@ -27,6 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ini.add_argument("--init-tokens", nargs="+", default=[], help="for --init special_tokens: tokens (or ids) to average")
     ini.add_argument("--noise", type=float, default=0.01, help="noise std relative to the rows' per-dim std (average, special_tokens)")
     ini.add_argument("--mvn-scale", type=float, default=1.0, help="covariance scale for --init mvn")
+    ini.add_argument("--hypernet", default=None, help="for --init hypernet: the trained hypernetwork directory")
     ini.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tokenizer-only", action="store_true", help="extend the tokenizer only (no checkpoint)")
     parser.add_argument("--dry-run", action="store_true", help="print the old and new layout and write nothing")
@@ -126,8 +127,9 @@ def run(args: argparse.Namespace) -> int:
     if not args.dst:
         raise ValueError("an output directory is needed (or pass --dry-run)")
     special_ids = _special_ids(tok, args.init_tokens) if args.init == "special_tokens" else ()
-    spec = InitSpec(args.init, seed=args.seed, noise=args.noise, special_ids=special_ids, mvn_scale=args.mvn_scale)
-    if spec.method == "hypernet" and not tokenizer_only:
+    spec = InitSpec(args.init, seed=args.seed, noise=args.noise, special_ids=special_ids, mvn_scale=args.mvn_scale,
+                    hypernet=args.hypernet)
+    if spec.method == "hypernet" and (tokenizer_only or not args.hypernet):
         from zett.extend.init import HYPERNET_MESSAGE
 
         raise ValueError(HYPERNET_MESSAGE)

@@ -16,6 +16,7 @@ COMMANDS: dict[str, str] = {
     "data": "zett.cli.data",
     "sample": "zett.cli.sample",
     "extend": "zett.cli.extend",
+    "transfer": "zett.cli.transfer",
 }
 
 

@@ -81,7 +81,7 @@ def new_row_ids(mapping: IdMapping) -> np.ndarray:
     return np.flatnonzero(~taken)
 
 
-def extend_table(old: np.ndarray, mapping: IdMapping, spec: InitSpec) -> np.ndarray:
+def extend_table(old: np.ndarray, mapping: IdMapping, spec: InitSpec, kind: str = "input") -> np.ndarray:
     """[old_vocab, ...] → [new_vocab, ...]: old rows copied bit-identically to `mapping(old id)`, new
     rows from `spec` (bias vectors: new entries get the mean of the old ones)."""
     if old.shape[0] != mapping.old_size:
@@ -92,7 +92,7 @@ def extend_table(old: np.ndarray, mapping: IdMapping, spec: InitSpec) -> np.ndar
     if old.ndim == 1:
         out[new_ids] = old.astype(np.float64).mean().astype(old.dtype)
     else:
-        out[new_ids] = init_rows(old, len(new_ids), spec)
+        out[new_ids] = init_rows(old, len(new_ids), spec, kind)
     return out
 
 
@@ -166,7 +166,8 @@ def extend_checkpoint(
                     continue
                 # a tied head must stay equal to the embedding, so it shares the input's seed
                 seed = spec.seed + (1 if kind == "output" and not tied else 0)
-                transforms[n] = partial(extend_table, mapping=mapping, spec=replace(spec, seed=seed))
+                transforms[n] = partial(extend_table, mapping=mapping, spec=replace(spec, seed=seed),
+                                        kind="output" if kind == "output" and not tied else "input")
                 new_shapes[n] = (mapping.new_size,) + shapes[n][1:]
                 changed[n] = (shapes[n], new_shapes[n])
             total += rewrite(src_dir / shard, tmp / shard, transforms, new_shapes)

@@ -1,8 +1,8 @@
-"""Initialisers for new embedding rows: average, special_tokens, random, mvn, fvt (hypernet: later)."""
+"""Initialisers for new embedding rows: average, special_tokens, random, mvn, fvt, hypernet."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import numpy as np
@@ -10,8 +10,8 @@ import numpy as np
 METHODS = ("average", "special_tokens", "random", "mvn", "fvt", "hypernet")
 
 HYPERNET_MESSAGE = (
-    "init 'hypernet' needs a trained zett hypernetwork, which is not built yet (see the hypernetwork "
-    "issue, DESIGN.md 3.4); use 'fvt' for tokens with a textual form, or 'average'/'mvn' otherwise"
+    "init 'hypernet' needs a trained zett hypernetwork for this base model (--hypernet DIR, e.g. "
+    "experiments/smollm2/hypernet) and a checkpoint to extend (not --tokenizer-only)"
 )
 
 
@@ -32,6 +32,8 @@ class InitSpec:
     special_ids: tuple[int, ...] = ()
     decompositions: tuple[tuple[int, ...], ...] | None = None
     mvn_scale: float = 1.0
+    hypernet: str | None = None
+    predicted: dict | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -65,8 +67,9 @@ def _mean_plus_noise(rows: np.ndarray, std: np.ndarray, n_new: int, noise: float
     return mean + noise * std * rng.standard_normal((n_new, rows.shape[1]))
 
 
-def init_rows(old: np.ndarray, n_new: int, spec: InitSpec) -> np.ndarray:
-    """New rows [n_new, embed] in `old.dtype` for a table `old` [vocab, embed] under `spec`."""
+def init_rows(old: np.ndarray, n_new: int, spec: InitSpec, kind: str = "input") -> np.ndarray:
+    """New rows [n_new, embed] in `old.dtype` for a table `old` [vocab, embed] (`kind` "input" or
+    "output") under `spec`."""
     if old.ndim != 2:
         raise ValueError(f"expected a [vocab, embed] table, got shape {old.shape}")
     if old.shape[0] == 0:
@@ -76,9 +79,16 @@ def init_rows(old: np.ndarray, n_new: int, spec: InitSpec) -> np.ndarray:
     if n_new == 0:
         return np.zeros((0, d), old.dtype)
     method = spec.method
-    if method == "hypernet":
-        raise NotImplementedError(HYPERNET_MESSAGE)
+    if method == "hypernet" and (spec.predicted is None or spec.predicted.get(kind) is None):
+        raise ValueError(HYPERNET_MESSAGE)
     mean, std = row_stats(old)
+    if method == "hypernet":
+        out = np.asarray(spec.predicted[kind], np.float64).copy()
+        if out.shape != (n_new, d):
+            raise ValueError(f"hypernet predicted {out.shape} rows, expected {(n_new, d)}")
+        missing = np.isnan(out).any(axis=1)  # tokens with no textual form
+        out[missing] = mean + spec.noise * std * rng.standard_normal((int(missing.sum()), d))
+        return out.astype(old.dtype)
     if method == "average":
         out = mean + spec.noise * std * rng.standard_normal((n_new, d))
     elif method == "special_tokens":

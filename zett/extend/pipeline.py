@@ -187,6 +187,12 @@ def run_extension(
     else:
         if spec.method == "fvt":
             spec = replace(spec, decompositions=fvt_decompositions(plan, original))
+        elif spec.method == "hypernet":
+            from zett.extend.hypernet_init import hypernet_rows
+
+            if spec.hypernet is None:
+                raise ValueError("init 'hypernet' needs the hypernetwork directory (--hypernet DIR)")
+            spec = replace(spec, predicted=hypernet_rows(plan, original, model_dir, spec.hypernet))
         with tempfile.TemporaryDirectory() as tmp:
             save_tokenizer(new_tok, tmp, model_dir, plan.tokens, plan.token_ids, plan.special, plan.mapping)
             extra = {p.name: p.read_bytes() for p in Path(tmp).iterdir()}

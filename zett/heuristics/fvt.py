@@ -22,20 +22,31 @@ def decomposition_matrix(source: SourceEmbeddings, tokens: list[str]) -> tuple[s
     return sp.csr_matrix((weights, (row_idx, cols)), shape=(len(rows), n_cols)), lengths == 0
 
 
-def fvt_init(source: SourceEmbeddings, target: CanonicalVocab, *, seed: int = 0, copy: bool = True) -> TargetEmbeddings:
+def fvt_init(
+    source: SourceEmbeddings, target: CanonicalVocab, *, seed: int = 0, copy: bool = True, chunk: int = 16384
+) -> TargetEmbeddings:
     """Fast Vocabulary Transfer: overlapping tokens copied, others = mean of their pieces' rows.
 
-    Bytes the source cannot spell (fallback ids) contribute the mean source row."""
+    Bytes the source cannot spell (fallback ids) contribute the mean source row. The decomposition is
+    computed once for all tables, and rows are filled `chunk` at a time so memory stays near the
+    size of the output tables (no float64 copy of a 262k-row table)."""
     tokens = list(target.tokens)
+    cache: dict[str, object] = {}
 
     def fill(_key, table, missing):
-        matrix, empty = decomposition_matrix(source, [tokens[i] for i in missing])
-        mean = table.astype(np.float64).mean(0)
+        if "matrix" not in cache:
+            cache["matrix"], cache["empty"] = decomposition_matrix(source, [tokens[i] for i in missing])
+        matrix, empty = cache["matrix"], cache["empty"]
         n_src = source.get_decomposer().source_vocab_size
-        extended = np.concatenate([table[:n_src].astype(np.float64), np.broadcast_to(mean, (matrix.shape[1] - n_src, table.shape[1]))])
-        rows = np.asarray(matrix @ extended)
-        rows[empty] = mean
-        return rows
+        mean = table.mean(0, dtype=np.float64)
+        by_source, by_fallback = matrix[:, :n_src].tocsr(), np.asarray(matrix[:, n_src:].sum(1))
+        out = np.empty((missing.size, table.shape[1]), table.dtype)
+        for start in range(0, missing.size, chunk):
+            part = slice(start, min(start + chunk, missing.size))
+            rows = by_source[part] @ table[:n_src] + by_fallback[part] * mean
+            rows[empty[part]] = mean
+            out[part] = rows
+        return out
 
     return assemble(source, target, fill, copy, "fvt")
 

@@ -107,7 +107,7 @@ class Hypernet(nnx.Module):
             src = jnp.concatenate([src, jnp.asarray(source_output_embeddings, jnp.float32)], axis=1)
         self.source_vocab_size, self.source_dim = (int(n) for n in src.shape)
         self.embed_dim = int(source_input_embeddings.shape[1])
-        self.source_table = Frozen(src, sharding_names=("source_vocab", "source_embed"), eager_sharding=False)
+        self.source_table = Frozen(src, out_sharding=("source_vocab", "source_embed"), eager_sharding=False)
         self.in_shift = Frozen(src.mean(0))
         self.in_scale = Frozen(cfg.target_std / (src.std(0) + 1e-8))
         h = cfg.hidden_size

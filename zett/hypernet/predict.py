@@ -17,6 +17,34 @@ def _predict(hypernet: Hypernet, ids, lengths):
     return out.input_embeddings, out.output_embeddings, out.bias
 
 
+def predict_surface(hypernet: Hypernet, ids: np.ndarray, lengths: np.ndarray, chunk: int = 4096,
+                    progress: bool = True) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Surface forms [n, maxlen] → (input [n, embed], output or None, bias or None); chunks are
+    padded to `chunk` rows so the hypernet compiles once."""
+    maxlen = hypernet.cfg.surface_maxlen
+    if ids.shape[1] != maxlen:
+        raise ValueError(f"surface forms have maxlen {ids.shape[1]}, the hypernet expects {maxlen}")
+    n = ids.shape[0]
+    lengths = np.maximum(lengths, 1)
+    outs: list[list[np.ndarray]] = [[], [], []]
+    for start in tqdm(range(0, n, chunk), desc="hypernet", disable=not progress, leave=False):
+        part = slice(start, min(start + chunk, n))
+        m = part.stop - part.start
+        padded_ids = np.zeros((chunk, maxlen), np.int32)
+        padded_len = np.ones((chunk,), np.int32)
+        padded_ids[:m], padded_len[:m] = ids[part], lengths[part]
+        for slot, value in zip(outs, _predict(hypernet, padded_ids, padded_len)):
+            if value is not None:
+                slot.append(np.asarray(value)[:m])
+    return tuple(np.concatenate(o) if o else None for o in outs)  # type: ignore[return-value]
+
+
+def predict_tokens(hypernet: Hypernet, decomposer: Decomposer, tokens: list[str], progress: bool = False):
+    """Embeddings for arbitrary canonical byte-level token strings (e.g. tokens added to a vocabulary)."""
+    forms = decomposer(tokens)
+    return predict_surface(hypernet, forms.ids, forms.lengths, progress=progress)
+
+
 def predict_embeddings(
     hypernet: Hypernet,
     decomposer: Decomposer,
@@ -26,26 +54,10 @@ def predict_embeddings(
     progress: bool = True,
 ) -> TargetEmbeddings:
     """[target_vocab, embed] tables: specials copied from the source rows of the same role, every
-    other token predicted from its surface form. Chunks are padded to `chunk` rows (one compile)."""
+    other token predicted from its surface form."""
     forms = decomposer.decompose_vocab(target)
-    maxlen = hypernet.cfg.surface_maxlen
-    if forms.ids.shape[1] != maxlen:
-        raise ValueError(f"decomposer maxlen {forms.ids.shape[1]} != hypernet surface_maxlen {maxlen}")
     n = forms.ids.shape[0]
-    lengths = np.maximum(forms.lengths, 1)
-    outs: list[list[np.ndarray]] = [[], [], []]
-    for start in tqdm(range(0, n, chunk), desc="hypernet", disable=not progress, leave=False):
-        ids = np.zeros((chunk, maxlen), np.int32)
-        lens = np.ones((chunk,), np.int32)
-        part = slice(start, min(start + chunk, n))
-        m = part.stop - part.start
-        ids[:m], lens[:m] = forms.ids[part], lengths[part]
-        for slot, value in zip(outs, _predict(hypernet, ids, lens)):
-            if value is not None:
-                slot.append(np.asarray(value)[:m])
-    e_in = np.concatenate(outs[0])
-    e_out = np.concatenate(outs[1]) if outs[1] else None
-    bias = np.concatenate(outs[2]) if outs[2] else None
+    e_in, e_out, bias = predict_surface(hypernet, forms.ids, forms.lengths, chunk, progress)
     table = np.asarray(hypernet.source_table[...])
     d = hypernet.embed_dim
     specials = map_specials(target, decomposer.canonical)

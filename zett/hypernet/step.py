@@ -44,6 +44,7 @@ def train_step(
     optimizer.update(hypernet, grads)
     metrics = dict(metrics, loss=loss, grad_norm=optax.global_norm(grads))
     metrics["bits_per_byte"] = metrics["nll_nats"] / LOG2 / jnp.maximum(batch.n_bytes.sum(), 1)
+    metrics["bytes_per_token"] = batch.n_bytes.sum() / jnp.maximum(batch.attention_mask.sum(), 1)
     metrics["skipped"] = ~jnp.isfinite(loss) | ~jnp.isfinite(metrics["grad_norm"])
     return metrics
 

@@ -125,7 +125,8 @@ def train(
     base, tok = load_base(cfg)
     source_vocab = canonicalize(tok)
     tied = base.tied
-    hcfg = replace(cfg.hypernet, predict_output_embeddings=not tied, surface_maxlen=cfg.collator.surface_maxlen)
+    hcfg = replace(cfg.hypernet, predict_output_embeddings=not tied, surface_maxlen=cfg.collator.surface_maxlen,
+                   predict_bias=base.get_output_bias() is not None)
     e_in = np.asarray(base.get_input_embeddings())
     e_out = None if tied else np.asarray(base.get_output_embeddings())
     hypernet = Hypernet(hcfg, e_in, e_out, rngs=nnx.Rngs(cfg.seed))

@@ -22,7 +22,7 @@ def param(value: jax.Array, axes: Axes) -> nnx.Param:
     """An `nnx.Param` annotated with logical axis names (sharding is applied later, not eagerly)."""
     if len(axes) != value.ndim:
         raise ValueError(f"axes {axes} do not match parameter shape {value.shape}")
-    return nnx.Param(value, sharding_names=axes, eager_sharding=False)
+    return nnx.Param(value, out_sharding=axes, eager_sharding=False)
 
 
 def dtype_of(name: str) -> jnp.dtype:

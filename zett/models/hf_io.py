@@ -170,8 +170,11 @@ class Checkpoint:
 
 
 def resolve(path_or_hub_id: str | Path) -> Path:
-    """A local path as is; a hub id (`org/name`) downloaded with huggingface_hub when it is not a path."""
-    path = Path(os.path.expanduser(str(path_or_hub_id)))
+    """A local path as is; a packaged-model alias (`smollm2`, `gemma3`, `minilm`) to its file; a hub
+    id (`org/name`) downloaded with huggingface_hub when it is not a path."""
+    from zett.assets import resolve as resolve_alias
+
+    path = Path(os.path.expanduser(resolve_alias(str(path_or_hub_id))))
     if path.exists():
         return path
     text = str(path_or_hub_id)

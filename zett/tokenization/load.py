@@ -60,6 +60,9 @@ def load_tokenizer(src: Any) -> LoadedTokenizer:
     if type(src).__name__ == "SentencePieceProcessor":
         return _from_sentencepiece(src.serialized_model_proto(), "<SentencePieceProcessor>")
     if isinstance(src, (str, os.PathLike)):
+        from zett.assets import resolve as resolve_alias  # packaged-model aliases: smollm2, gemma3, minilm
+
+        src = resolve_alias(str(src))
         path = Path(src).expanduser()
         if path.exists():
             return _from_path(path)

@@ -1,0 +1,60 @@
+"""Transfer with a (tiny, untrained) hypernetwork: rows equal `predict_embeddings`, wrong base model refused."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from flax import nnx
+
+from zett.hypernet.checkpoint import load_hypernet, save_hypernet
+from zett.hypernet.config import HypernetConfig
+from zett.hypernet.model import Hypernet
+from zett.hypernet.predict import predict_embeddings
+from zett.models.hf_io import read_tensor
+from zett.tokenization import Decomposer, canonicalize, load_tokenizer
+from zett.transfer import TransferConfig, transfer
+
+CFG = HypernetConfig(hidden_size=64, intermediate_size=128, num_layers=1, predict_output_embeddings=True)
+
+
+def test_hypernet_transfer_and_fingerprint(tmp_path, llama_untied, llama_tied, unigram_dir):
+    e_in = read_tensor(llama_untied, "model.embed_tokens.weight")
+    e_out = read_tensor(llama_untied, "lm_head.weight")
+    hn_dir = save_hypernet(tmp_path / "hn", Hypernet(CFG, e_in, e_out, rngs=nnx.Rngs(0)), str(llama_untied), "smollm2")
+    out = transfer(TransferConfig(model=str(llama_untied), tokenizer=str(unigram_dir), out=str(tmp_path / "o"),
+                                  hypernet=str(hn_dir), progress=False))
+
+    hn = load_hypernet(hn_dir, e_in, e_out)
+    target = canonicalize(load_tokenizer(unigram_dir))
+    want = predict_embeddings(hn, Decomposer(canonicalize(load_tokenizer(llama_untied)), maxlen=CFG.surface_maxlen),
+                              target, progress=False)
+    np.testing.assert_array_equal(read_tensor(out, "model.embed_tokens.weight"), want.input_embeddings)
+    np.testing.assert_array_equal(read_tensor(out, "lm_head.weight"), want.output_embeddings)
+    prov = json.loads((out / "zett_provenance.json").read_text())
+    assert prov["method"] == "hypernet" and prov["hypernet"] == str(hn_dir)
+    assert prov["n_copied"] == 4  # the specials <unk> <s> </s> <pad>, by role
+
+    from transformers import AutoModelForCausalLM
+
+    assert AutoModelForCausalLM.from_pretrained(out).config.vocab_size == 2000
+
+    # a hypernet trained for another base model: same shapes, other embeddings
+    other = tmp_path / "other"
+    other.mkdir()
+    for f in llama_untied.iterdir():
+        (other / f.name).write_bytes(f.read_bytes())
+    from safetensors.numpy import save_file
+
+    from zett.models.hf_io import iter_tensors
+
+    tensors = dict(iter_tensors(llama_untied))
+    tensors["model.embed_tokens.weight"] = tensors["model.embed_tokens.weight"] * 2
+    save_file(tensors, str(other / "model.safetensors"), metadata={"format": "pt"})
+    with pytest.raises(ValueError, match="source embeddings differ"):
+        transfer(TransferConfig(model=str(other), tokenizer=str(unigram_dir), out=str(tmp_path / "o2"),
+                                hypernet=str(hn_dir), progress=False))
+    with pytest.raises(ValueError, match="tied"):
+        transfer(TransferConfig(model=str(llama_tied), tokenizer=str(unigram_dir), out=str(tmp_path / "o3"),
+                                hypernet=str(hn_dir), progress=False))

@@ -1,0 +1,173 @@
+"""The main job end to end: a model moved onto a new tokenizer zero-shot, compared with heuristics."""
+
+from __future__ import annotations
+
+import time
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+SHIPPED_HYPERNET = Path(__file__).resolve().parent.parent / "experiments" / "smollm2" / "hypernet"
+PROMPTS = {
+    "de": "Am Anfang schuf Gott Himmel und Erde. Und die Erde war",
+    "fr": "Au commencement, Dieu créa les cieux et la terre. La terre",
+    "es": "En el principio creó Dios los cielos y la tierra. Y la tierra",
+    "en": "In the beginning God created the heaven and the earth. And the earth",
+}
+
+
+@dataclass
+class DemoConfig:
+    model: str = "smollm2"
+    lang: str = "de"
+    tokenizer: str | None = None  # a tokenizer path; default: Unigram trained on `lang` text
+    vocab_size: int = 16000
+    methods: tuple[str, ...] = ("hypernet", "fvt", "focus")
+    hypernet: str = str(SHIPPED_HYPERNET)
+    text_file: str | None = None  # plain text (one document per line); default: the packaged Bibles
+    heldout_texts: int = 24
+    max_new_tokens: int = 24
+    seed: int = 0
+
+
+@dataclass
+class DemoRow:
+    method: str
+    tokenizer: str
+    bits_per_byte: float
+    bytes_per_token: float
+    seconds: float
+
+
+@dataclass
+class DemoResult:
+    rows: list[DemoRow] = field(default_factory=list)
+    generations: dict[str, str] = field(default_factory=dict)
+
+
+def split_texts(cfg: DemoConfig) -> tuple[list[str], list[str]]:
+    """(train, held-out) documents; held-out chapters/lines chosen by a hash, never trained on."""
+    if cfg.text_file:
+        lines = [ln.strip() for ln in Path(cfg.text_file).read_text(encoding="utf-8").splitlines() if ln.strip()]
+        if len(lines) < 20:
+            raise ValueError(f"{cfg.text_file}: need at least 20 non-empty lines (documents), got {len(lines)}")
+        docs = lines
+    else:
+        from zett.data.sources.bible import iter_documents
+
+        docs = [d.joiner.join(d.segments) for d in iter_documents(cfg.lang)]
+        if not docs:
+            from zett.data.sources.bible import bible_languages
+
+            raise ValueError(f"no packaged Bible text for language {cfg.lang!r}; have {sorted(bible_languages())}")
+    held = [d for d in docs if zlib.crc32(d.encode()) % 10 == 0]
+    train = [d for d in docs if zlib.crc32(d.encode()) % 10 != 0]
+    # held-out texts are chapters: keep them short enough to score quickly
+    return train, [h[:1500] for h in held[: cfg.heldout_texts]]
+
+
+def train_unigram(texts: list[str], vocab_size: int):
+    """A SentencePiece-style Unigram tokenizer trained with `tokenizers` on `texts`."""
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.Unigram())
+    tok.normalizer = normalizers.NFC()
+    tok.pre_tokenizer = pre_tokenizers.Metaspace()
+    tok.decoder = decoders.Metaspace()
+    trainer = trainers.UnigramTrainer(
+        vocab_size=vocab_size, special_tokens=["<unk>", "<s>", "</s>"], unk_token="<unk>", show_progress=False
+    )
+    tok.train_from_iterator(texts, trainer)
+    return tok
+
+
+def run_demo(cfg: DemoConfig, log: Callable[[str], None] = print) -> DemoResult:
+    from zett.assets import resolve
+    from zett.eval.model_bpb import evaluate_bpb
+    from zett.heuristics import SourceEmbeddings, get_heuristic
+    from zett.models import load_pretrained
+    from zett.tokenization import Decomposer, canonicalize, load_tokenizer
+
+    t0 = time.perf_counter()
+    model = load_pretrained(resolve(cfg.model))
+    source = load_tokenizer(resolve(cfg.model))
+    source_vocab = canonicalize(source)
+    log(f"loaded {cfg.model}: {model.config.family}, vocab {model.vocab_size} ({time.perf_counter() - t0:.0f}s)")
+    train, held = split_texts(cfg)
+    if cfg.tokenizer:
+        target = load_tokenizer(resolve(cfg.tokenizer))
+        target_name = Path(cfg.tokenizer).name
+    else:
+        target = load_tokenizer(train_unigram(train, cfg.vocab_size))
+        target_name = f"unigram-{cfg.lang}-{cfg.vocab_size // 1000}k"
+    target_vocab = canonicalize(target)
+    log(f"target tokenizer {target_name}: {target_vocab.size} tokens; {len(held)} held-out texts")
+    prefix = source_vocab.special("bos") or source_vocab.special("eos")
+    if prefix is None:
+        raise ValueError(f"{cfg.model}'s tokenizer has neither a BOS nor an EOS token to condition texts on")
+    result = DemoResult()
+
+    def score(method: str, tok, tables=None) -> None:
+        t = time.perf_counter()
+        r = evaluate_bpb(
+            model, tok, held, prefix_row=prefix.id,
+            input_embeddings=None if tables is None else tables.input_embeddings,
+            output_embeddings=None if tables is None or model.tied else tables.output_embeddings,
+            special_ids=(source_vocab if tables is None else target_vocab).special_ids, progress=False,
+        )
+        result.rows.append(DemoRow(method, cfg.model if tables is None else target_name, r.bits_per_byte,
+                                   r.bytes_per_token, time.perf_counter() - t))
+        log(f"  {method:<10} {r.bits_per_byte:.3f} bits/byte, {r.bytes_per_token:.2f} bytes/token")
+
+    score("original", source.tokenizer)
+    e_in = np.asarray(model.get_input_embeddings())
+    e_out = None if model.tied else np.asarray(model.get_output_embeddings())
+    tables_by_method = {}
+    for method in cfg.methods:
+        t = time.perf_counter()
+        if method == "hypernet":
+            from zett.hypernet.checkpoint import load_hypernet
+            from zett.hypernet.predict import predict_embeddings
+
+            hn = load_hypernet(cfg.hypernet, e_in, e_out)
+            tables = predict_embeddings(hn, Decomposer(source, maxlen=hn.cfg.surface_maxlen), target_vocab,
+                                        progress=False)
+        else:
+            opts = {"texts": train, "target_tokenizer": target.tokenizer} if method == "focus" else {}
+            tables = get_heuristic(method)(SourceEmbeddings(source_vocab, e_in, e_out), target_vocab,
+                                           seed=cfg.seed, **opts)
+        log(f"{method}: embeddings for {target_vocab.size} tokens in {time.perf_counter() - t:.1f}s")
+        tables_by_method[method] = tables
+        score(method, target.tokenizer, tables)
+    best = "hypernet" if "hypernet" in tables_by_method else next(iter(tables_by_method), None)
+    if best is not None and cfg.max_new_tokens > 0:
+        result.generations[best] = generate(model, target.tokenizer, tables_by_method[best], prefix.id,
+                                            PROMPTS.get(cfg.lang, held[0][:80]), cfg.max_new_tokens)
+    return result
+
+
+def generate(model, tokenizer, tables, prefix_row: int, prompt: str, max_new_tokens: int) -> str:
+    """Greedy continuation by the transferred model (tables swapped in, ids in the new tokenizer)."""
+    import jax.numpy as jnp
+
+    from zett.models.generate import generate_greedy
+
+    e_in = np.concatenate([tables.input_embeddings, np.asarray(model.get_input_embeddings())[prefix_row][None]])
+    old_in = model.get_input_embeddings()
+    old_out = None if model.tied else model.get_output_embeddings()
+    try:
+        model.set_input_embeddings(jnp.asarray(e_in, old_in.dtype))
+        if old_out is not None:
+            e_out = np.concatenate([tables.output_embeddings, np.asarray(old_out)[prefix_row][None]])
+            model.set_output_embeddings(jnp.asarray(e_out, old_out.dtype))
+        ids = [e_in.shape[0] - 1] + tokenizer.encode(prompt, add_special_tokens=False).ids
+        out = generate_greedy(model, jnp.asarray([ids], jnp.int32), max_new_tokens)
+        new = [int(i) for i in np.asarray(out)[0, len(ids):] if int(i) < tables.input_embeddings.shape[0]]
+        return prompt + " ▸ " + tokenizer.decode(new)
+    finally:
+        model.set_input_embeddings(old_in)
+        if old_out is not None:
+            model.set_output_embeddings(old_out)

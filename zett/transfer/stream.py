@@ -1,0 +1,229 @@
+"""Streams a checkpoint's tensors into new safetensors shards, one tensor in memory at a time.
+
+Sources: an HF directory (untouched tensors are byte-copied from the source file in chunks, so
+their dtype is never decoded and they stay bit-identical) or a GGUF file (dequantised tensor by
+tensor into Hugging Face naming). Replaced tensors (the new embedding tables) come from memory."""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import ml_dtypes
+import numpy as np
+from tqdm.auto import tqdm
+
+from zett.models.hf_io import INDEX_FILE, SINGLE_FILE, weight_map
+from zett.models.weights import CheckpointError
+
+# safetensors dtype tag ↔ numpy dtype (only float/int tables are ever decoded)
+DTYPES: dict[str, np.dtype] = {
+    "F64": np.dtype(np.float64),
+    "F32": np.dtype(np.float32),
+    "F16": np.dtype(np.float16),
+    "BF16": np.dtype(ml_dtypes.bfloat16),
+    "I64": np.dtype(np.int64),
+    "I32": np.dtype(np.int32),
+}
+TAGS: dict[np.dtype, str] = {v: k for k, v in DTYPES.items()}
+_CHUNK = 64 << 20
+_ALIGN = 8
+
+
+@dataclass
+class TensorSource:
+    """One tensor to write: its name, safetensors dtype tag, shape and how to produce its bytes.
+
+    `copy(fout)` streams the bytes unchanged when set (a safetensors source in its own dtype);
+    otherwise `load()` materialises the array (GGUF dequantisation, dtype casts)."""
+
+    name: str
+    dtype: str
+    shape: tuple[int, ...]
+    load: Callable[[], np.ndarray]
+    copy: Callable[[BinaryIO], None] | None = None
+
+    @property
+    def nbytes(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64)) * DTYPES_SIZE[self.dtype]
+
+
+DTYPES_SIZE = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1,
+               "BOOL": 1, "F8_E4M3": 1, "F8_E5M2": 1, "U16": 2, "U32": 4, "U64": 8}
+
+
+def _read_header(path: Path) -> tuple[dict, int]:
+    with open(path, "rb") as f:
+        raw = f.read(8)
+        if len(raw) != 8:
+            raise CheckpointError(f"{path}: too short for a safetensors file")
+        (n,) = struct.unpack("<Q", raw)
+        if n > 100 << 20:
+            raise CheckpointError(f"{path}: safetensors header of {n} bytes is implausible")
+        try:
+            return json.loads(f.read(n)), 8 + n
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise CheckpointError(f"{path}: safetensors header is not JSON ({e})") from None
+
+
+def _byte_copier(path: Path, offset: int, size: int, name: str) -> Callable[[BinaryIO], None]:
+    def copy(fout: BinaryIO) -> None:
+        with open(path, "rb") as fin:
+            fin.seek(offset)
+            left = size
+            while left:
+                chunk = fin.read(min(left, _CHUNK))
+                if not chunk:
+                    raise CheckpointError(f"{path}: file ends inside tensor {name!r}")
+                fout.write(chunk)
+                left -= len(chunk)
+
+    return copy
+
+
+def _array_loader(path: Path, offset: int, dtype: np.dtype, shape: tuple[int, ...]) -> Callable[[], np.ndarray]:
+    count = int(np.prod(shape, dtype=np.int64))
+    return lambda: np.fromfile(path, dtype=dtype, count=count, offset=offset).reshape(shape)
+
+
+def safetensors_sources(directory: Path, cast: np.dtype | None = None) -> list[TensorSource]:
+    """Every tensor of an HF directory in file order; `cast` converts floating tensors on the way."""
+    by_file: dict[Path, list[str]] = {}
+    for name, file in weight_map(directory).items():
+        by_file.setdefault(file, []).append(name)
+    out: list[TensorSource] = []
+    for file in by_file:
+        header, start = _read_header(file)
+        header.pop("__metadata__", None)
+        for name in sorted(header, key=lambda k: header[k]["data_offsets"][0]):
+            info = header[name]
+            b, e = info["data_offsets"]
+            tag, shape = info["dtype"], tuple(info["shape"])
+            if tag not in DTYPES_SIZE:
+                raise CheckpointError(f"{file}: tensor {name!r} has unknown dtype {tag}")
+            if e - b != int(np.prod(shape, dtype=np.int64)) * DTYPES_SIZE[tag]:
+                raise CheckpointError(f"{file}: tensor {name!r} spans {e - b} bytes, its shape {shape} needs another size")
+            np_dtype = DTYPES.get(tag)
+            load = _array_loader(file, start + b, np_dtype, shape) if np_dtype is not None else _unreadable(file, name, tag)
+            if cast is not None and np_dtype is not None and np_dtype.kind == "f" and np_dtype != cast:
+                out.append(TensorSource(name, TAGS[cast], shape, _cast(load, cast)))
+            else:
+                out.append(TensorSource(name, tag, shape, load, _byte_copier(file, start + b, e - b, name)))
+    return out
+
+
+def _unreadable(file: Path, name: str, tag: str) -> Callable[[], np.ndarray]:
+    def load() -> np.ndarray:
+        raise CheckpointError(f"{file}: tensor {name!r} has dtype {tag}, which zett cannot decode")
+
+    return load
+
+
+def _cast(load: Callable[[], np.ndarray], dtype: np.dtype) -> Callable[[], np.ndarray]:
+    return lambda: load().astype(dtype)
+
+
+def gguf_sources(path: Path, num_heads: int, num_kv_heads: int, dtype: np.dtype) -> list[TensorSource]:
+    """Every tensor of a GGUF file under its HF name, dequantised on demand (float `dtype`)."""
+    from zett.models.gguf_io import _dequantize, hf_tensor_name, unpermute_rotary
+    from zett.models.gguf_reader import GGUFFile, GGUFFormatError
+
+    try:
+        f = GGUFFile(path)
+    except GGUFFormatError as e:
+        raise CheckpointError(str(e)) from None
+    arch = f.metadata.get("general.architecture")
+    out: list[TensorSource] = []
+    for gname, info in f.tensors.items():
+        hf = hf_tensor_name(gname, arch)
+        if hf is None:
+            raise CheckpointError(f"{path}: tensor {gname!r} has no Hugging Face counterpart for {arch}")
+
+        # the same conventions `read_gguf` undoes: llama q/k rotary permutation, Gemma norms as 1 + w
+        def load(gname: str = gname) -> np.ndarray:
+            w = _dequantize(f, gname)
+            if arch == "llama" and ".attn_q." in gname:
+                w = unpermute_rotary(w, num_heads)
+            elif arch == "llama" and ".attn_k." in gname:
+                w = unpermute_rotary(w, num_kv_heads)
+            elif arch == "gemma3" and gname.endswith("norm.weight"):
+                w = w - 1.0
+            return w.astype(dtype, copy=False)
+
+        out.append(TensorSource(hf, TAGS[dtype], tuple(info.shape), load))
+    return out
+
+
+def plan_shards(tensors: list[TensorSource], max_bytes: int) -> list[list[TensorSource]]:
+    shards: list[list[TensorSource]] = [[]]
+    size = 0
+    for t in tensors:
+        if shards[-1] and size + t.nbytes > max_bytes:
+            shards.append([])
+            size = 0
+        shards[-1].append(t)
+        size += t.nbytes
+    return shards
+
+
+def _write_shard(file: Path, tensors: list[TensorSource], metadata: dict[str, str], bar: tqdm) -> None:
+    header: dict = {"__metadata__": metadata}
+    pos = 0
+    for t in tensors:
+        header[t.name] = {"dtype": t.dtype, "shape": list(t.shape), "data_offsets": [pos, pos + t.nbytes]}
+        pos += t.nbytes
+    blob = json.dumps(header, separators=(",", ":")).encode()
+    blob += b" " * (-(8 + len(blob)) % _ALIGN)  # tensor data 8-byte aligned, as the reference writer does
+    with open(file, "wb") as fout:
+        fout.write(struct.pack("<Q", len(blob)))
+        fout.write(blob)
+        for t in tensors:
+            before = fout.tell()
+            if t.copy is not None:
+                t.copy(fout)
+            else:
+                arr = t.load()
+                if arr.dtype != DTYPES[t.dtype] or tuple(arr.shape) != t.shape:
+                    raise CheckpointError(
+                        f"tensor {t.name!r}: got {arr.dtype} {tuple(arr.shape)}, expected {DTYPES[t.dtype]} {t.shape}"
+                    )
+                fout.write(np.ascontiguousarray(arr).reshape(-1).view(np.uint8).data)
+                del arr
+            if fout.tell() - before != t.nbytes:
+                raise CheckpointError(f"tensor {t.name!r}: wrote {fout.tell() - before} bytes, expected {t.nbytes}")
+            bar.update(t.nbytes)
+
+
+def write_checkpoint(
+    directory: Path, tensors: list[TensorSource], max_shard_bytes: int, progress: bool = True
+) -> list[str]:
+    """Writes `model.safetensors` or numbered shards + index into `directory`; returns the file names."""
+    names = [t.name for t in tensors]
+    if len(set(names)) != len(names):
+        dup = next(n for n in names if names.count(n) > 1)
+        raise CheckpointError(f"tensor {dup!r} would be written twice")
+    shards = plan_shards(tensors, max_shard_bytes)
+    meta = {"format": "pt"}  # transformers refuses files without format "pt"
+    total = sum(t.nbytes for t in tensors)
+    with tqdm(total=total, unit="B", unit_scale=True, desc="writing", disable=not progress) as bar:
+        if len(shards) == 1:
+            _write_shard(directory / SINGLE_FILE, shards[0], meta, bar)
+            return [SINGLE_FILE]
+        files = [f"model-{i + 1:05d}-of-{len(shards):05d}.safetensors" for i in range(len(shards))]
+        wmap: dict[str, str] = {}
+        for file, shard in zip(files, shards):
+            _write_shard(directory / file, shard, meta, bar)
+            wmap.update({t.name: file for t in shard})
+    index = {"metadata": {"total_size": int(total)}, "weight_map": wmap}
+    (directory / INDEX_FILE).write_text(json.dumps(index, indent=2))
+    return files + [INDEX_FILE]
+
+
+def array_source(name: str, arr: np.ndarray) -> TensorSource:
+    if arr.dtype not in TAGS:
+        raise CheckpointError(f"tensor {name!r}: dtype {arr.dtype} cannot be written to safetensors here")
+    return TensorSource(name, TAGS[arr.dtype], tuple(arr.shape), lambda: arr)

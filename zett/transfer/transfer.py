@@ -1,0 +1,277 @@
+"""Tokenizer transfer of a checkpoint: new embedding tables (heuristic or hypernet), every other tensor streamed through."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zett.models.hf_io import (
+    CONFIG_FILE,
+    DEFAULT_MAX_SHARD_BYTES,
+    PROVENANCE_FILE,
+    atomic_output_dir,
+    commit_output_dir,
+    copy_tokenizer_files,
+    read_hf_config,
+    resolve,
+)
+from zett.models.weights import CheckpointError
+from zett.tokenization import CanonicalVocab, LoadedTokenizer, TokenizerError, canonicalize, load_tokenizer
+from zett.transfer.stream import DTYPES, TensorSource, array_source, gguf_sources, safetensors_sources, write_checkpoint
+
+# tensors whose rows are vocabulary ids, by family naming (decoders: embed_tokens / lm_head; BERT-style MLMs)
+INPUT_EMBEDDING = re.compile(r"(^|.*\.)(embed_tokens|word_embeddings)\.weight")
+OUTPUT_EMBEDDING = re.compile(r"(lm_head|cls\.predictions\.decoder)\.weight")
+OUTPUT_BIAS = re.compile(r"cls\.predictions\.(decoder\.)?bias")
+_ROLES_IN_CONFIG = ("bos", "eos", "pad", "unk", "sep", "cls", "mask")
+_DTYPE_NAMES = {"float32": np.float32, "float16": np.float16, "bfloat16": DTYPES["BF16"], "float64": np.float64}
+
+
+@dataclass(frozen=True)
+class TransferConfig:
+    """What to transfer where: model (HF dir / hub id / GGUF), target tokenizer, and hypernet or method."""
+
+    model: str
+    tokenizer: str
+    out: str
+    method: str | None = None  # a heuristic name (fvt, focus, random, mean, mean_noise, mvn, lexical)
+    hypernet: str | None = None
+    dtype: str | None = None  # None: the source embedding dtype (float32 for GGUF)
+    seed: int = 0
+    texts: str | None = None  # FOCUS: a text file in the target language(s)
+    overwrite: bool = False
+    max_shard_bytes: int = DEFAULT_MAX_SHARD_BYTES
+    progress: bool = True
+    method_opts: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if (self.method is None) == (self.hypernet is None):
+            raise ValueError("give exactly one of a hypernet (--hypernet) or a heuristic method (--method)")
+        if self.dtype is not None and self.dtype not in _DTYPE_NAMES:
+            raise ValueError(f"dtype {self.dtype!r} is not one of {sorted(_DTYPE_NAMES)}")
+
+
+@dataclass
+class SourceModel:
+    """The source checkpoint seen without loading it: config, tensor plan, tokenizer, label for errors."""
+
+    path: Path
+    label: str
+    hf_config: dict[str, Any]
+    tensors: list[TensorSource]
+    tokenizer: LoadedTokenizer
+    is_gguf: bool
+
+
+def open_source(model: str, dtype: np.dtype | None) -> SourceModel:
+    try:
+        path = resolve(model)
+    except FileNotFoundError as e:
+        raise CheckpointError(f"model {model}: {e}") from None
+    if path.is_file() and path.suffix == ".gguf":
+        from zett.models.gguf_io import read_gguf
+
+        g = read_gguf(path, tensors=False)
+        hf = dict(g.hf_config)
+        tensors = gguf_sources(path, hf["num_attention_heads"], hf["num_key_value_heads"], np.dtype(dtype or np.float32))
+        return SourceModel(path, str(path), hf, tensors, load_tokenizer(path), True)
+    if path.is_file():
+        raise CheckpointError(f"{path}: expected a model directory (config.json + safetensors) or a .gguf file")
+    hf = read_hf_config(path)
+    tensors = safetensors_sources(path, np.dtype(dtype) if dtype is not None else None)
+    try:
+        tok = load_tokenizer(path)
+    except (TokenizerError, OSError, ValueError) as e:
+        raise CheckpointError(f"{path}: the source tokenizer cannot be loaded ({e})") from None
+    return SourceModel(path, str(path), hf, tensors, tok, False)
+
+
+def _text_config(hf: dict[str, Any]) -> dict[str, Any]:
+    tc = hf.get("text_config")
+    return tc if isinstance(tc, dict) and "vocab_size" in tc else hf
+
+
+def _find(tensors: list[TensorSource], pattern: re.Pattern) -> list[TensorSource]:
+    return [t for t in tensors if pattern.fullmatch(t.name)]
+
+
+def load_target(tokenizer: str) -> tuple[LoadedTokenizer, CanonicalVocab]:
+    try:
+        loaded = load_tokenizer(tokenizer)
+        return loaded, canonicalize(loaded)
+    except Exception as e:  # any parse failure of the user's file means one thing: not usable as the target
+        raise ValueError(f"target tokenizer {tokenizer}: cannot be loaded ({type(e).__name__}: {e})") from None
+
+
+def compute_tables(cfg: TransferConfig, source, target: CanonicalVocab):
+    """TargetEmbeddings for `target` by the configured heuristic or hypernet."""
+    if cfg.method is not None:
+        from zett.heuristics import get_heuristic
+
+        opts = dict(cfg.method_opts)
+        if cfg.method == "focus":
+            if cfg.texts is None:
+                raise ValueError("--method focus needs --texts FILE (text in the target tokenizer's language(s))")
+            opts.setdefault("texts", Path(cfg.texts).read_text(encoding="utf-8").splitlines())
+        return get_heuristic(cfg.method)(source, target, seed=cfg.seed, **opts)
+    from zett.hypernet.checkpoint import load_hypernet, read_hypernet_meta
+    from zett.hypernet.predict import predict_embeddings
+    from zett.tokenization import Decomposer
+
+    meta = read_hypernet_meta(cfg.hypernet)
+    hcfg = meta["config"]
+    if source.output_embeddings is not None and not hcfg.get("predict_output_embeddings"):
+        raise ValueError(f"{cfg.hypernet}: the model has an untied LM head but the hypernet predicts no output embeddings")
+    if source.output_bias is not None and not hcfg.get("predict_bias"):
+        raise ValueError(f"{cfg.hypernet}: the model has an output bias but the hypernet predicts none")
+    out_emb = source.output_embeddings if hcfg.get("predict_output_embeddings") else None
+    if hcfg.get("predict_output_embeddings") and out_emb is None:
+        raise ValueError(f"{cfg.hypernet}: the hypernet predicts output embeddings but the model's LM head is tied")
+    hn = load_hypernet(cfg.hypernet, source.input_embeddings, out_emb)
+    dec = Decomposer(source.vocab, maxlen=hn.cfg.surface_maxlen)
+    return predict_embeddings(hn, dec, target, source.output_bias, progress=cfg.progress)
+
+
+def update_config(hf: dict[str, Any], vocab_size: int, target: CanonicalVocab, dtype_name: str | None) -> dict[str, Any]:
+    """config.json with the new vocabulary size and the target tokenizer's special ids (absent roles → null)."""
+    out = json.loads(json.dumps(hf))
+    tc = _text_config(out)
+    tc["vocab_size"] = int(vocab_size)
+    for role in _ROLES_IN_CONFIG:
+        key = f"{role}_token_id"
+        sp = target.special(role)
+        if role in ("bos", "eos", "pad") or key in tc:
+            tc[key] = sp.id if sp is not None else None
+    if dtype_name is not None:
+        for key in ("torch_dtype", "dtype"):
+            if key in out:
+                out[key] = dtype_name
+    return out
+
+
+def ship_tokenizer(spec: str, loaded: LoadedTokenizer, target: CanonicalVocab, out: Path) -> list[str]:
+    """The target tokenizer's own files into `out` (unchanged), plus tokenizer.json / tokenizer_config.json
+    only where the given form lacks them (a SentencePiece .model, a GGUF, a hub id)."""
+    path = Path(spec).expanduser()
+    files: list[str] = []
+    if path.is_dir():
+        files = copy_tokenizer_files(path, out)
+    elif path.is_file() and path.suffix == ".gguf":
+        from zett.models.gguf_io import read_gguf
+
+        files = [Path(p).name for p in read_gguf(path, tensors=False).save_tokenizer(out)]
+    elif path.is_file():
+        name = {".json": "tokenizer.json", ".model": "tokenizer.model", ".txt": "vocab.txt"}.get(path.suffix, path.name)
+        shutil.copy2(path, out / name)
+        files = [name]
+    if not (out / "tokenizer.json").exists():
+        loaded.tokenizer.save(str(out / "tokenizer.json"))
+        files.append("tokenizer.json")
+    if not (out / "tokenizer_config.json").exists():
+        # a bare tokenizer.json has no class or roles; the generic fast tokenizer reads it as is
+        tc: dict[str, Any] = {"tokenizer_class": "PreTrainedTokenizerFast"}
+        for role in ("bos", "eos", "unk", "pad", "mask", "cls", "sep"):
+            sp = target.special(role)
+            if sp is not None:
+                tc[f"{role}_token"] = sp.token
+        (out / "tokenizer_config.json").write_text(json.dumps(tc, indent=2) + "\n")
+        files.append("tokenizer_config.json")
+    return sorted(set(files))
+
+
+def _log(cfg: TransferConfig, msg: str) -> None:
+    if cfg.progress:
+        print(f"zett transfer: {msg}", file=sys.stderr, flush=True)
+
+
+def transfer(cfg: TransferConfig) -> Path:
+    """Runs the transfer; returns the output directory. Memory: the old and new embedding tables
+    (+ hypernet) and one other tensor at a time."""
+    from zett.heuristics import SourceEmbeddings
+
+    out_dir = Path(cfg.out).absolute()
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not cfg.overwrite:
+        raise FileExistsError(f"{out_dir} exists and is not empty; pass --overwrite to replace it")
+    if cfg.hypernet is not None and not Path(cfg.hypernet).is_dir():
+        raise FileNotFoundError(f"{cfg.hypernet}: no such hypernet directory")
+    out_dtype = np.dtype(_DTYPE_NAMES[cfg.dtype]) if cfg.dtype else None
+    loaded_target, target = load_target(cfg.tokenizer)
+    src = open_source(cfg.model, out_dtype)
+    _log(cfg, f"source {src.label}: {len(src.tensors)} tensors; target {cfg.tokenizer}: {target.size} tokens")
+
+    inputs, outputs, biases = (_find(src.tensors, p) for p in (INPUT_EMBEDDING, OUTPUT_EMBEDDING, OUTPUT_BIAS))
+    if len(inputs) != 1:
+        raise CheckpointError(f"{src.label}: expected one input embedding tensor, found {[t.name for t in inputs]}")
+    emb = inputs[0]
+    vocab_rows = int(_text_config(src.hf_config).get("vocab_size", emb.shape[0]))
+    if emb.shape[0] != vocab_rows:
+        raise CheckpointError(f"{src.label}: tensor {emb.name!r} has {emb.shape[0]} rows but config.json says vocab_size={vocab_rows}")
+    tied = bool(src.hf_config.get("tie_word_embeddings", True))
+    for t in outputs + biases:
+        if t.shape[0] != emb.shape[0]:
+            raise CheckpointError(f"{src.label}: tensor {t.name!r} has {t.shape[0]} rows, {emb.name!r} has {emb.shape[0]}")
+    source_vocab = canonicalize(src.tokenizer)
+    e_in = emb.load().astype(np.float32, copy=False)
+    e_out = outputs[0].load().astype(np.float32, copy=False) if outputs and not tied else None
+    bias = biases[0].load().astype(np.float32, copy=False) if biases else None
+    source = SourceEmbeddings(source_vocab, e_in, e_out, bias)
+    _log(cfg, f"computing {target.size} rows with {cfg.method or 'hypernet ' + str(cfg.hypernet)}")
+    new = compute_tables(cfg, source, target)
+    del source, e_in, e_out, bias  # the write phase needs only the new tables
+
+    n_new = new.input_embeddings.shape[0]
+    replace: dict[str, np.ndarray] = {emb.name: new.input_embeddings.astype(DTYPES[emb.dtype], copy=False)}
+    for t in outputs:
+        table = new.output_embeddings if not tied else new.input_embeddings
+        replace[t.name] = table.astype(DTYPES[t.dtype], copy=False)
+    for t in biases:
+        if new.output_bias is None:
+            raise ValueError(f"{cfg.method or cfg.hypernet} produced no output bias for {t.name!r}")
+        replace[t.name] = new.output_bias.astype(DTYPES[t.dtype], copy=False)
+    del new.input_embeddings, new.output_embeddings, new.output_bias  # only `replace` holds them now
+    tensors = [array_source(t.name, replace[t.name]) if t.name in replace else t for t in src.tensors]
+    replaced = sorted(replace)
+
+    out, tmp = atomic_output_dir(out_dir, cfg.overwrite)
+    try:
+        write_checkpoint(tmp, tensors, cfg.max_shard_bytes, cfg.progress)
+        del tensors, replace  # written; loading a large target tokenizer again below needs the room
+        written_dtype = cfg.dtype or ("float32" if src.is_gguf else None)
+        hf = update_config(src.hf_config, n_new, target, written_dtype)
+        (tmp / CONFIG_FILE).write_text(json.dumps(hf, indent=2, sort_keys=True) + "\n")
+        tok_files = ship_tokenizer(cfg.tokenizer, loaded_target, target, tmp)
+        provenance = {
+            "base_model": str(cfg.model),
+            "method": cfg.method or "hypernet",
+            "hypernet": str(cfg.hypernet) if cfg.hypernet else None,
+            "target_tokenizer": str(cfg.tokenizer),
+            "tokenizer_files": tok_files,
+            "seed": cfg.seed,
+            "dtype": cfg.dtype,
+            "zett_version": __import__("zett").__version__,
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "source_vocab_size": int(emb.shape[0]),
+            "target_vocab_size": int(n_new),
+            "n_copied": int(new.info.get("n_copied", 0)),
+            "n_initialised": int(new.info.get("n_initialised", n_new - new.info.get("n_copied", 0))),
+            "n_truncated": int(new.info.get("n_truncated", 0)),
+            "replaced_tensors": replaced,
+        }
+        (tmp / PROVENANCE_FILE).write_text(json.dumps(provenance, indent=2, sort_keys=True) + "\n")
+        commit_output_dir(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _log(cfg, f"wrote {out} ({provenance['n_copied']} rows copied, {provenance['n_initialised']} initialised)")
+    return out
+
+
+__all__ = ["TransferConfig", "transfer", "update_config", "ship_tokenizer"]
