@@ -136,7 +136,7 @@ def run_demo(cfg: DemoConfig, log: Callable[[str], None] = print) -> DemoResult:
             tables = predict_embeddings(hn, Decomposer(source, maxlen=hn.cfg.surface_maxlen), target_vocab,
                                         progress=False)
         else:
-            opts = {"texts": train, "target_tokenizer": target.tokenizer} if method == "focus" else {}
+            opts = {"texts": train, "tokenizer": target.tokenizer} if method == "focus" else {}
             tables = get_heuristic(method)(SourceEmbeddings(source_vocab, e_in, e_out), target_vocab,
                                            seed=cfg.seed, **opts)
         log(f"{method}: embeddings for {target_vocab.size} tokens in {time.perf_counter() - t:.1f}s")

@@ -55,3 +55,50 @@ def test_sharded_forward_equals_unsharded():
     env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8", JAX_PLATFORMS="cpu")
     r = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0 and "OK" in r.stdout, r.stderr[-3000:]
+
+
+STEP_SCRIPT = textwrap.dedent(
+    """
+    import jax, numpy as np
+    from flax import nnx
+    from zett.hypernet.batch import HypernetBatch
+    from zett.hypernet.config import HypernetConfig
+    from zett.hypernet.model import Hypernet
+    from zett.hypernet.optim import OptimConfig, make_optimizer
+    from zett.hypernet.step import train_step
+    from zett.models.decoder import MODEL_CLASS, tiny_config
+    from zett.parallel import MeshConfig, make_mesh, shard_batch, shard_state
+
+    rng = np.random.default_rng(0)
+    k, maxlen = 64, 4
+    ids = rng.integers(1, k, size=(8, 16)).astype(np.int32)
+    batch = HypernetBatch(ids, np.ones_like(ids), ids.copy(), rng.integers(0, 256, size=(k, maxlen)).astype(np.int32),
+                          rng.integers(1, maxlen + 1, size=(k,)).astype(np.int32), np.full((k,), -1, np.int32),
+                          np.full((k,), -1, np.int32), np.ones((k,), bool), np.full((8,), 50, np.int32))
+
+    def setup():
+        base = MODEL_CLASS(tiny_config(vocab_size=256), rngs=nnx.Rngs(0))
+        hn = Hypernet(HypernetConfig(hidden_size=64, intermediate_size=128, num_layers=1, surface_maxlen=maxlen),
+                      np.asarray(base.get_input_embeddings()), rngs=nnx.Rngs(1))
+        opt = nnx.Optimizer(hn, make_optimizer(OptimConfig(identity_steps=0, warmup_steps=1, total_steps=10)), wrt=nnx.Param)
+        return base, hn, opt
+
+    base, hn, opt = setup()
+    ref = [float(train_step(hn, opt, base, batch)["loss"]) for _ in range(3)]
+    base, hn, opt = setup()
+    mesh = make_mesh(MeshConfig(data=2, fsdp=2, model=2))
+    for module in (base, hn, opt):
+        shard_state(module, mesh)
+    sharded = shard_batch(batch, mesh)
+    assert len(sharded.input_ids.sharding.device_set) == 8
+    got = [float(train_step(hn, opt, base, sharded)["loss"]) for _ in range(3)]
+    np.testing.assert_allclose(got, ref, rtol=1e-5)
+    print("OK", ref, got)
+    """
+)
+
+
+def test_sharded_train_step_equals_single_device():
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8", JAX_PLATFORMS="cpu")
+    r = subprocess.run([sys.executable, "-c", STEP_SCRIPT], env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0 and "OK" in r.stdout, r.stderr[-3000:]

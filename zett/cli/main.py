@@ -17,6 +17,7 @@ COMMANDS: dict[str, str] = {
     "sample": "zett.cli.sample",
     "extend": "zett.cli.extend",
     "transfer": "zett.cli.transfer",
+    "bench": "zett.cli.bench",
 }
 
 

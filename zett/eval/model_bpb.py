@@ -15,12 +15,10 @@ def split_text(text: str, encode, max_len: int) -> list[str]:
     """Splits `text` at whitespace into pieces that encode to ≤ `max_len` tokens each (bytes preserved)."""
     if len(encode(text)) <= max_len:
         return [text]
-    words = text.split(" ")
-    if len(words) == 1:
-        half = len(text) // 2
-        return split_text(text[:half], encode, max_len) + split_text(text[half:], encode, max_len)
-    mid = len(words) // 2
-    left, right = " ".join(words[:mid]), " " + " ".join(words[mid:])
+    # split before the middle space (never at 0, so both halves are shorter); unspaced text is halved by characters
+    spaces = [i for i, c in enumerate(text) if c == " " and i > 0]
+    cut = spaces[len(spaces) // 2] if spaces else len(text) // 2
+    left, right = text[:cut], text[cut:]
     return split_text(left, encode, max_len) + split_text(right, encode, max_len)
 
 

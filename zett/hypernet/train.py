@@ -20,6 +20,7 @@ from zett.hypernet.model import Hypernet, fit_output_rescalers
 from zett.hypernet.optim import make_optimizer
 from zett.hypernet.step import train_step
 from zett.hypernet.train_config import TrainConfig
+from zett.parallel import make_mesh, shard_batch, shard_state
 
 
 class TrainingError(RuntimeError):
@@ -142,6 +143,10 @@ def train(
     if restored is not None:
         start, data_state = restored
         print(f"resuming {workdir} from step {start}")
+    # SPMD: parameters placed by their logical axes, batches split over the mesh (no-op on one device)
+    mesh = make_mesh(cfg.mesh)
+    for module in (base, hypernet, optimizer):
+        shard_state(module, mesh, cfg.mesh.rules)
     total = cfg.total_steps if max_steps is None else min(cfg.total_steps, max_steps)
     log = MetricsLog(workdir, cfg)
     k = cfg.collator.n_subsample or cfg.collator.sampler.vocab_size
@@ -164,7 +169,8 @@ def train(
                     stream = BatchStream(cfg.collator, texts, tok, PipelineState.from_dict(data_state["pipeline"]))
                 batch = HypernetBatch(**next(stream).arrays())
             t1 = time.perf_counter()
-            metrics = train_step(hypernet, optimizer, base, batch, cfg.aux_weight, identity=identity)
+            metrics = train_step(hypernet, optimizer, base, shard_batch(batch, mesh, cfg.mesh.rules), cfg.aux_weight,
+                                 identity=identity)
             metrics = {k_: float(v) for k_, v in jax.device_get(metrics).items()}
             t2 = time.perf_counter()
             t_data += t1 - t0

@@ -7,6 +7,7 @@ from zett.parallel.mesh import (
     initialize_distributed,
     logical_to_spec,
     make_mesh,
+    shard_batch,
     shard_state,
     state_shardings,
 )
@@ -18,6 +19,7 @@ __all__ = [
     "initialize_distributed",
     "logical_to_spec",
     "make_mesh",
+    "shard_batch",
     "shard_state",
     "state_shardings",
 ]

@@ -123,3 +123,17 @@ def initialize_distributed() -> None:
         )
     elif os.environ.get("TPU_WORKER_HOSTNAMES") or os.environ.get("CLOUD_TPU_TASK_ID"):
         jax.distributed.initialize()
+
+
+def shard_batch(batch, mesh: Mesh, rules=DEFAULT_RULES):
+    """A `HypernetBatch` on `mesh`: text rows over the data axes, vocabulary-subset rows over every
+    device ("hyper_tokens"); dimensions the mesh does not divide stay replicated."""
+    text_fields = {"input_ids", "attention_mask", "labels", "n_bytes"}
+
+    def place(name: str, value):
+        value = np.asarray(value)
+        axes = ("batch" if name in text_fields else "hyper_tokens",) + (None,) * (value.ndim - 1)
+        spec = _spec_fits(value.shape, logical_to_spec(axes, rules, mesh), mesh)
+        return jax.device_put(value, NamedSharding(mesh, spec))
+
+    return type(batch)(**{k: place(k, v) for k, v in vars(batch).items()})

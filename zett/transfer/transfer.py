@@ -121,6 +121,7 @@ def compute_tables(cfg: TransferConfig, source, target: CanonicalVocab):
             if cfg.texts is None:
                 raise ValueError("--method focus needs --texts FILE (text in the target tokenizer's language(s))")
             opts.setdefault("texts", Path(cfg.texts).read_text(encoding="utf-8").splitlines())
+            opts.setdefault("tokenizer", cfg.tokenizer)  # FOCUS encodes the texts with the target tokenizer
         return get_heuristic(cfg.method)(source, target, seed=cfg.seed, **opts)
     from zett.hypernet.checkpoint import load_hypernet, read_hypernet_meta
     from zett.hypernet.predict import predict_embeddings

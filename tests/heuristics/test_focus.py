@@ -1,0 +1,129 @@
+"""FOCUS on real tokenizers and German text: SmolLM2 source, a Unigram target trained on the corpus."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from zett import assets
+from zett.heuristics import SourceEmbeddings, copy_plan, get_heuristic
+from zett.heuristics.focus import TokenVectors, focus_weights, sparsemax, train_token_vectors
+from zett.tokenization import canonicalize, load_tokenizer
+
+CORPUS = Path(__file__).resolve().parents[2] / "data" / "corpus"
+
+
+@pytest.fixture(scope="module")
+def setup():
+    if not CORPUS.exists():
+        pytest.skip(f"corpus not built at {CORPUS}")
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    from zett.data import load_texts
+
+    texts = load_texts(str(CORPUS), split="train", langs=["de"])["text"][:1500]
+    tok = Tokenizer(models.Unigram())
+    tok.pre_tokenizer, tok.decoder = pre_tokenizers.Metaspace(), decoders.Metaspace()
+    tok.train_from_iterator(texts[:200], trainers.UnigramTrainer(vocab_size=1500, special_tokens=["<unk>"], unk_token="<unk>", show_progress=False))
+    target = canonicalize(load_tokenizer(tok))
+    src_vocab = canonicalize(load_tokenizer(assets.smollm2_gguf()))
+    rng = np.random.default_rng(0)
+    e_in = (rng.normal(size=(src_vocab.size, 16)) + np.linspace(-1, 1, 16)).astype(np.float32)
+    e_out = rng.normal(size=(src_vocab.size, 16)).astype(np.float32)
+    source = SourceEmbeddings(src_vocab, e_in, e_out)
+    vectors = train_token_vectors(texts, tok, min_count=5, threads=1)
+    return source, target, tok, texts, vectors
+
+
+def reference_sparsemax(z):
+    """Sparsemax by the definition: the tau with sum(max(z - tau, 0)) == 1, found by bisection."""
+    lo, hi = z.max() - 1.0, z.max()
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if np.maximum(z - mid, 0).sum() > 1 else (lo, mid)
+    return np.maximum(z - lo, 0)
+
+
+def test_sparsemax_matches_definition():
+    rng = np.random.default_rng(1)
+    z = rng.normal(size=(20, 300)) * np.array([0.01, 0.1, 1, 10] * 5)[:, None]
+    p = sparsemax(z)
+    np.testing.assert_allclose(p.sum(1), 1.0, rtol=1e-12)
+    assert (p >= 0).all() and (p == 0).any()
+    for row, ref in zip(p, map(reference_sparsemax, z)):
+        np.testing.assert_allclose(row, ref, atol=1e-9)
+
+
+def test_focus_rows_are_sparse_convex_mixes_of_anchors(setup):
+    source, target, tok, _texts, vectors = setup
+    out = get_heuristic("focus")(source, target, vectors=vectors, seed=3)
+    t_ids, s_ids = copy_plan(source, target)
+    np.testing.assert_array_equal(out.input_embeddings[t_ids], source.input_embeddings[s_ids])
+    np.testing.assert_array_equal(out.output_embeddings[t_ids], source.output_embeddings[s_ids])
+    assert out.info["n_focus"] > 300 and out.info["n_anchors"] > 100 and out.info["n_random"] > 0
+
+    # recompute a few rows by hand: cosine to anchors with vectors, sparsemax, weighted source rows
+    row_of = {int(i): r for r, i in enumerate(vectors.ids)}
+    anchors = sorted({(int(t), int(s)) for t, s in zip(t_ids, s_ids) if int(t) in row_of})
+    a = np.stack([vectors.vectors[row_of[t]] for t, _ in anchors]).astype(np.float64)
+    a /= np.linalg.norm(a, axis=1, keepdims=True)
+    src_rows = np.array([s for _, s in anchors])
+    new = [i for i in np.flatnonzero(~out.copied) if int(i) in row_of]
+    for i in new[:: max(1, len(new) // 25)]:
+        v = vectors.vectors[row_of[int(i)]].astype(np.float64)
+        w = reference_sparsemax(a @ (v / np.linalg.norm(v)))
+        assert 1 <= (w > 0).sum() < len(w)
+        np.testing.assert_allclose(out.input_embeddings[i], w @ source.input_embeddings[src_rows], rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(out.output_embeddings[i], w @ source.output_embeddings[src_rows], rtol=1e-5, atol=1e-5)
+
+    # rows without a vector: per-dim normal with the source statistics (16 dims, ~hundreds of rows)
+    rand = ~out.copied
+    rand[vectors.ids] = False
+    assert rand.sum() == out.info["n_random"]
+    np.testing.assert_allclose(out.input_embeddings[rand].mean(0), source.input_embeddings.mean(0), atol=0.35)
+    np.testing.assert_allclose(out.input_embeddings[rand].std(0), source.input_embeddings.std(0), rtol=0.25)
+
+
+def test_focus_trains_fasttext_from_texts_and_checks_inputs(setup):
+    source, target, tok, texts, _vectors = setup
+    out = get_heuristic("focus")(source, target, texts=texts[:400], tokenizer=tok, min_count=3, threads=1)
+    assert out.info["n_focus"] > 0 and np.isfinite(out.input_embeddings).all()
+    with pytest.raises(ValueError, match="texts"):
+        get_heuristic("focus")(source, target)
+    with pytest.raises(ValueError, match="ids"):
+        get_heuristic("focus")(source, target, texts=texts[:10], tokenizer=load_tokenizer(assets.minilm_dir()))
+    with pytest.raises(ValueError, match="vocabulary"):
+        get_heuristic("focus")(source, target, vectors=TokenVectors(np.array([target.size + 5]), np.ones((1, 4), np.float32)))
+
+
+def test_focus_weights_chunking_is_invisible():
+    rng = np.random.default_rng(2)
+    new, anchors = rng.normal(size=(50, 8)), rng.normal(size=(40, 8))
+    np.testing.assert_allclose(focus_weights(new, anchors, chunk=7).toarray(), focus_weights(new, anchors, chunk=1000).toarray(), atol=1e-12)
+
+
+def test_matches_deepfocus(setup):
+    pytest.importorskip("deepfocus", reason="deepfocus (with entmax, fastdist, numba, print-on-steroids) is not installed")
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "focus_vs_deepfocus.py"
+    spec = importlib.util.spec_from_file_location("focus_vs_deepfocus", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    source, target, tok, _texts, vectors = setup
+    res = bench.compare(source, target, tok, vectors)
+    assert res["n_focus"] > 300
+    assert res["max_rel_diff"] < 1e-6, res
+    assert res["random_rows_filled_by_deepfocus"]
+
+
+@pytest.mark.slow
+def test_matches_deepfocus_on_real_smollm2_embeddings(setup):
+    pytest.importorskip("deepfocus", reason="deepfocus (with entmax, fastdist, numba, print-on-steroids) is not installed")
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "focus_vs_deepfocus.py"
+    spec = importlib.util.spec_from_file_location("focus_vs_deepfocus", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    source, target, tok, _texts, vectors = setup
+    real = SourceEmbeddings(source.vocab, bench.smollm2_embeddings())
+    res = bench.compare(real, target, tok, vectors)
+    assert res["max_rel_diff"] < 1e-6, res
