@@ -2,8 +2,6 @@
 
 from pathlib import Path
 
-import pytest
-
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "quickstart.ipynb"
 
 
@@ -14,8 +12,8 @@ def test_notebook_outputs_are_stripped():
     assert all(not c.get("outputs") and not c.get("execution_count") for c in nb.cells if c.cell_type == "code")
 
 
-@pytest.mark.slow
 def test_quickstart_runs():
+    """About 90 s on 2 cores: loads SmolLM2, samples a tokenizer, transfers twice, scores 8 texts."""
     import nbformat
     from nbclient import NotebookClient
 

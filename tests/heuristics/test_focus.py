@@ -11,18 +11,20 @@ from zett.heuristics import SourceEmbeddings, copy_plan, get_heuristic
 from zett.heuristics.focus import TokenVectors, focus_weights, sparsemax, train_token_vectors
 from zett.tokenization import canonicalize, load_tokenizer
 
-CORPUS = Path(__file__).resolve().parents[2] / "data" / "corpus"
+
+
+def german_texts(n: int = 1500) -> list[str]:
+    """German Bible chapters from the packaged Bibles (always installed, unlike the built corpus)."""
+    from zett.data.sources.bible import iter_documents
+
+    return [d.joiner.join(d.segments) for _, d in zip(range(n), iter_documents("de"))]
 
 
 @pytest.fixture(scope="module")
 def setup():
-    if not CORPUS.exists():
-        pytest.skip(f"corpus not built at {CORPUS}")
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
-    from zett.data import load_texts
-
-    texts = load_texts(str(CORPUS), split="train", langs=["de"])["text"][:1500]
+    texts = german_texts()
     tok = Tokenizer(models.Unigram())
     tok.pre_tokenizer, tok.decoder = pre_tokenizers.Metaspace(), decoders.Metaspace()
     tok.train_from_iterator(texts[:200], trainers.UnigramTrainer(vocab_size=1500, special_tokens=["<unk>"], unk_token="<unk>", show_progress=False))
@@ -77,12 +79,16 @@ def test_focus_rows_are_sparse_convex_mixes_of_anchors(setup):
         np.testing.assert_allclose(out.input_embeddings[i], w @ source.input_embeddings[src_rows], rtol=1e-5, atol=1e-5)
         np.testing.assert_allclose(out.output_embeddings[i], w @ source.output_embeddings[src_rows], rtol=1e-5, atol=1e-5)
 
-    # rows without a vector: per-dim normal with the source statistics (16 dims, ~hundreds of rows)
+    # rows without a vector: per-dim normal with the source statistics; the sample mean of n rows
+    # lies within 5 standard errors (std / sqrt(n)) of the source mean in every dimension
     rand = ~out.copied
     rand[vectors.ids] = False
-    assert rand.sum() == out.info["n_random"]
-    np.testing.assert_allclose(out.input_embeddings[rand].mean(0), source.input_embeddings.mean(0), atol=0.35)
-    np.testing.assert_allclose(out.input_embeddings[rand].std(0), source.input_embeddings.std(0), rtol=0.25)
+    n = int(rand.sum())
+    assert n == out.info["n_random"]
+    src_mean, src_std = source.input_embeddings.mean(0), source.input_embeddings.std(0)
+    assert (np.abs(out.input_embeddings[rand].mean(0) - src_mean) < 5 * src_std / np.sqrt(n)).all()
+    if n >= 100:  # enough rows to estimate a spread
+        np.testing.assert_allclose(out.input_embeddings[rand].std(0), src_std, rtol=0.25)
 
 
 def test_focus_trains_fasttext_from_texts_and_checks_inputs(setup):
