@@ -88,9 +88,9 @@ def test_clear_errors(tmp_path, model_dir, tok, capsys):
     assert main(["extend", str(model_dir), str(tmp_path / "c"), "--tokens", "<X>", "--init", "special_tokens",
                  "--init-tokens", "<nope>"]) == 2
     assert "<nope>" in capsys.readouterr().err
-    # hypernet init is not available yet, and says why
+    # hypernet init without --hypernet DIR says what it needs
     assert main(["extend", str(model_dir), str(tmp_path / "d"), "--tokens", "<X>", "--init", "hypernet"]) == 2
-    assert "hypernetwork" in capsys.readouterr().err
+    assert "--hypernet DIR" in capsys.readouterr().err
     assert main(["extend", str(model_dir), "--tokens", "<X>"]) == 2
     assert "--dry-run" in capsys.readouterr().err
     # reserved padding rows (checkpoint larger than the tokenizer) cannot take tokens

@@ -64,10 +64,10 @@ def test_fvt_means_decomposition_rows(table):
         init_rows(table, 1, InitSpec("fvt", decompositions=((4000,),)))
 
 
-def test_hypernet_points_to_the_missing_hypernetwork(table):
-    with pytest.raises(NotImplementedError, match="hypernetwork"):
+def test_hypernet_without_predictions_asks_for_the_hypernetwork(table):
+    with pytest.raises(ValueError, match="hypernetwork .*--hypernet DIR"):
         init_rows(table, 1, InitSpec("hypernet"))
-    assert "fvt" in HYPERNET_MESSAGE
+    assert "experiments/smollm2/hypernet" in HYPERNET_MESSAGE  # points to the shipped one
 
 
 def test_seeded_and_dtype_preserving(table):
