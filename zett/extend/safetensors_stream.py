@@ -42,7 +42,7 @@ def read_header(path: Path) -> tuple[dict, int]:
             raise SafetensorsFormatError(f"{path}: header of {n} bytes is implausible")
         try:
             header = json.loads(f.read(n))
-        except json.JSONDecodeError as e:
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise SafetensorsFormatError(f"{path}: header is not JSON ({e})") from None
     return header, 8 + n
 

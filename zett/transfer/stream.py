@@ -57,17 +57,13 @@ DTYPES_SIZE = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16
 
 
 def _read_header(path: Path) -> tuple[dict, int]:
-    with open(path, "rb") as f:
-        raw = f.read(8)
-        if len(raw) != 8:
-            raise CheckpointError(f"{path}: too short for a safetensors file")
-        (n,) = struct.unpack("<Q", raw)
-        if n > 100 << 20:
-            raise CheckpointError(f"{path}: safetensors header of {n} bytes is implausible")
-        try:
-            return json.loads(f.read(n)), 8 + n
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise CheckpointError(f"{path}: safetensors header is not JSON ({e})") from None
+    """The safetensors header and data offset, with format problems reported as `CheckpointError`."""
+    from zett.extend.safetensors_stream import SafetensorsFormatError, read_header
+
+    try:
+        return read_header(path)
+    except SafetensorsFormatError as e:
+        raise CheckpointError(f"safetensors: {e}") from None
 
 
 def _byte_copier(path: Path, offset: int, size: int, name: str) -> Callable[[BinaryIO], None]:
