@@ -52,3 +52,20 @@ def test_sample_bad_input_is_a_clear_error(tmp_path, capsys):
     bad.write_bytes(b"\xff\xfe\x00 not utf-8")
     assert main(["sample", str(bad), str(tmp_path / "o")]) == 2
     assert "not UTF-8" in capsys.readouterr().err
+
+
+def test_sample_reads_the_corpus_jsonl_format(text_file, tmp_path, capsys):
+    import json
+
+    from zett.sampling import read_text_file
+
+    path, text = text_file
+    lines = text.splitlines()
+    jsonl = tmp_path / "de.jsonl"
+    jsonl.write_text("".join(json.dumps({"text": t, "lang": "de"}, ensure_ascii=False) + "\n" for t in lines))
+    # the same documents as the plain-text file: the records' text, not their JSON
+    assert read_text_file(jsonl, 2048) == read_text_file(path, 2048)
+    assert main(["sample", str(jsonl), str(tmp_path / "tok.json"), "--vocab-size", "2048"]) == 0
+    (tmp_path / "broken.jsonl").write_text('{"text": "fine"}\n{"txt": 1}\n')
+    assert main(["sample", str(tmp_path / "broken.jsonl"), str(tmp_path / "o.json")]) == 2
+    assert "broken.jsonl:2" in capsys.readouterr().err

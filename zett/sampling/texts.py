@@ -52,12 +52,15 @@ class InMemoryTexts:
 
 
 def read_text_file(path: str | Path, max_chars: int = 2048) -> list[str]:
-    """A UTF-8 text file as documents of whole lines, each ≤ `max_chars` characters (longer lines are cut)."""
+    """A UTF-8 text file (or a `.jsonl` file of {"text": ...} records, as `zett data build` writes) as
+    documents of whole lines, each ≤ `max_chars` characters (longer lines are cut)."""
     path = Path(path)
     try:
         content = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as e:
         raise ValueError(f"{path}: not UTF-8 text ({e})") from None
+    if path.suffix == ".jsonl":
+        content = _jsonl_texts(path, content)
     docs, current = [], ""
     for line in content.splitlines(keepends=True):
         while len(line) > max_chars:
@@ -75,6 +78,25 @@ def read_text_file(path: str | Path, max_chars: int = 2048) -> list[str]:
     if not docs:
         raise ValueError(f"{path}: no text")
     return docs
+
+
+def _jsonl_texts(path: Path, content: str) -> str:
+    """The `text` fields of a JSON-lines file, one record per paragraph, so documents never straddle records
+    mid-line."""
+    import json
+
+    texts = []
+    for n, line in enumerate(content.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path}:{n}: not a JSON line ({e.msg})") from None
+        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+            raise ValueError(f"{path}:{n}: expected an object with a string 'text' field")
+        texts.append(record["text"].rstrip("\n") + "\n")
+    return "".join(texts)
 
 
 @dataclass
