@@ -118,3 +118,22 @@ def test_focus_missing_or_present_is_recorded(setup, tmp_path):
 def test_clear_errors(setup, tmp_path, kw, match):
     with pytest.raises((ValueError, FileNotFoundError), match=match):
         Bench(_config(setup, tmp_path, **kw))
+
+
+def test_plan_skips_own_tokenizer_and_foreign_hypernets(setup, tmp_path):
+    import shutil
+
+    model_a, model_b = str(setup / "model"), str(tmp_path / "model_b")
+    shutil.copytree(model_a, model_b)
+    hn = tmp_path / "hn"
+    hn.mkdir()
+    (hn / "hypernet.json").write_text(json.dumps({"base_model": model_a}))
+    config = _config(setup, tmp_path / "out", models=(model_a, model_b), tokenizers=(model_a, "bytes"),
+                     languages=("xx",), methods=("original", f"hypernet:{hn}", "fvt"))
+    keys = {c.key for c in plan_cells(config)}
+    # model A on its own tokenizer is its original row; model B gets it as a target
+    assert not any(k[0] == model_a and k[1] == model_a for k in keys)
+    assert (model_b, model_a, "xx", "fvt") in keys
+    # the hypernet was trained for A: it runs there, and never on B
+    assert (model_a, "bytes", "xx", f"hypernet:{hn}") in keys
+    assert not any(k[0] == model_b and k[3].startswith("hypernet:") for k in keys)
