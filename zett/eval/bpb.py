@@ -36,8 +36,13 @@ class BpbResult:
         return 2.0 ** (self.nll_bits / max(self.n_tokens, 1))
 
 
-def token_nll(logits: jax.Array, targets: jax.Array, weights: jax.Array) -> jax.Array:
-    """logits [batch, seq, vocab], targets [batch, seq] (already shifted), weights [batch, seq] → Σ nll (nats)."""
+def token_nll(logits: jax.Array, targets: jax.Array, weights: jax.Array, vocab_limit: int | None = None) -> jax.Array:
+    """logits [batch, seq, vocab], targets [batch, seq] (already shifted), weights [batch, seq] → Σ nll (nats).
+
+    `vocab_limit`: only the first rows are the tokenizer's vocabulary; rows past it (a conditioning row
+    appended for evaluation) are not predictable tokens and must not take probability mass."""
+    if vocab_limit is not None:
+        logits = logits[..., :vocab_limit]
     logp = jax.nn.log_softmax(logits.astype(jnp.float32), axis=-1)
     picked = jnp.take_along_axis(logp, jnp.clip(targets, 0)[..., None], axis=-1)[..., 0]
     return -(picked * weights).sum()
@@ -60,6 +65,7 @@ def bits_per_byte(
     batch_size: int = 8,
     special_ids: Sequence[int] = (),
     progress: bool = True,
+    vocab_limit: int | None = None,
 ) -> BpbResult:
     """Scores every token of every text (conditioned on `prefix_id`, e.g. BOS) and divides by bytes.
 
@@ -69,7 +75,7 @@ def bits_per_byte(
     specials = np.asarray(sorted(set(special_ids)), np.int64)
     buckets = [b for b in (32, 64, 128, 256, 512, 1024, 2048, 4096) if b <= max_len + 1] + [max_len + 1]
 
-    nll = jax.jit(token_nll)
+    nll = jax.jit(lambda logits, targets, weights: token_nll(logits, targets, weights, vocab_limit))
 
     def batch_nll(ids, mask, targets, weights):
         # `forward` is jitted by its owner (see `model_forward`); jitting it here again would bake

@@ -39,12 +39,14 @@ def evaluate_bpb(
 
     With tables given ([target_vocab, embed]), the model runs on them instead of its own; the source
     row `prefix_row` (its BOS, or EOS) is appended as an extra id that every text is conditioned on,
-    so every method is scored on exactly the same bytes. Without tables, `prefix_row` is used as is."""
+    so every method is scored on exactly the same bytes (it is an input only: the softmax runs over the
+    target vocabulary). Without tables, `prefix_row` is used as is."""
     encode = lambda t: tokenizer.encode(t, add_special_tokens=False).ids  # noqa: E731
     pieces = [p for t in texts for p in split_text(t, encode, max_len)]
     overrides: dict[str, jnp.ndarray] = {}
-    prefix_id = prefix_row
+    prefix_id, vocab_limit = prefix_row, None
     if input_embeddings is not None:
+        vocab_limit = int(input_embeddings.shape[0])
         src_in = np.asarray(model.get_input_embeddings())
         e_in = np.concatenate([input_embeddings, src_in[prefix_row][None]]).astype(src_in.dtype)
         prefix_id = e_in.shape[0] - 1
@@ -74,4 +76,5 @@ def evaluate_bpb(
         batch_size=batch_size,
         special_ids=special_ids,
         progress=progress,
+        vocab_limit=vocab_limit,
     )
