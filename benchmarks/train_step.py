@@ -44,6 +44,12 @@ def median_time(fn, steps: int) -> float:
     return statistics.median(times)
 
 
+def compiled_flops(jitted, *args) -> float:
+    cost = jitted.lower(*args).compile().cost_analysis()
+    cost = cost[0] if isinstance(cost, (list, tuple)) else cost
+    return float(cost.get("flops", float("nan")))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--batch", type=int, default=8)
@@ -82,9 +88,13 @@ def main() -> None:
 
         return nnx.grad(loss)(hn)
 
+    # XLA's own FLOP count says whether a slow step is wasted work or just work: achieved GFLOP/s near the
+    # CPU's dense-matmul rate means the hypernet over k × maxlen pieces is FLOP-bound, not mis-compiled.
+    hyper_flops = compiled_flops(hyper_only, hn, batch)
     t_hyper = median_time(lambda: jax.block_until_ready(hyper_only(hn, batch)), args.steps)
     t_step = median_time(lambda: jax.block_until_ready(train_step(hn, opt, model, batch)["loss"]), args.steps)
     tokens = int(np.asarray(batch.attention_mask).sum())
+    n_pieces = int(np.asarray(batch.surface_lengths).sum())
     result = {
         "benchmark": "train_step",
         "machine": f"{platform.machine()} {os.cpu_count()} cores, {jax.devices()[0].platform}",
@@ -93,6 +103,11 @@ def main() -> None:
         "tokens_per_batch": tokens,
         "collator_s": t_collate, "hypernet_fwd_bwd_s": t_hyper, "train_step_s": t_step,
         "base_model_share_s": max(t_step - t_hyper, 0.0),
+        "hypernet_fwd_bwd_gflop": hyper_flops / 1e9,
+        "hypernet_achieved_gflop_per_s": hyper_flops / 1e9 / t_hyper,
+        "hypernet_positions": int(np.prod(np.asarray(batch.surface_ids).shape)),
+        "hypernet_real_pieces": n_pieces,
+        "load_average": os.getloadavg(),
         "step_tokens_per_s": tokens / t_step,
         "end_to_end_tokens_per_s_one_process": tokens / (t_step + t_collate),
     }
