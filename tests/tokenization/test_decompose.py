@@ -154,3 +154,17 @@ def test_partial_utf8_decomposes_back_to_its_bytes(decomposers, blobs):
     for dec in decomposers.values():
         for b, r in zip(blobs, dec.encode(tokens)):
             assert b"".join(dec.pieces(r)) == b
+
+
+def test_blockwise_encoding_equals_one_block(decomposers, gemma3, monkeypatch):
+    """encode_flat encodes `_BLOCK` strings per call (memory); block boundaries must not change any id."""
+    dec = decomposers["smollm2"]
+    tokens = list(canonicalize(gemma3).tokens[20000:60000]) + ["", BYTE_TO_CHAR[0xFF] * 3]
+    whole_ids, whole_len = dec.encode_flat(tokens)
+    monkeypatch.setattr(dec, "_BLOCK", 3 * dec._CHUNK + 17)  # uneven blocks, the last one short
+    ids, lengths = dec.encode_flat(tokens)
+    assert ids.dtype == whole_ids.dtype == np.int64 and lengths.dtype == np.int64
+    np.testing.assert_array_equal(lengths, whole_len)
+    np.testing.assert_array_equal(ids, whole_ids)
+    assert len(tokens) - (whole_len == 1).sum() > 2 * dec._BLOCK  # several blocks really were encoded
+    assert whole_len[-2] == 0 and whole_ids[-3:].tolist() == [dec.source_vocab_size + 0xFF] * 3

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Iterable, Protocol
 
 import numpy as np
 
@@ -68,15 +68,39 @@ def copy_plan(source: SourceEmbeddings, target: CanonicalVocab) -> tuple[np.ndar
     return t, s
 
 
+_COPY_ROWS = 16384
+
+# fill(table_name, source_table, missing_target_ids) -> the [n_missing, width] rows, or an iterator of
+# consecutive row blocks in `missing` order (each block goes straight into the output table, so the
+# filled rows never exist twice — at 262k x 1024 that copy alone was 1 GB)
+Fill = Callable[[str, np.ndarray, np.ndarray], "np.ndarray | Iterable[np.ndarray]"]
+
+
+def _write_rows(out: np.ndarray, missing: np.ndarray, rows: np.ndarray | Iterable[np.ndarray], name: str) -> None:
+    """out[missing] = rows, block by block; assignment casts to the table dtype without an extra copy."""
+    want = (missing.size, out.shape[1])
+    if isinstance(rows, np.ndarray):
+        if rows.shape != want:
+            raise ValueError(f"{name}: filled {rows.shape}, expected {want}")
+        rows = [rows]
+    done = 0
+    for block in rows:
+        if block.ndim != 2 or block.shape[1] != out.shape[1] or done + block.shape[0] > missing.size:
+            raise ValueError(f"{name}: filled a block {block.shape} after {done} rows, expected {want} in all")
+        out[missing[done:done + block.shape[0]]] = block
+        done += block.shape[0]
+    if done != missing.size:
+        raise ValueError(f"{name}: filled {done} rows, expected {want}")
+
+
 def assemble(
     source: SourceEmbeddings,
     target: CanonicalVocab,
-    fill: Callable[[str, np.ndarray, np.ndarray], np.ndarray],
+    fill: Fill,
     copy: bool = True,
     name: str = "",
 ) -> TargetEmbeddings:
-    """Builds every target table: rows in the copy plan come from the source, the rest from
-    `fill(table_name, source_table, missing_target_ids) -> [n_missing, width]`."""
+    """Builds every target table: rows in the copy plan come from the source, the rest from `fill`."""
     n = max(target.size, max(target.special_ids, default=-1) + 1)
     copied = np.zeros(n, bool)
     t_ids, s_ids = copy_plan(source, target) if copy else (np.zeros(0, np.int64), np.zeros(0, np.int64))
@@ -85,12 +109,10 @@ def assemble(
     result: dict[str, np.ndarray] = {}
     for key, table in source.tables().items():
         out = np.empty((n, table.shape[1]), table.dtype)
-        out[t_ids] = table[s_ids]
+        for k in range(0, t_ids.size, _COPY_ROWS):  # no temporary copy of every overlapping row at once
+            out[t_ids[k:k + _COPY_ROWS]] = table[s_ids[k:k + _COPY_ROWS]]
         if missing.size:
-            rows = fill(key, table, missing)
-            if rows.shape != (missing.size, table.shape[1]):
-                raise ValueError(f"{name}: filled {rows.shape}, expected {(missing.size, table.shape[1])}")
-            out[missing] = rows.astype(table.dtype)
+            _write_rows(out, missing, fill(key, table, missing), name)
         result[key] = out
     return TargetEmbeddings(
         input_embeddings=result["input"],

@@ -13,23 +13,31 @@ def decomposition_matrix(source: SourceEmbeddings, tokens: list[str]) -> tuple[s
     """[n_tokens, source_vocab + 256] averaging matrix over each token's full (untruncated)
     decomposition, and a [n_tokens] flag for tokens that decompose to nothing (empty strings)."""
     dec = source.get_decomposer()
-    rows = dec.encode(tokens)
-    lengths = np.fromiter(map(len, rows), np.int64, len(rows))
-    cols = np.fromiter((i for r in rows for i in r), np.int64, int(lengths.sum()))
-    row_idx = np.repeat(np.arange(len(rows)), lengths)
+    cols, lengths = dec.encode_flat(tokens)  # flat id arrays: no Python list per token
+    row_idx = np.repeat(np.arange(lengths.size), lengths)
     weights = np.repeat(1.0 / np.maximum(lengths, 1), lengths)
     n_cols = dec.source_vocab_size + dec.n_fallback
-    return sp.csr_matrix((weights, (row_idx, cols)), shape=(len(rows), n_cols)), lengths == 0
+    return sp.csr_matrix((weights, (row_idx, cols)), shape=(lengths.size, n_cols)), lengths == 0
+
+
+def _mean_rows(by_source: sp.csr_matrix, table: np.ndarray) -> np.ndarray:
+    """`by_source @ table` in float64, upcasting only the source rows these tokens use (scipy would
+    upcast the whole table on every call). Columns are renumbered in order, so every row sums the
+    same products in the same order: the result is bit-identical."""
+    used = np.unique(by_source.indices)
+    local = sp.csr_matrix((by_source.data, np.searchsorted(used, by_source.indices), by_source.indptr),
+                          shape=(by_source.shape[0], used.size))
+    return local @ table[used].astype(np.float64)
 
 
 def fvt_init(
-    source: SourceEmbeddings, target: CanonicalVocab, *, seed: int = 0, copy: bool = True, chunk: int = 16384
+    source: SourceEmbeddings, target: CanonicalVocab, *, seed: int = 0, copy: bool = True, chunk: int = 4096
 ) -> TargetEmbeddings:
     """Fast Vocabulary Transfer: overlapping tokens copied, others = mean of their pieces' rows.
 
     Bytes the source cannot spell (fallback ids) contribute the mean source row. The decomposition is
-    computed once for all tables, and rows are filled `chunk` at a time so memory stays near the
-    size of the output tables (no float64 copy of a 262k-row table)."""
+    computed once for all tables, and rows are computed `chunk` at a time (float64) and written
+    straight into the output table, so memory stays near the old + new tables."""
     tokens = list(target.tokens)
     cache: dict[str, object] = {}
 
@@ -40,13 +48,12 @@ def fvt_init(
         n_src = source.get_decomposer().source_vocab_size
         mean = table.mean(0, dtype=np.float64)
         by_source, by_fallback = matrix[:, :n_src].tocsr(), np.asarray(matrix[:, n_src:].sum(1))
-        out = np.empty((missing.size, table.shape[1]), table.dtype)
         for start in range(0, missing.size, chunk):
             part = slice(start, min(start + chunk, missing.size))
-            rows = by_source[part] @ table[:n_src] + by_fallback[part] * mean
+            rows = _mean_rows(by_source[part], table)
+            rows += by_fallback[part] * mean
             rows[empty[part]] = mean
-            out[part] = rows
-        return out
+            yield rows
 
     return assemble(source, target, fill, copy, "fvt")
 

@@ -85,6 +85,7 @@ class Decomposer:
         self._unk = self.model.unk_id
 
     _CHUNK = 2048  # target strings per batch item: amortises per-encoding overhead, still enough items for threads
+    _BLOCK = 16 * _CHUNK  # strings per encode_batch call: Encoding objects (token strings, offsets) exist for one block only
 
     def encode_flat(self, tokens: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """All decompositions concatenated: (`ids` int64 `[sum(lengths)]`, full `lengths` int64 `[n]`); "" gives 0."""
@@ -99,18 +100,9 @@ class Decomposer:
         got = np.zeros(0, dtype=np.int64)
         if todo.size:
             words = [tokens[i] for i in todo.tolist()]
-            c = self._CHUNK
-            # Pre-split input: each target string is one "word", so the model sees exactly its bytes.
-            encs = self._tokenizer.encode_batch([words[k:k + c] for k in range(0, len(words), c)],
-                                                is_pretokenized=True, add_special_tokens=False)
-            got = np.concatenate([np.asarray(e.ids, dtype=np.int64) for e in encs])
-            wid = np.concatenate([np.asarray(e.word_ids, dtype=np.int64) + k * c for k, e in enumerate(encs)])
-            per = np.bincount(wid, minlength=todo.size)
-            if self._unk is not None and (hit := np.flatnonzero(got == self._unk)).size:
-                raise TokenizerError(f"source model produced its unknown id for {words[wid[hit[0]]]!r}; decomposition is incomplete")
-            if self.model.helpers and (got >= self.source_vocab_size + self.n_fallback).any():
-                got, per = self._expand_helpers(got, per)
-            lengths[todo] = per
+            parts = [self._encode_words(words[b:b + self._BLOCK]) for b in range(0, len(words), self._BLOCK)]
+            got = np.concatenate([g for g, _ in parts])
+            lengths[todo] = np.concatenate([p for _, p in parts])
         starts = np.cumsum(lengths) - lengths
         flat = np.zeros(int(lengths.sum()), dtype=np.int64)
         ex = np.flatnonzero(exact >= 0)
@@ -119,6 +111,22 @@ class Decomposer:
             per = lengths[todo]
             flat[np.repeat(starts[todo], per) + (np.arange(got.size) - np.repeat(np.cumsum(per) - per, per))] = got
         return flat, lengths
+
+    def _encode_words(self, words: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(ids int64 concatenated, count per word) of strings that are not source tokens themselves."""
+        c = self._CHUNK
+        # Pre-split input: each target string is one "word", so the model sees exactly its bytes.
+        encs = self._tokenizer.encode_batch([words[k:k + c] for k in range(0, len(words), c)],
+                                            is_pretokenized=True, add_special_tokens=False)
+        got = np.concatenate([np.asarray(e.ids, dtype=np.int64) for e in encs])
+        wid = np.concatenate([np.asarray(e.word_ids, dtype=np.int64) + k * c for k, e in enumerate(encs)])
+        del encs
+        per = np.bincount(wid, minlength=len(words))
+        if self._unk is not None and (hit := np.flatnonzero(got == self._unk)).size:
+            raise TokenizerError(f"source model produced its unknown id for {words[wid[hit[0]]]!r}; decomposition is incomplete")
+        if self.model.helpers and (got >= self.source_vocab_size + self.n_fallback).any():
+            got, per = self._expand_helpers(got, per)
+        return got, per
 
     def _expand_helpers(self, got: np.ndarray, per: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Partial-character merge steps (ids past the fallbacks) back into the byte ids they stand for."""
