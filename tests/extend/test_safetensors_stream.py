@@ -44,3 +44,22 @@ def test_wrong_transform_and_bad_files(tmp_path):
     (tmp_path / "bad.safetensors").write_bytes(b"\x05\x00\x00\x00\x00\x00\x00\x00{oops")
     with pytest.raises(SafetensorsFormatError, match="not JSON"):
         read_header(tmp_path / "bad.safetensors")
+
+
+def test_write_file_checks_each_tensor_and_copy_range_a_cut_file(tmp_path):
+    """The shared shard writer (also `zett transfer`'s): bytes per tensor as promised, short sources reported."""
+    from zett.extend.safetensors_stream import ShardTensor, copy_range, write_array, write_file
+
+    a = np.arange(6, dtype=np.float32).reshape(2, 3)
+    ok = ShardTensor("a", "F32", (2, 3), a.nbytes, lambda f: write_array(f, a, np.dtype(np.float32), (2, 3), "a"))
+    sizes: list[int] = []
+    assert write_file(tmp_path / "x.safetensors", [ok], {"format": "pt"}, sizes.append) == 24 and sizes == [24]
+    with safe_open(str(tmp_path / "x.safetensors"), "numpy") as f:
+        assert np.array_equal(f.get_tensor("a"), a) and f.metadata() == {"format": "pt"}
+    short = ShardTensor("b", "F32", (2, 3), a.nbytes, lambda f: f.write(a[:1].tobytes()))
+    with pytest.raises(SafetensorsFormatError, match="wrote 12 bytes, expected 24"):
+        write_file(tmp_path / "y.safetensors", [ok, short], None)
+    (tmp_path / "cut.bin").write_bytes(b"\0" * 10)
+    with open(tmp_path / "cut.bin", "rb") as fin, open(tmp_path / "z.bin", "wb") as fout:
+        with pytest.raises(SafetensorsFormatError, match="ends inside"):
+            copy_range(fin, 4, 8, fout, "cut")

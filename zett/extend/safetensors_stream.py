@@ -1,15 +1,17 @@
-"""Rewrites a safetensors file tensor by tensor: untouched tensors are byte-copied, chosen ones transformed.
+"""Streaming safetensors I/O: a file written tensor by tensor (byte-copied or from one array at a time), and a rewrite
+of one file where untouched tensors are byte-copied and chosen ones transformed.
 
 `safetensors.numpy.save_file` needs every tensor of a file in memory at once (a whole 7B shard); this
-writer keeps one transformed tensor in memory and copies the rest through in fixed-size chunks, and
-never decodes their dtype (bf16/fp8 pass through untouched)."""
+writer keeps one tensor in memory and copies the rest through in fixed-size chunks, and never decodes
+their dtype (bf16/fp8 pass through untouched). `zett.transfer.stream` writes its shards with it too."""
 
 from __future__ import annotations
 
 import json
 import struct
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import BinaryIO, Callable, Mapping, Sequence
 
 import ml_dtypes
 import numpy as np
@@ -61,6 +63,61 @@ def read_array(path: Path, header: dict, start: int, name: str) -> np.ndarray:
     return arr.reshape(info["shape"])
 
 
+@dataclass(frozen=True)
+class ShardTensor:
+    """One tensor of a file being written: its header fields and `write(fout)`, which must write exactly `nbytes`."""
+
+    name: str
+    dtype: str
+    shape: tuple[int, ...]
+    nbytes: int
+    write: Callable[[BinaryIO], None]
+
+
+def write_file(
+    path: Path, tensors: Sequence[ShardTensor], metadata: dict | None, on_tensor: Callable[[int], None] | None = None
+) -> int:
+    """Writes a safetensors file, tensors in the given order, each streamed by its `write`; returns the data bytes.
+    `on_tensor(nbytes)` is called after each tensor (progress)."""
+    header: dict = {} if metadata is None else {"__metadata__": metadata}
+    pos = 0
+    for t in tensors:
+        header[t.name] = {"dtype": t.dtype, "shape": list(t.shape), "data_offsets": [pos, pos + t.nbytes]}
+        pos += t.nbytes
+    blob = json.dumps(header, separators=(",", ":")).encode()
+    blob += b" " * (-(8 + len(blob)) % _ALIGN)
+    with open(path, "wb") as fout:
+        fout.write(struct.pack("<Q", len(blob)))
+        fout.write(blob)
+        for t in tensors:
+            before = fout.tell()
+            t.write(fout)
+            if fout.tell() - before != t.nbytes:
+                raise SafetensorsFormatError(f"tensor {t.name!r}: wrote {fout.tell() - before} bytes, expected {t.nbytes}")
+            if on_tensor is not None:
+                on_tensor(t.nbytes)
+    return pos
+
+
+def copy_range(fin: BinaryIO, offset: int, size: int, fout: BinaryIO, what: str) -> None:
+    """`size` bytes of `fin` from `offset` into `fout`, `_CHUNK` at a time."""
+    fin.seek(offset)
+    left = size
+    while left:
+        chunk = fin.read(min(left, _CHUNK))
+        if not chunk:
+            raise SafetensorsFormatError(f"{what}: file ends inside the tensor")
+        fout.write(chunk)
+        left -= len(chunk)
+
+
+def write_array(fout: BinaryIO, arr: np.ndarray, dtype: np.dtype, shape: Sequence[int], what: str) -> None:
+    """The array's raw bytes, after checking it has the dtype and shape its header entry promised."""
+    if arr.dtype != dtype or tuple(arr.shape) != tuple(shape):
+        raise SafetensorsFormatError(f"{what}: got {arr.dtype} {list(arr.shape)}, expected {dtype} {list(shape)}")
+    fout.write(np.ascontiguousarray(arr).reshape(-1).view(np.uint8).data)  # bf16 has no buffer format
+
+
 def rewrite(
     src: Path,
     dst: Path,
@@ -73,48 +130,26 @@ def rewrite(
     header, start = read_header(src)
     meta = header.pop("__metadata__", None)
     names = sorted(header, key=lambda k: header[k]["data_offsets"][0])
-    out_header: dict = {}
-    if meta is not None:
-        out_header["__metadata__"] = meta
-    pos = 0
-    for name in names:
-        info = header[name]
-        if name in transforms:
-            dtype = NUMPY_DTYPES.get(info["dtype"])
-            if dtype is None:
-                raise SafetensorsFormatError(f"{src}: cannot transform {name!r} of dtype {info['dtype']}")
-            shape = list(new_shapes[name])
-            size = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-        else:
-            shape = info["shape"]
-            b, e = info["data_offsets"]
-            size = e - b
-        out_header[name] = {"dtype": info["dtype"], "shape": shape, "data_offsets": [pos, pos + size]}
-        pos += size
-    blob = json.dumps(out_header, separators=(",", ":")).encode()
-    blob += b" " * (-(8 + len(blob)) % _ALIGN)
-    with open(src, "rb") as fin, open(dst, "wb") as fout:
-        fout.write(struct.pack("<Q", len(blob)))
-        fout.write(blob)
+    with open(src, "rb") as fin:
+
+        def transformed(name: str, dtype: np.dtype, shape: tuple[int, ...]) -> Callable[[BinaryIO], None]:
+            return lambda fout: write_array(fout, transforms[name](read_array(src, header, start, name)), dtype, shape,
+                                            f"transform of {name!r}")
+
+        def copied(name: str, b: int, e: int) -> Callable[[BinaryIO], None]:
+            return lambda fout: copy_range(fin, start + b, e - b, fout, f"{src}: tensor {name!r}")
+
+        plan: list[ShardTensor] = []
         for name in names:
-            want = out_header[name]
+            info = header[name]
             if name in transforms:
-                new = transforms[name](read_array(src, header, start, name))
-                expect = NUMPY_DTYPES[want["dtype"]]
-                if new.dtype != expect or list(new.shape) != want["shape"]:
-                    raise SafetensorsFormatError(
-                        f"transform of {name!r} returned {new.dtype} {list(new.shape)}, expected {expect} {want['shape']}"
-                    )
-                fout.write(np.ascontiguousarray(new).reshape(-1).view(np.uint8).data)  # bf16 has no buffer format
-                del new
+                dtype = NUMPY_DTYPES.get(info["dtype"])
+                if dtype is None:
+                    raise SafetensorsFormatError(f"{src}: cannot transform {name!r} of dtype {info['dtype']}")
+                shape = tuple(new_shapes[name])
+                size = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+                plan.append(ShardTensor(name, info["dtype"], shape, size, transformed(name, dtype, shape)))
             else:
-                b, e = header[name]["data_offsets"]
-                fin.seek(start + b)
-                left = e - b
-                while left:
-                    chunk = fin.read(min(left, _CHUNK))
-                    if not chunk:
-                        raise SafetensorsFormatError(f"{src}: file ends inside tensor {name!r}")
-                    fout.write(chunk)
-                    left -= len(chunk)
-    return pos
+                b, e = info["data_offsets"]
+                plan.append(ShardTensor(name, info["dtype"], tuple(info["shape"]), e - b, copied(name, b, e)))
+        return write_file(dst, plan, meta)

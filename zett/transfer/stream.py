@@ -7,31 +7,29 @@ tensor into Hugging Face naming). Replaced tensors (the new embedding tables) co
 from __future__ import annotations
 
 import json
-import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-import ml_dtypes
 import numpy as np
 from tqdm.auto import tqdm
 
+from zett.extend.safetensors_stream import (
+    NUMPY_DTYPES,
+    SafetensorsFormatError,
+    ShardTensor,
+    copy_range,
+    read_header,
+    write_array,
+    write_file,
+)
 from zett.models.hf_io import INDEX_FILE, SINGLE_FILE, weight_map
 from zett.models.weights import CheckpointError
 
 # safetensors dtype tag ↔ numpy dtype (only float/int tables are ever decoded)
-DTYPES: dict[str, np.dtype] = {
-    "F64": np.dtype(np.float64),
-    "F32": np.dtype(np.float32),
-    "F16": np.dtype(np.float16),
-    "BF16": np.dtype(ml_dtypes.bfloat16),
-    "I64": np.dtype(np.int64),
-    "I32": np.dtype(np.int32),
-}
+DTYPES: dict[str, np.dtype] = NUMPY_DTYPES
 TAGS: dict[np.dtype, str] = {v: k for k, v in DTYPES.items()}
-_CHUNK = 64 << 20
-_ALIGN = 8
 
 
 @dataclass
@@ -58,8 +56,6 @@ DTYPES_SIZE = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16
 
 def _read_header(path: Path) -> tuple[dict, int]:
     """The safetensors header and data offset, with format problems reported as `CheckpointError`."""
-    from zett.extend.safetensors_stream import SafetensorsFormatError, read_header
-
     try:
         return read_header(path)
     except SafetensorsFormatError as e:
@@ -69,14 +65,7 @@ def _read_header(path: Path) -> tuple[dict, int]:
 def _byte_copier(path: Path, offset: int, size: int, name: str) -> Callable[[BinaryIO], None]:
     def copy(fout: BinaryIO) -> None:
         with open(path, "rb") as fin:
-            fin.seek(offset)
-            left = size
-            while left:
-                chunk = fin.read(min(left, _CHUNK))
-                if not chunk:
-                    raise CheckpointError(f"{path}: file ends inside tensor {name!r}")
-                fout.write(chunk)
-                left -= len(chunk)
+            copy_range(fin, offset, size, fout, f"{path}: tensor {name!r}")
 
     return copy
 
@@ -167,31 +156,14 @@ def plan_shards(tensors: list[TensorSource], max_bytes: int) -> list[list[Tensor
 
 
 def _write_shard(file: Path, tensors: list[TensorSource], metadata: dict[str, str], bar: tqdm) -> None:
-    header: dict = {"__metadata__": metadata}
-    pos = 0
-    for t in tensors:
-        header[t.name] = {"dtype": t.dtype, "shape": list(t.shape), "data_offsets": [pos, pos + t.nbytes]}
-        pos += t.nbytes
-    blob = json.dumps(header, separators=(",", ":")).encode()
-    blob += b" " * (-(8 + len(blob)) % _ALIGN)  # tensor data 8-byte aligned, as the reference writer does
-    with open(file, "wb") as fout:
-        fout.write(struct.pack("<Q", len(blob)))
-        fout.write(blob)
-        for t in tensors:
-            before = fout.tell()
-            if t.copy is not None:
-                t.copy(fout)
-            else:
-                arr = t.load()
-                if arr.dtype != DTYPES[t.dtype] or tuple(arr.shape) != t.shape:
-                    raise CheckpointError(
-                        f"tensor {t.name!r}: got {arr.dtype} {tuple(arr.shape)}, expected {DTYPES[t.dtype]} {t.shape}"
-                    )
-                fout.write(np.ascontiguousarray(arr).reshape(-1).view(np.uint8).data)
-                del arr
-            if fout.tell() - before != t.nbytes:
-                raise CheckpointError(f"tensor {t.name!r}: wrote {fout.tell() - before} bytes, expected {t.nbytes}")
-            bar.update(t.nbytes)
+    def from_array(t: TensorSource) -> Callable[[BinaryIO], None]:
+        return lambda fout: write_array(fout, t.load(), DTYPES[t.dtype], t.shape, f"tensor {t.name!r}")
+
+    plan = [ShardTensor(t.name, t.dtype, t.shape, t.nbytes, t.copy or from_array(t)) for t in tensors]
+    try:
+        write_file(file, plan, metadata, bar.update)
+    except SafetensorsFormatError as e:
+        raise CheckpointError(str(e)) from None
 
 
 def write_checkpoint(
