@@ -99,6 +99,8 @@ def main() -> None:
     ap.add_argument("--vocab", type=int, default=16000)
     ap.add_argument("--tok-texts", type=int, default=1000, help="texts to train the Unigram tokenizer on")
     ap.add_argument("--min-count", type=int, default=10)
+    ap.add_argument("--rare", choices=("ngrams", "random"), default="ngrams",
+                    help="tokens below --min-count: composed from character n-grams, or none (deepfocus tokenlevel)")
     args = ap.parse_args()
 
     texts = load_texts("data/corpus", split="train", langs=[args.lang])["text"]
@@ -109,11 +111,11 @@ def main() -> None:
     target = canonicalize(load_tokenizer(tok))
     source = SourceEmbeddings(canonicalize(load_tokenizer(assets.smollm2_gguf())), smollm2_embeddings())
     t0 = time.perf_counter()
-    vectors = train_token_vectors(texts, tok, min_count=args.min_count, threads=os.cpu_count())
+    vectors = train_token_vectors(texts, tok, min_count=args.min_count, threads=os.cpu_count(), rare=args.rare)
     t_ft = time.perf_counter() - t0
     res = compare(source, target, tok, vectors)
     res.update(lang=args.lang, n_texts=len(texts), seconds_fasttext=t_ft, source="SmolLM2-135M token_embd.weight (Q4_1 dequantized)",
-               target=f"Unigram {target.size} trained on {args.tok_texts} {args.lang} texts", fasttext="cbow dim 100 epochs 3 neg 10 no char n-grams")
+               target=f"Unigram {target.size} trained on {args.tok_texts} {args.lang} texts", fasttext=f"cbow dim 100 epochs 3 neg 10 min_count {args.min_count} char 3-6-grams over token strings; rare tokens: {args.rare}")
     print(json.dumps(res, indent=2))
     RESULT.parent.mkdir(parents=True, exist_ok=True)
     tmp = RESULT.with_suffix(".json.tmp")

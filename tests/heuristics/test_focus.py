@@ -8,10 +8,8 @@ import pytest
 
 from zett import assets
 from zett.heuristics import SourceEmbeddings, copy_plan, get_heuristic
-from zett.heuristics.focus import TokenVectors, focus_weights, sparsemax, train_token_vectors
+from zett.heuristics.focus import TokenVectors, fasttext_word, focus_weights, sparsemax, train_token_vectors
 from zett.tokenization import canonicalize, load_tokenizer
-
-
 
 def german_texts(n: int = 1500) -> list[str]:
     """German Bible chapters from the packaged Bibles (always installed, unlike the built corpus)."""
@@ -34,7 +32,8 @@ def setup():
     e_in = (rng.normal(size=(src_vocab.size, 16)) + np.linspace(-1, 1, 16)).astype(np.float32)
     e_out = rng.normal(size=(src_vocab.size, 16)).astype(np.float32)
     source = SourceEmbeddings(src_vocab, e_in, e_out)
-    vectors = train_token_vectors(texts, tok, min_count=5, threads=1)
+    # deepfocus' tokenlevel mode (rare tokens get no vector), so the random rows are exercised too
+    vectors = train_token_vectors(texts[:400], tok, min_count=5, threads=1, rare="random")
     return source, target, tok, texts, vectors
 
 
@@ -101,6 +100,65 @@ def test_focus_trains_fasttext_from_texts_and_checks_inputs(setup):
         get_heuristic("focus")(source, target, texts=texts[:10], tokenizer=load_tokenizer(assets.minilm_dir()))
     with pytest.raises(ValueError, match="vocabulary"):
         get_heuristic("focus")(source, target, vectors=TokenVectors(np.array([target.size + 5]), np.ones((1, 4), np.float32)))
+
+
+def test_fasttext_words_are_unique_single_words():
+    tokens = ["▁Gott", " a", "a\nb", "\\x", "\\5c;x", "</s>", "\\</s>", "a\u3000b", "\t", "\x00"]
+    words = [fasttext_word(t) for t in tokens]
+    assert len(set(words)) == len(words)
+    assert words[0] == "▁Gott"  # ordinary pieces keep their spelling for the character n-grams
+    for w in words:  # fastText splits on whitespace and NUL, and reserves </s>
+        assert w and w != "</s>" and not any(c.isspace() or ord(c) < 32 for c in w)
+
+
+# Fallback bound on Bible text: on 100 chapters with min_count 10 about a third of the 1,500 pieces is
+# rare; with rare="ngrams" only pieces none of whose character n-grams occur in a frequent piece stay
+# random, here fewer than 2% of the new tokens (0.13% for the 16k demo tokenizer, see the slow test).
+MAX_RANDOM_FRACTION = 0.02
+
+
+def test_rare_tokens_get_vectors_from_their_character_ngrams(setup):
+    source, target, tok, texts, _vectors = setup
+    plain = train_token_vectors(texts[:100], tok, threads=1, rare="random")
+    composed = train_token_vectors(texts[:100], tok, threads=1)
+    new = np.flatnonzero(~get_heuristic("focus")(source, target, vectors=composed).copied)
+    rare = np.setdiff1d(new, plain.ids)
+    assert len(rare) > 0.2 * len(new)  # min_count 10 on little text: deepfocus would draw these at random
+    # in-vocabulary tokens keep their trained vectors
+    row = {int(i): r for r, i in enumerate(composed.ids)}
+    np.testing.assert_array_equal(composed.vectors[[row[int(i)] for i in plain.ids]], plain.vectors)
+    out = get_heuristic("focus")(source, target, vectors=composed)
+    assert out.info["n_random"] <= MAX_RANDOM_FRACTION * len(new), out.info
+
+    # the composed vectors carry spelling: a rare piece's nearest frequent piece shares a 3-character
+    # substring far more often than a random frequent piece does (measured: 44% vs 2%)
+    def grams(i):
+        t = tok.id_to_token(int(i))
+        return {t[k : k + 3] for k in range(len(t) - 2)}
+
+    rare = np.array([i for i in rare if int(i) in row and len(tok.id_to_token(int(i))) >= 4])
+    freq = plain.ids
+    unit = lambda x: x / np.linalg.norm(x, axis=1, keepdims=True)
+    sims = unit(composed.vectors[[row[int(i)] for i in rare]]) @ unit(composed.vectors[[row[int(i)] for i in freq]]).T
+    nearest = freq[sims.argmax(1)]
+    shuffled = np.random.default_rng(0).choice(freq, len(rare))
+    share = np.mean([bool(grams(a) & grams(b)) for a, b in zip(rare, nearest)])
+    chance = np.mean([bool(grams(a) & grams(b)) for a, b in zip(rare, shuffled)])
+    assert share > 0.25 and share > 5 * chance, (share, chance)
+
+
+@pytest.mark.slow
+def test_demo_tokenizer_falls_back_for_under_one_percent_of_new_tokens():
+    """The `zett demo` setting: Unigram-16k on the German Bible's training chapters, fastText on the same."""
+    from zett.demo import DemoConfig, split_texts, train_unigram
+
+    train, _held = split_texts(DemoConfig(lang="de"))
+    tok = train_unigram(train, 16000)
+    target = canonicalize(load_tokenizer(tok))
+    source = SourceEmbeddings(canonicalize(load_tokenizer(assets.smollm2_gguf())), np.zeros((49152, 4), np.float32))
+    out = get_heuristic("focus")(source, target, texts=train, tokenizer=tok, threads=2)
+    n_new = int((~out.copied).sum())
+    assert n_new > 10000 and out.info["n_random"] < 0.01 * n_new, out.info
 
 
 def test_focus_weights_chunking_is_invisible():

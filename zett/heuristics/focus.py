@@ -40,16 +40,25 @@ def _as_tokenizer(tokenizer: Any):
     return load_tokenizer(tokenizer).tokenizer
 
 
+def fasttext_word(token: str) -> str:
+    """A token string as one fastText word: whitespace, control characters and backslashes escaped as
+    `\\<hex>;` (fastText splits words on them), and `</s>` (fastText's end-of-line word) prefixed. Injective,
+    so every target token keeps its own word, and its characters stay visible to the n-grams."""
+    w = "".join(f"\\{ord(c):x};" if c.isspace() or ord(c) < 32 or c == "\\" else c for c in token)
+    return "\\" + w if w == "</s>" else w
+
+
 def write_token_corpus(texts: Sequence[str], tokenizer: Any, path: str | os.PathLike) -> int:
-    """Writes one line per text, target ids as words `t123` (unambiguous, unlike token strings that may hold
-    spaces or newlines); returns the number of tokens written."""
+    """Writes one line per text, the target token strings as fastText words (as deepfocus does, so the
+    character n-grams see the pieces' spelling); returns the number of tokens written."""
     tok = _as_tokenizer(tokenizer)
+    word = [fasttext_word(tok.id_to_token(i) or "") for i in range(tok.get_vocab_size(with_added_tokens=True))]
     n = 0
     with open(path, "w", encoding="utf-8") as f:
         for start in range(0, len(texts), 1024):
             for enc in tok.encode_batch(list(texts[start : start + 1024]), add_special_tokens=False):
                 if enc.ids:
-                    f.write(" ".join(f"t{i}" for i in enc.ids) + "\n")
+                    f.write(" ".join(word[i] for i in enc.ids) + "\n")
                     n += len(enc.ids)
     return n
 
@@ -62,32 +71,58 @@ def train_token_vectors(
     epochs: int = 3,
     min_count: int = 10,
     threads: int | None = None,
-    subwords: bool = False,
+    ngrams: tuple[int, int] = (3, 6),
+    rare: str = "ngrams",
 ) -> TokenVectors:
-    """fastText on target-tokenized text with deepfocus' settings (CBOW, neg 10, dim 100, 3 epochs,
-    min_count 10). fastText 0.9.2 takes no seed, and more than one thread makes it nondeterministic.
-    Character n-grams are off by default: the words are id strings whose n-grams mean
-    nothing (deepfocus trains on token strings with fastText's default 3–6-grams)."""
+    """fastText on target-tokenized text with deepfocus' settings: token strings as words, CBOW, neg 10,
+    dim 100, 3 epochs, min_count 10, fastText's default 3–6 character n-grams.
+
+    `rare` decides the tokens seen fewer than `min_count` times. "random" is deepfocus' tokenlevel mode:
+    they get no vector (FOCUS draws them at random). "ngrams" gives each the vector fastText composes
+    for an out-of-vocabulary word from its character n-grams — what deepfocus' wordlevel mode does for
+    every token — when at least one of those n-grams was trained; only tokens with none stay missing.
+    On small texts most of a Unigram vocabulary is rare (German Bible, 16k pieces: 44% seen < 10 times),
+    and random rows cost far more than a spelling-based guess. fastText 0.9.2 takes no seed, and more
+    than one thread makes it nondeterministic."""
     import fasttext
 
+    if rare not in ("ngrams", "random"):
+        raise ValueError(f"rare must be 'ngrams' or 'random', got {rare!r}")
+    if rare == "ngrams" and ngrams[1] <= 0:
+        raise ValueError("rare='ngrams' needs character n-grams (ngrams=(minn, maxn) with maxn > 0)")
     if not texts:
         raise ValueError("FOCUS needs target-language texts to train fastText on; got none")
+    tok = _as_tokenizer(tokenizer)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "tokens.txt"
-        if write_token_corpus(texts, tokenizer, path) == 0:
+        if write_token_corpus(texts, tok, path) == 0:
             raise ValueError("FOCUS: the target tokenizer produced no tokens for the given texts")
-        grams = dict(minn=3, maxn=6) if subwords else dict(minn=0, maxn=0, bucket=0)
+        grams = dict(minn=ngrams[0], maxn=ngrams[1]) if ngrams[1] > 0 else dict(minn=0, maxn=0, bucket=0)
         model = fasttext.train_unsupervised(
             str(path), model="cbow", dim=dim, epoch=epochs, minCount=min_count, neg=10,
             thread=threads or os.cpu_count() or 1, verbose=0, **grams,
         )
-    return vectors_from_fasttext(model)
+    return vectors_from_fasttext(model, tok, rare=rare)
 
 
-def vectors_from_fasttext(model: Any) -> TokenVectors:
-    """The `t123` words of a trained fastText model as TokenVectors (all-zero vectors count as missing)."""
-    words = [w for w in model.get_words() if w.startswith("t") and w[1:].isdigit()]
-    ids = np.fromiter((int(w[1:]) for w in words), np.int64, len(words))
+def vectors_from_fasttext(model: Any, tokenizer: Any, rare: str = "random") -> TokenVectors:
+    """TokenVectors for the target tokens of a fastText model trained on `write_token_corpus` text: the
+    in-vocabulary ones, and with rare="ngrams" also the others that share a trained character n-gram
+    (all-zero vectors count as missing)."""
+    tok = _as_tokenizer(tokenizer)
+    id_of = {fasttext_word(t): i for t, i in tok.get_vocab(with_added_tokens=True).items() if t}
+    vocab = [w for w in model.get_words() if w in id_of]
+    words = list(vocab)
+    if rare == "ngrams":
+        # rows past the word rows are n-gram buckets; one is trained iff some in-vocabulary word holds it
+        all_words = model.get_words()
+        trained = np.zeros(len(all_words) + model.f.getArgs().bucket, bool)
+        for w in all_words:
+            trained[model.get_subwords(w)[1]] = True
+        trained[: len(all_words)] = False
+        known = set(vocab)
+        words += [w for w in id_of if w not in known and trained[model.get_subwords(w)[1]].any()]
+    ids = np.fromiter((id_of[w] for w in words), np.int64, len(words))
     vecs = np.stack([model.get_word_vector(w) for w in words]) if words else np.zeros((0, model.get_dimension()), np.float32)
     keep = np.abs(vecs).sum(1) > 0
     return TokenVectors(ids[keep], vecs[keep].astype(np.float32))
@@ -133,6 +168,8 @@ def focus_init(
     epochs: int = 3,
     min_count: int = 10,
     threads: int | None = None,
+    ngrams: tuple[int, int] = (3, 6),
+    rare: str = "ngrams",
     chunk: int = 512,
 ) -> TargetEmbeddings:
     """FOCUS: copy the overlap; a new token with a fastText vector = sparsemax(cosine to the overlapping
@@ -140,7 +177,8 @@ def focus_init(
 
     The auxiliary vectors come from `vectors`, or are trained here on `texts` encoded by `tokenizer` (the
     target tokenizer whose ids `target` describes: a `tokenizers.Tokenizer`, a LoadedTokenizer, or a
-    path). The same weights are applied to every table (input, output, bias)."""
+    path; fastText options as in `train_token_vectors`). The same weights are applied to every table
+    (input, output, bias)."""
     if not copy:
         raise ValueError("FOCUS mixes the copied overlap's source rows; it cannot run with copy=False")
     if vectors is None:
@@ -149,7 +187,8 @@ def focus_init(
         tok = _as_tokenizer(tokenizer)
         if tok.get_vocab_size(with_added_tokens=True) != target.size:
             raise ValueError(f"target tokenizer has {tok.get_vocab_size(with_added_tokens=True)} ids, target vocabulary {target.size}")
-        vectors = train_token_vectors(texts, tok, dim=dim, epochs=epochs, min_count=min_count, threads=threads)
+        vectors = train_token_vectors(texts, tok, dim=dim, epochs=epochs, min_count=min_count, threads=threads,
+                                      ngrams=ngrams, rare=rare)
     if vectors.ids.size and (vectors.ids.min() < 0 or vectors.ids.max() >= max(target.size, 1)):
         raise ValueError(f"fastText vectors name target ids up to {int(vectors.ids.max())}, vocabulary has {target.size}")
 
