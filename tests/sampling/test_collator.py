@@ -141,4 +141,7 @@ def test_surface_cache_equals_decomposer(clm, bible):
         np.testing.assert_array_equal(ids, ref.ids)
         np.testing.assert_array_equal(lengths, ref.lengths)
         assert n_trunc == ref.n_truncated
-    assert cache.hits == 2000 + 10 and want.n_truncated > 0 and len(cache._row) == len(pieces) - 15000
+        own = cache.lookup(part)[3]
+        assert own.tolist() == [-1 if (j := clm.source_vocab.id_of(p)) is None else j for p in part]
+        assert len(part) < 100 or ((own >= 0).any() and (own < 0).any())  # both kinds really occur
+    assert cache.hits == 2000 + 10 + 5000 + 17000 + len(pieces) - 15000 + 10 and want.n_truncated > 0 and len(cache._row) == len(pieces) - 15000

@@ -108,3 +108,20 @@ def test_sizes_and_noise_are_drawn_per_batch(bible):
 def test_too_small_vocabulary_is_an_error(bible):
     with pytest.raises(ValueError, match="below"):
         _sample(bible, config=SamplerConfig(vocab_size=300), n_batches=1, batch_size=4)
+
+
+@pytest.mark.parametrize("sigma", [0.0, 1e-9, 1e-5, 1e-2])
+def test_top_k_on_candidates_equals_top_k_on_all(bible, sigma):
+    """The vocabulary's top-k runs its partition on a pre-filtered candidate set: same rows, same order, ties (σ = 0:
+    many equal scores) broken by key as on all rows."""
+    from zett.sampling.unigram import _candidates, _top_k
+
+    texts, _ = batch_texts(bible, 0, 64, 2048, seed=0)
+    pre = pre_tokenize(texts)
+    stats = count_substrings(pre.words, pre.counts)
+    rng = np.random.default_rng(0)
+    values = stats.scores / stats.total + (rng.normal(0, sigma, len(stats)) if sigma else 0)
+    for k in (1, 100, 5000, len(stats) // 9, len(stats) - 1):
+        want = np.lexsort((stats.keys, -values))[:k]  # full sort: value descending, then key ascending
+        np.testing.assert_array_equal(_top_k(values, stats.keys, k), want)
+    assert len(_candidates(values, 5000)) < len(stats) // 4  # the pre-filter really shrinks the partition

@@ -9,6 +9,7 @@ import pytest
 
 from zett.sampling import SubstringWindow, count_substrings, pre_tokenize
 from zett.sampling.pretokenize import WHITESPACE_CHARS
+from zett.sampling.substrings import count_occurrences
 from zett.tokenization import from_canonical
 
 
@@ -48,6 +49,23 @@ def test_matches_brute_force(script_texts, char_aligned):
     assert stats.total == total
     assert _as_dict(stats) == dict(expected)
     assert np.all(np.diff(stats.keys.astype(np.float64)) >= 0) and len(np.unique(stats.keys)) == len(stats)
+
+    # the same count with every occurrence located (the encoder's input): same stats; each kept occurrence spells
+    # its stats row; kept + other occurrences are every (start, length ≥ 2) inside a word, once
+    same, occ = count_occurrences(pre.words, pre.counts, 15, char_aligned)
+    assert _as_dict(same) == _as_dict(stats) and same.total == stats.total
+    text = "".join(pre.words)
+    assert [text[a : a + n] for a, n in zip(occ.starts.tolist(), occ.lengths.tolist())] == stats.strings(occ.rows)
+    other = [text[a : a + n] for a, n in zip(occ.other_starts.tolist(), occ.other_lengths.tolist())]
+    assert other and all(sum(c in WHITESPACE_CHARS for c in x) >= 2 for x in other)
+    found = list(zip(occ.starts.tolist(), occ.lengths.tolist())) + list(zip(occ.other_starts.tolist(), occ.other_lengths.tolist()))
+    want, at = [], 0
+    for w in pre.words:
+        raw = from_canonical(w)
+        ok = [i for i in range(len(raw) + 1) if not char_aligned or i == len(raw) or (raw[i] & 0xC0) != 0x80]
+        want += [(at + a, b - a) for a in ok for b in ok if 2 <= b - a <= 15]
+        at += len(w)
+    assert sorted(found) == sorted(want)
 
 
 def test_every_start_position_on_multibyte_text():

@@ -94,6 +94,7 @@ class Collator:
         self.source_vocab = canonicalize(loaded)
         self.decomposer = Decomposer(loaded, maxlen=config.surface_maxlen)
         self.surfaces = SurfaceCache(self.decomposer)
+        _ = self.decomposer._vector_bpe  # built once here (~0.1 s for 49k merges), not inside the first batch
         self._samplers: dict[int, TokenizerSampler] = {}
         self._source_special_id = {s.token: s.id for s in self.source_vocab.specials}
         self.prefix, self.suffix = _special_template(self.source)
@@ -120,21 +121,29 @@ class Collator:
         self.sampler(stream).observe(pre_tokenize(texts))
 
     def __call__(self, texts: Sequence[str], rng: np.random.Generator, lang_ids: Sequence[int] | None = None,
-                 step: int = 0, stream: int = 0) -> Batch:
+                 step: int = 0, stream: int = 0, rows: slice | None = None,
+                 local_rng: np.random.Generator | None = None) -> Batch:
+        """`rows` (multi-host): encode only these texts. All `texts` still feed the window, so every host that is
+        given the same texts and `rng` draws the same tokenizer; `local_rng` then drives this host's MLM masking
+        and negatives."""
         cfg = self.config
         clock = time.process_time
         t0 = clock()
         sampler = self.sampler(stream)
         pre = pre_tokenize(texts)
         t_pre = clock()
-        stats = sampler.count(pre)
+        stats, occurrences = sampler.count_occurrences(pre)
         t1 = clock()
         sampler.window.push(stats)
         vocab = sampler.sample(rng)
         t2 = clock()
         index = VocabIndex(vocab)
+        if rows is not None:
+            pre, occurrences = pre.select(rows), None
+            lang_ids = None if lang_ids is None else np.asarray(lang_ids)[rows]
+            rng = local_rng if local_rng is not None else rng
         t_build = clock()
-        words = viterbi_encode(vocab, pre, cfg.sampler.char_aligned, index)
+        words = viterbi_encode(vocab, pre, cfg.sampler.char_aligned, index, occurrences)
         t3 = clock()
         input_ids, attention = self._layout(vocab, words, pre.text_words)
         n_bytes = self._n_bytes(vocab, input_ids, attention)
@@ -155,7 +164,7 @@ class Collator:
             **surface,
             vocab_mask=real,
             n_bytes=n_bytes,
-            lang_ids=np.asarray(lang_ids if lang_ids is not None else np.zeros(len(texts)), dtype=np.int32),
+            lang_ids=np.asarray(lang_ids if lang_ids is not None else np.zeros(len(pre.text_words)), dtype=np.int32),
             vocab_ids=vocab_ids.astype(np.int32),
             vocab_scores=np.where(real, vocab.scores[vocab_ids], 0.0).astype(np.float32),
             step=step,
@@ -258,9 +267,7 @@ class Collator:
             ids[r, 0] = special_source[r] = source_ids[r] = sid
             lengths[r] = 1
         pieces = [vocab.pieces[i] for i in rows[regular_rows].tolist()]
-        ids[regular_rows], lengths[regular_rows], n_truncated = self.surfaces(pieces)
-        id_of = self.source_vocab.id_of
-        source_ids[regular_rows] = [-1 if (j := id_of(p)) is None else j for p in pieces]
+        ids[regular_rows], lengths[regular_rows], n_truncated, source_ids[regular_rows] = self.surfaces.lookup(pieces)
         arrays = {"surface_ids": ids, "surface_lengths": lengths, "special_source_ids": special_source,
                   "source_ids": source_ids}
         return arrays, n_truncated

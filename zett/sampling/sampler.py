@@ -10,7 +10,7 @@ from zett.tokenization.canonical import SpecialToken
 
 from .config import SamplerConfig
 from .pretokenize import PreTokenized, pre_tokenize
-from .substrings import SubstringStats, count_substrings
+from .substrings import SubstringOccurrences, SubstringStats, count_occurrences, count_substrings
 from .unigram import SampledVocab, sample_sigma, sample_vocab, sample_vocab_size
 from .window import SubstringWindow
 
@@ -30,6 +30,11 @@ class TokenizerSampler:
     def count(self, pre: PreTokenized) -> SubstringStats:
         c = self.config
         return count_substrings(pre.words, pre.counts, c.max_substring_len, c.char_aligned)
+
+    def count_occurrences(self, pre: PreTokenized) -> tuple[SubstringStats, SubstringOccurrences]:
+        """`count` and where the substrings occur (the encoder of the same batch reuses them)."""
+        c = self.config
+        return count_occurrences(pre.words, pre.counts, c.max_substring_len, c.char_aligned)
 
     def observe(self, pre: PreTokenized) -> None:
         self.window.push(self.count(pre))

@@ -49,6 +49,27 @@ class SubstringStats:
         return [text[starts[j] : starts[j] + lengths[j]] for j in rows]
 
 
+@dataclass(frozen=True)
+class SubstringOccurrences:
+    """Where the substrings of a batch occur, for the encoder: the same hashing and look-up over the same words,
+    so it can find vocabulary pieces by row instead of searching for ~10^6 keys again.
+
+    Kept occurrences (those `SubstringStats` scores) start at byte `starts[i]` of the joined words, span `lengths[i]`
+    bytes and are row `rows[i]` of the stats (whose sorted keys are `keys`); the rest (≥ 2 bytes with ≥ 2 whitespace
+    bytes, only whitespace-run pieces can match them) keep their hash in `other_keys`.
+    """
+
+    keys: np.ndarray
+    starts: np.ndarray
+    lengths: np.ndarray
+    rows: np.ndarray
+    other_starts: np.ndarray
+    other_lengths: np.ndarray
+    other_keys: np.ndarray
+    max_len: int
+    char_aligned: bool
+
+
 def count_substrings(
     words: Sequence[str], counts: np.ndarray, max_len: int = 15, char_aligned: bool = True
 ) -> SubstringStats:
@@ -58,11 +79,24 @@ def count_substrings(
     With `char_aligned` a substring must start and end on UTF-8 character boundaries (a 3-byte CJK character
     is one unit, never split into pieces that no text could produce on their own); lengths are still bytes.
     """
+    return _count(words, counts, max_len, char_aligned, False)[0]
+
+
+def count_occurrences(
+    words: Sequence[str], counts: np.ndarray, max_len: int = 15, char_aligned: bool = True
+) -> tuple[SubstringStats, SubstringOccurrences]:
+    """`count_substrings` and where each substring occurs (`SubstringOccurrences`)."""
+    return _count(words, counts, max_len, char_aligned, True)  # type: ignore[return-value]
+
+
+def _count(words: Sequence[str], counts: np.ndarray, max_len: int, char_aligned: bool,
+           occurrences: bool) -> tuple[SubstringStats, SubstringOccurrences | None]:
     text = "".join(words)
     n_bytes = len(text)
     if n_bytes == 0:
-        empty = np.zeros(0, np.uint64)
-        return SubstringStats(empty, np.zeros(0, np.int64), np.zeros(0, np.uint8), np.zeros(0, np.int64), text, 0)
+        empty, none = np.zeros(0, np.uint64), np.zeros(0, np.int64)
+        stats = SubstringStats(empty, none, np.zeros(0, np.uint8), none, text, 0)
+        return stats, (SubstringOccurrences(empty, none, none, none, none, none, empty, max_len, char_aligned) if occurrences else None)
     byte = _CODE_TO_BYTE[np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)]  # [n_bytes]
     lens = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
     word_of = np.repeat(np.arange(len(words)), lens)  # [n_bytes]
@@ -82,6 +116,7 @@ def count_substrings(
     h = np.full(len(pos), _FNV_OFFSET, dtype=np.uint64)
     total = 0
     keys, scores, starts, lengths = [], [], [], []
+    other_starts, other_lengths, other_keys = [], [], []
     for n in range(1, max_len + 1):
         live = pos + n <= end_of[pos]
         pos, h = pos[live], h[live]
@@ -99,18 +134,23 @@ def count_substrings(
         scores.append(w[keep] * n)
         starts.append(p[keep])
         lengths.append(np.full(int(keep.sum()), n, dtype=np.uint8))
-    return _reduce(
-        np.concatenate(keys) if keys else np.zeros(0, np.uint64),
-        np.concatenate(scores) if scores else np.zeros(0, np.int64),
-        np.concatenate(lengths) if lengths else np.zeros(0, np.uint8),
-        np.concatenate(starts) if starts else np.zeros(0, np.int64),
-        text,
-        total,
-    )
+        if occurrences and not keep.all():
+            other_starts.append(p[~keep])
+            other_lengths.append(np.full(int((~keep).sum()), n, dtype=np.uint8))
+            other_keys.append(k[~keep])
+    cat = lambda parts, dtype: np.concatenate(parts) if parts else np.zeros(0, dtype)  # noqa: E731
+    all_keys, all_starts, all_lengths = cat(keys, np.uint64), cat(starts, np.int64), cat(lengths, np.uint8)
+    stats, rows = _reduce(all_keys, cat(scores, np.int64), all_lengths, all_starts, text, total, occurrences)
+    if not occurrences:
+        return stats, None
+    occ = SubstringOccurrences(stats.keys, all_starts, all_lengths, rows, cat(other_starts, np.int64),
+                               cat(other_lengths, np.uint8), cat(other_keys, np.uint64), max_len, char_aligned)
+    return stats, occ
 
 
-def _reduce(keys, scores, lengths, starts, text: str, total: int) -> SubstringStats:
-    """Sums the scores of equal keys; keeps the first occurrence's position."""
+def _reduce(keys, scores, lengths, starts, text: str, total: int,
+            inverse: bool = False) -> tuple[SubstringStats, np.ndarray | None]:
+    """Sums the scores of equal keys; keeps the first occurrence's position; optionally each input's output row."""
     order = np.argsort(keys, kind="stable")
     keys = keys[order]
     first = np.ones(len(keys), dtype=bool)
@@ -118,4 +158,8 @@ def _reduce(keys, scores, lengths, starts, text: str, total: int) -> SubstringSt
     heads = np.flatnonzero(first)
     summed = np.add.reduceat(scores[order], heads) if len(heads) else np.zeros(0, np.int64)
     rows = order[heads]
-    return SubstringStats(keys[heads], summed.astype(np.int64), lengths[rows], starts[rows], text, total)
+    inv = None
+    if inverse:
+        inv = np.empty(len(keys), dtype=np.int64)
+        inv[order] = np.cumsum(first) - 1
+    return SubstringStats(keys[heads], summed.astype(np.int64), lengths[rows], starts[rows], text, total), inv

@@ -23,10 +23,15 @@ class SurfaceCache:
         self._ids = np.zeros((capacity, decomposer.maxlen), dtype=np.int32)
         self._lengths = np.zeros(capacity, dtype=np.int32)
         self._full_lengths = np.zeros(capacity, dtype=np.int32)
+        self._source_ids = np.full(capacity, -1, dtype=np.int32)  # the same bytes' source id (aux loss), −1 = none
         self.hits = self.misses = 0
 
     def __call__(self, pieces: Sequence[str]) -> tuple[np.ndarray, np.ndarray, int]:
         """Surface ids [n, maxlen] int32, lengths [n] int32 and how many of the n were truncated."""
+        return self.lookup(pieces)[:3]
+
+    def lookup(self, pieces: Sequence[str]) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
+        """`__call__` and the source id of each piece's own bytes ([n] int32, −1 where the source lacks it)."""
         get = self._row.get
         rows = np.fromiter((get(p, -1) for p in pieces), dtype=np.int64, count=len(pieces))
         missing = np.flatnonzero(rows < 0)
@@ -37,7 +42,7 @@ class SurfaceCache:
                     raise ValueError(f"{len(new)} new pieces exceed the surface cache capacity {self.capacity}")
                 self._row.clear()
                 self._ids[:] = 0
-                return self(pieces)
+                return self.lookup(pieces)
             flat, full = self.decomposer.encode_flat(new)
             start, m = len(self._row), self.decomposer.maxlen
             at = np.arange(start, start + len(new))
@@ -46,9 +51,11 @@ class SurfaceCache:
             self._ids[np.repeat(at, full)[keep], col[keep]] = flat[keep]
             self._lengths[at] = np.minimum(full, m)
             self._full_lengths[at] = full
+            index = self.decomposer.canonical._index
+            self._source_ids[at] = np.fromiter((index.get(p, -1) for p in new), dtype=np.int32, count=len(new))
             self._row.update(zip(new, at.tolist()))
             rows[missing] = [self._row[pieces[i]] for i in missing.tolist()]
         self.hits += len(pieces) - len(missing)
         self.misses += len(missing)
         n_truncated = int((self._full_lengths[rows] > self.decomposer.maxlen).sum())
-        return self._ids[rows], self._lengths[rows], n_truncated
+        return self._ids[rows], self._lengths[rows], n_truncated, self._source_ids[rows]

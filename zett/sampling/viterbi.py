@@ -14,7 +14,7 @@ import numpy as np
 
 from .encode import WordIds
 from .pretokenize import PreTokenized
-from .substrings import _CODE_TO_BYTE, _FNV_OFFSET, _FNV_PRIME
+from .substrings import _CODE_TO_BYTE, _FNV_OFFSET, _FNV_PRIME, SubstringOccurrences
 from .unigram import SampledVocab
 
 
@@ -56,10 +56,32 @@ class VocabIndex:
         return np.where(hit, pos, -1)
 
 
+def _found_by_row(index: VocabIndex, occ: SubstringOccurrences):
+    """(starts, lengths, index rows) of the occurrences that are vocabulary pieces: a piece's row in the batch's
+    sorted stats is found once (~30k sorted searches), then every occurrence maps by its stats row."""
+    at = np.minimum(np.searchsorted(occ.keys, index.keys), max(len(occ.keys) - 1, 0))
+    present = (occ.keys[at] == index.keys) if len(occ.keys) else np.zeros(len(index.keys), dtype=bool)
+    row_of_stat = np.full(len(occ.keys), -1, dtype=np.int64)
+    row_of_stat[at[present]] = np.flatnonzero(present)
+    r = row_of_stat[occ.rows]
+    lengths = occ.lengths.astype(np.int64)
+    found = r >= 0
+    found[found] = index.lengths[r[found]] == lengths[found]  # as `lookup`: same key and same length
+    yield occ.starts[found], lengths[found], r[found]
+    olen = occ.other_lengths.astype(np.int64)
+    r = np.full(len(olen), -1, dtype=np.int64)
+    for n in np.unique(olen).tolist():
+        sel = np.flatnonzero(olen == n)
+        r[sel] = index.lookup(occ.other_keys[sel], n)
+    found = r >= 0
+    yield occ.other_starts[found], olen[found], r[found]
+
+
 def viterbi_encode(vocab: SampledVocab, pre: PreTokenized, char_aligned: bool = True,
-                   index: VocabIndex | None = None) -> WordIds:
+                   index: VocabIndex | None = None, occurrences: SubstringOccurrences | None = None) -> WordIds:
     """Segments every unique pre-token of `pre`; `char_aligned` says pieces ≥ 2 bytes start and end on character
-    boundaries (true of vocabularies sampled with `SamplerConfig.char_aligned`), which prunes the look-ups."""
+    boundaries (true of vocabularies sampled with `SamplerConfig.char_aligned`), which prunes the look-ups.
+    `occurrences` of the same words (`count_occurrences`) replace hashing and searching every substring."""
     index = index or VocabIndex(vocab)
     n_words = len(pre.words)
     byte = _byte_array("".join(pre.words))
@@ -73,22 +95,28 @@ def viterbi_encode(vocab: SampledVocab, pre: PreTokenized, char_aligned: bool = 
     row_of_id = np.full(vocab.size, -1, dtype=np.int64)
     row_of_id[index.ids] = np.arange(len(index.ids))
     e_start, e_len, e_row = [np.arange(n_bytes)], [np.ones(n_bytes, dtype=np.int64)], [row_of_id[index.byte_id[byte]]]
-    is_start = (byte & 0xC0) != 0x80 if char_aligned else np.ones(n_bytes, dtype=bool)
-    ends_ok = np.append(is_start, True)
-    pos = np.flatnonzero(is_start)
-    h = (np.full(len(pos), _FNV_OFFSET, dtype=np.uint64) ^ byte[pos].astype(np.uint64)) * _FNV_PRIME
-    for n in range(2, m + 1):
-        live = pos + n <= end_of[pos]
-        pos, h = pos[live], h[live]
-        if len(pos) == 0:
-            break
-        h = (h ^ byte[pos + (n - 1)].astype(np.uint64)) * _FNV_PRIME
-        ok = ends_ok[pos + n]
-        r = index.lookup(h[ok], n)
-        found = r >= 0
-        e_start.append(pos[ok][found])
-        e_len.append(np.full(int(found.sum()), n, dtype=np.int64))
-        e_row.append(r[found])
+    if occurrences is not None and occurrences.char_aligned == char_aligned and occurrences.max_len >= m:
+        for start, n, r in _found_by_row(index, occurrences):
+            e_start.append(start)
+            e_len.append(n)
+            e_row.append(r)
+    else:
+        is_start = (byte & 0xC0) != 0x80 if char_aligned else np.ones(n_bytes, dtype=bool)
+        ends_ok = np.append(is_start, True)
+        pos = np.flatnonzero(is_start)
+        h = (np.full(len(pos), _FNV_OFFSET, dtype=np.uint64) ^ byte[pos].astype(np.uint64)) * _FNV_PRIME
+        for n in range(2, m + 1):
+            live = pos + n <= end_of[pos]
+            pos, h = pos[live], h[live]
+            if len(pos) == 0:
+                break
+            h = (h ^ byte[pos + (n - 1)].astype(np.uint64)) * _FNV_PRIME
+            ok = ends_ok[pos + n]
+            r = index.lookup(h[ok], n)
+            found = r >= 0
+            e_start.append(pos[ok][found])
+            e_len.append(np.full(int(found.sum()), n, dtype=np.int64))
+            e_row.append(r[found])
     p, length, row = np.concatenate(e_start), np.concatenate(e_len), np.concatenate(e_row)
 
     # forward pass over the end offset j of pieces, all words at once. Word w owns the contiguous nodes

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import chain
 from typing import Any, Sequence
 
 import numpy as np
 
 from .byte_alphabet import CHAR_TO_BYTE, TokenizerError, from_canonical, to_canonical
+from .bpe_numpy import VectorBPE
 from .byte_level import ByteLevelModel, byte_level_model, model_tokenizer
 from .canonical import CanonicalVocab, canonicalize
 from .overlap import map_specials
@@ -112,8 +114,43 @@ class Decomposer:
             flat[np.repeat(starts[todo], per) + (np.arange(got.size) - np.repeat(np.cumsum(per) - per, per))] = got
         return flat, lengths
 
+    @cached_property
+    def _vector_bpe(self) -> VectorBPE | None:
+        """The numpy twin of a BPE source model (~2.5× faster on short strings); None for other models."""
+        return VectorBPE(self.model.model) if self.model.model.get("type") == "BPE" else None
+
     def _encode_words(self, words: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """(ids int64 concatenated, count per word) of strings that are not source tokens themselves."""
+        bpe = self._vector_bpe
+        fast = bpe.supports(words) if bpe is not None else np.zeros(len(words), dtype=bool)
+        if fast.all():
+            got, per = bpe.encode(words)
+        else:
+            got, per = self._encode_rust(words) if not fast.any() else self._encode_split(words, fast)
+        if self._unk is not None and (hit := np.flatnonzero(got == self._unk)).size:
+            word = np.searchsorted(np.cumsum(per), hit[0], side="right")
+            raise TokenizerError(f"source model produced its unknown id for {words[word]!r}; decomposition is incomplete")
+        if self.model.helpers and (got >= self.source_vocab_size + self.n_fallback).any():
+            got, per = self._expand_helpers(got, per)
+        return got, per
+
+    def _encode_split(self, words: list[str], fast: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Words `fast` marks through the numpy BPE, the rest through `tokenizers`, back in their order."""
+        a, b = np.flatnonzero(fast), np.flatnonzero(~fast)
+        got_a, per_a = self._vector_bpe.encode([words[i] for i in a.tolist()])
+        got_b, per_b = self._encode_rust([words[i] for i in b.tolist()])
+        per = np.zeros(len(words), dtype=np.int64)
+        per[a], per[b] = per_a, per_b
+        starts = np.cumsum(per) - per
+        got = np.zeros(int(per.sum()), dtype=np.int64)
+        for idx, g, p in ((a, got_a, per_a), (b, got_b, per_b)):
+            got[np.repeat(starts[idx], p) + np.arange(len(g)) - np.repeat(np.cumsum(p) - p, p)] = g
+        return got, per
+
+    def _encode_rust(self, words: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, count per word) from the source model in `tokenizers`."""
+        if not words:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         c = self._CHUNK
         # Pre-split input: each target string is one "word", so the model sees exactly its bytes.
         encs = self._tokenizer.encode_batch([words[k:k + c] for k in range(0, len(words), c)],
@@ -121,12 +158,7 @@ class Decomposer:
         got = np.concatenate([np.asarray(e.ids, dtype=np.int64) for e in encs])
         wid = np.concatenate([np.asarray(e.word_ids, dtype=np.int64) + k * c for k, e in enumerate(encs)])
         del encs
-        per = np.bincount(wid, minlength=len(words))
-        if self._unk is not None and (hit := np.flatnonzero(got == self._unk)).size:
-            raise TokenizerError(f"source model produced its unknown id for {words[wid[hit[0]]]!r}; decomposition is incomplete")
-        if self.model.helpers and (got >= self.source_vocab_size + self.n_fallback).any():
-            got, per = self._expand_helpers(got, per)
-        return got, per
+        return got, np.bincount(wid, minlength=len(words))
 
     def _expand_helpers(self, got: np.ndarray, per: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Partial-character merge steps (ids past the fallbacks) back into the byte ids they stand for."""
