@@ -125,3 +125,15 @@ def test_top_k_on_candidates_equals_top_k_on_all(bible, sigma):
         want = np.lexsort((stats.keys, -values))[:k]  # full sort: value descending, then key ascending
         np.testing.assert_array_equal(_top_k(values, stats.keys, k), want)
     assert len(_candidates(values, 5000)) < len(stats) // 4  # the pre-filter really shrinks the partition
+
+
+def test_a_frequent_substring_spelling_a_special_token_is_not_a_second_piece(bible):
+    """Texts full of a special token's text make it a top substring; it stays only at the special's id."""
+    from zett.tokenization import SpecialToken
+
+    special = SpecialToken("eos", "endoftext", 3)
+    sampler = TokenizerSampler(SamplerConfig(vocab_size=4096, noise_median=0), (special,))
+    texts, _ = batch_texts(bible, 0, 16, 2048, seed=0)
+    vocab = sampler([t + " endoftext" * 50 for t in texts], np.random.default_rng(0))
+    assert vocab.size == 4096 and vocab.pieces.count("endoftext") == 1 and vocab.pieces[3] == "endoftext"
+    assert "ndoftext" in vocab.pieces  # its neighbours are frequent too, and do get in

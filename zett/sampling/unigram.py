@@ -101,7 +101,7 @@ def sample_vocab(
     top = _top_k(noisy, window.keys, n_take + len(special_text))
     chosen = window.strings(top)
     values = noisy[top]
-    if special_text:
+    if not special_text.isdisjoint(chosen):  # rare (a text spelling a special token): filter only then
         keep = np.asarray([s not in special_text for s in chosen], dtype=bool)
         chosen = [s for s, k in zip(chosen, keep) if k]
         values = values[keep]

@@ -35,17 +35,25 @@ class VocabIndex:
     """The regular pieces of a sampled vocabulary, keyed for substring look-up (specials never match)."""
 
     def __init__(self, vocab: SampledVocab):
-        regular = np.setdiff1d(np.arange(vocab.size), vocab.special_ids)
-        pieces = [vocab.pieces[i] for i in regular.tolist()]
-        lengths = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
-        keys = _fnv(_byte_array("".join(pieces)), np.cumsum(lengths) - lengths, lengths)
+        # all pieces hashed in one pass over their joined text; the specials' own text (possibly outside the byte
+        # alphabet) is blanked first and their rows dropped after
+        special = np.zeros(vocab.size, dtype=bool)
+        special[vocab.special_ids] = True
+        all_lengths = np.fromiter(map(len, vocab.pieces), dtype=np.int64, count=vocab.size)
+        all_starts = np.cumsum(all_lengths) - all_lengths
+        codes = np.frombuffer("".join(vocab.pieces).encode("utf-32-le"), dtype=np.uint32)
+        codes = np.where(np.repeat(special, all_lengths), 0, codes)
+        byte = _CODE_TO_BYTE[codes]
+        regular = np.flatnonzero(~special)
+        lengths, starts = all_lengths[regular], all_starts[regular]
+        keys = _fnv(byte, starts, lengths)
         order = np.argsort(keys)
         self.keys, self.ids, self.lengths = keys[order], regular[order], lengths[order]
         self.scores = vocab.scores[self.ids]
         self.max_len = int(lengths.max(initial=1))
         single = lengths == 1
         self.byte_id = np.full(256, -1, dtype=np.int64)
-        self.byte_id[_byte_array("".join(p for p, s in zip(pieces, single) if s))] = regular[single]
+        self.byte_id[byte[starts[single]]] = regular[single]
         if (self.byte_id < 0).any():
             raise ValueError("the vocabulary lacks single-byte pieces; every byte must be a piece")
 
