@@ -43,7 +43,7 @@ class SurfaceCache:
                 self._row.clear()
                 self._ids[:] = 0
                 return self.lookup(pieces)
-            flat, full = self.decomposer.encode_flat(new)
+            flat, full, own = self.decomposer.encode_flat_ids(new)
             start, m = len(self._row), self.decomposer.maxlen
             at = np.arange(start, start + len(new))
             col = np.arange(len(flat)) - np.repeat(np.cumsum(full) - full, full)
@@ -51,8 +51,7 @@ class SurfaceCache:
             self._ids[np.repeat(at, full)[keep], col[keep]] = flat[keep]
             self._lengths[at] = np.minimum(full, m)
             self._full_lengths[at] = full
-            index = self.decomposer.canonical._index
-            self._source_ids[at] = np.fromiter((index.get(p, -1) for p in new), dtype=np.int32, count=len(new))
+            self._source_ids[at] = own
             self._row.update(zip(new, at.tolist()))
             rows[missing] = [self._row[pieces[i]] for i in missing.tolist()]
         self.hits += len(pieces) - len(missing)

@@ -9,7 +9,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .byte_alphabet import CHAR_TO_BYTE, TokenizerError, from_canonical, to_canonical
+from .byte_alphabet import CHAR_TO_BYTE, TokenizerError, to_canonical
 from .bpe_numpy import VectorBPE
 from .byte_level import ByteLevelModel, byte_level_model, model_tokenizer
 from .canonical import CanonicalVocab, canonicalize
@@ -43,12 +43,17 @@ class SurfaceForms:
         return self.ids[i, : self.lengths[i]].tolist()
 
 
+_IS_CANONICAL = np.zeros(max(map(ord, CHAR_TO_BYTE)) + 1, dtype=bool)
+_IS_CANONICAL[[ord(c) for c in CHAR_TO_BYTE]] = True
+
+
 def _check_canonical(tokens: Sequence[str]) -> None:
     """Names the first token that is not a string of byte-alphabet characters."""
     try:
-        from_canonical("".join(tokens))
-        return
-    except (TypeError, TokenizerError):
+        codes = np.frombuffer("".join(tokens).encode("utf-32-le"), dtype=np.uint32)
+        if _IS_CANONICAL[np.minimum(codes, len(_IS_CANONICAL) - 1)].all() and (codes < len(_IS_CANONICAL)).all():
+            return
+    except (TypeError, UnicodeEncodeError):
         pass
     for i, t in enumerate(tokens):
         if not isinstance(t, str):
@@ -91,6 +96,10 @@ class Decomposer:
 
     def encode_flat(self, tokens: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """All decompositions concatenated: (`ids` int64 `[sum(lengths)]`, full `lengths` int64 `[n]`); "" gives 0."""
+        return self.encode_flat_ids(tokens)[:2]
+
+    def encode_flat_ids(self, tokens: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`encode_flat` and each token's own source id (int64 `[n]`, −1 where it is not a source token)."""
         tokens = list(tokens)
         _check_canonical(tokens)
         n = len(tokens)
@@ -112,7 +121,7 @@ class Decomposer:
         if todo.size:
             per = lengths[todo]
             flat[np.repeat(starts[todo], per) + (np.arange(got.size) - np.repeat(np.cumsum(per) - per, per))] = got
-        return flat, lengths
+        return flat, lengths, exact
 
     @cached_property
     def _vector_bpe(self) -> VectorBPE | None:
