@@ -97,3 +97,24 @@ def test_window_keeps_last_batches(bible):
     assert got == dict(expected)
     assert window.total == stats[-1].total + stats[-2].total
     assert window.n_batches == 2 and np.all(window.scores > 0)
+
+
+def test_incremental_window_equals_a_window_built_from_scratch(bible):
+    """After many pushes (adds and evictions) the running table equals one built from the last `size` batches alone:
+    same keys, scores and strings, and every row points at the newest batch holding it."""
+    batches = [[bible[i * 5 + j][0][:400] for j in range(5)] for i in range(7)]
+    stats = [count_substrings(p.words, p.counts) for p in map(pre_tokenize, batches)]
+    running = SubstringWindow(3)
+    for s in stats:
+        running.push(s)
+    fresh = SubstringWindow(3)
+    for s in stats[-3:]:
+        fresh.push(s)
+    np.testing.assert_array_equal(running.keys, fresh.keys)
+    np.testing.assert_array_equal(running.scores, fresh.scores)
+    rows = np.arange(len(running))
+    assert running.strings(rows) == fresh.strings(rows) and running.total == fresh.total
+    newest = np.full(len(running), -1)
+    for age, s in enumerate(stats[-3:]):
+        newest[np.searchsorted(running.keys, s.keys)] = age
+    np.testing.assert_array_equal(running.slots - running.slots.min(), newest)  # serials 4, 5, 6 → ages 0, 1, 2

@@ -111,6 +111,8 @@ def _count(words: Sequence[str], counts: np.ndarray, max_len: int, char_aligned:
     # always are, since every word is whole UTF-8.
     ends_ok = np.append(is_start, True)
     ws_cum = np.concatenate([[0], np.cumsum(_IS_WHITESPACE_BYTE[byte])])  # whitespace bytes before each position
+    word_end = np.cumsum(lens)
+    multi_ws = bool(((ws_cum[word_end] - ws_cum[word_end - lens]) >= 2).any())
 
     pos = np.flatnonzero(is_start)  # live start positions, shrinking as n grows
     h = np.full(len(pos), _FNV_OFFSET, dtype=np.uint64)
@@ -128,6 +130,12 @@ def _count(words: Sequence[str], counts: np.ndarray, max_len: int, char_aligned:
         w = weight[p]
         total += int(w.sum()) * n
         if n < 2:
+            continue
+        if not multi_ws:  # no word holds two whitespace bytes: every substring is a candidate
+            keys.append(k)
+            scores.append(w * n)
+            starts.append(p)
+            lengths.append(np.full(len(p), n, dtype=np.uint8))
             continue
         keep = (ws_cum[p + n] - ws_cum[p]) < 2
         keys.append(k[keep])

@@ -14,20 +14,19 @@ class SubstringWindow:
 
     The merged table is sorted by key and updated in O(table) per batch (a sorted merge in, a sorted subtraction
     out) instead of re-aggregating 16 batches every step. Each row points at the newest batch that contains it
-    (`slot`, `start`), so a row's string stays readable exactly as long as the row is alive.
+    (slot, start, length, packed into one int64 `locs` so a push moves three columns, not five), so a row's
+    string stays readable exactly as long as the row is alive.
     """
 
     def __init__(self, size: int):
-        if size < 1:
-            raise ValueError(f"window size must be ≥ 1, got {size}")
+        if not 1 <= size < _SLOTS:
+            raise ValueError(f"window size must be in [1, {_SLOTS}), got {size}")
         self.size = size
         self._batches: deque[tuple[int, SubstringStats]] = deque()
         self._serial = 0
         self.keys = np.zeros(0, np.uint64)
         self.scores = np.zeros(0, np.int64)
-        self.lengths = np.zeros(0, np.uint8)
-        self.slots = np.zeros(0, np.int64)
-        self.starts = np.zeros(0, np.int64)
+        self.locs = np.zeros(0, np.int64)  # slot << 40 | length << 32 | start
         self.total = 0
 
     def __len__(self) -> int:
@@ -49,26 +48,39 @@ class SubstringWindow:
             self._remove(old)
             self.total -= old.total
 
+    @property
+    def lengths(self) -> np.ndarray:
+        return ((self.locs >> 32) & 0xFF).astype(np.uint8)
+
+    @property
+    def slots(self) -> np.ndarray:
+        return self.locs >> 40
+
+    @property
+    def starts(self) -> np.ndarray:
+        return self.locs & 0xFFFFFFFF
+
     def strings(self, rows: np.ndarray) -> list[str]:
-        texts = {serial: stats.text for serial, stats in self._batches}
-        slots, starts, lengths = self.slots[rows], self.starts[rows], self.lengths[rows]
+        texts = {serial % _SLOTS: stats.text for serial, stats in self._batches}
+        locs = self.locs[rows]
+        slots, starts, lengths = locs >> 40, locs & 0xFFFFFFFF, (locs >> 32) & 0xFF
         return [texts[s][a : a + n] for s, a, n in zip(slots.tolist(), starts.tolist(), lengths.tolist())]
 
     def _add(self, b: SubstringStats, serial: int) -> None:
+        if len(b) and (int(b.starts.max()) >= 1 << 32 or int(b.lengths.max()) > 0xFF):
+            raise ValueError("a batch's text is too long for the window's 32-bit offsets")
+        locs = ((serial % _SLOTS) << 40) | (b.lengths.astype(np.int64) << 32) | b.starts.astype(np.int64)
         pos = np.searchsorted(self.keys, b.keys)
         hit = pos < len(self.keys)
         hit[hit] = self.keys[pos[hit]] == b.keys[hit]
         at = pos[hit]
         self.scores[at] += b.scores[hit]
-        self.slots[at] = serial
-        self.starts[at] = b.starts[hit]
+        self.locs[at] = locs[hit]
         new = ~hit
         where = pos[new]
         self.keys = np.insert(self.keys, where, b.keys[new])
         self.scores = np.insert(self.scores, where, b.scores[new])
-        self.lengths = np.insert(self.lengths, where, b.lengths[new])
-        self.slots = np.insert(self.slots, where, serial)
-        self.starts = np.insert(self.starts, where, b.starts[new])
+        self.locs = np.insert(self.locs, where, locs[new])
 
     def _remove(self, b: SubstringStats) -> None:
         pos = np.searchsorted(self.keys, b.keys)
@@ -77,5 +89,7 @@ class SubstringWindow:
         if len(dead):
             keep = np.ones(len(self.keys), dtype=bool)
             keep[dead] = False
-            self.keys, self.scores, self.lengths = self.keys[keep], self.scores[keep], self.lengths[keep]
-            self.slots, self.starts = self.slots[keep], self.starts[keep]
+            self.keys, self.scores, self.locs = self.keys[keep], self.scores[keep], self.locs[keep]
+
+
+_SLOTS = 1 << 23  # batch serials are kept modulo this in `locs` (a window holds far fewer batches)
