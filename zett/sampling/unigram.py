@@ -96,7 +96,11 @@ def sample_vocab(
 
     p = window.scores / float(window.total)  # [n_window]
     min_log_p = math.log(window.scores.min() / window.total) if len(p) else math.log(1.0 / max(window.total, 1))
-    noisy = p + rng.normal(0.0, sigma, size=len(p)) if sigma > 0 else p
+    noisy = p
+    if sigma > 0:  # = p + rng.normal(0, σ, n), bit for bit and draw for draw, without the temporaries
+        noisy = rng.standard_normal(len(p))
+        noisy *= sigma
+        noisy += p
     n_take = min(size - n_fixed, len(p))
     top = _top_k(noisy, window.keys, n_take + len(special_text))
     chosen = window.strings(top)
