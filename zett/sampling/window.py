@@ -70,17 +70,25 @@ class SubstringWindow:
         if len(b) and (int(b.starts.max()) >= 1 << 32 or int(b.lengths.max()) > 0xFF):
             raise ValueError("a batch's text is too long for the window's 32-bit offsets")
         locs = ((serial % _SLOTS) << 40) | (b.lengths.astype(np.int64) << 32) | b.starts.astype(np.int64)
+        n = len(self.keys)
         pos = np.searchsorted(self.keys, b.keys)
-        hit = pos < len(self.keys)
-        hit[hit] = self.keys[pos[hit]] == b.keys[hit]
+        hit = (self.keys[np.minimum(pos, n - 1)] == b.keys) if n else np.zeros(len(pos), dtype=bool)
         at = pos[hit]
         self.scores[at] += b.scores[hit]
         self.locs[at] = locs[hit]
         new = ~hit
-        where = pos[new]
-        self.keys = np.insert(self.keys, where, b.keys[new])
-        self.scores = np.insert(self.scores, where, b.scores[new])
-        self.locs = np.insert(self.locs, where, locs[new])
+        # b.keys are sorted, so the insertion points are too: new row i lands at where[i] + i (np.insert would
+        # sort them again for every column)
+        dest = pos[new] + np.arange(int(new.sum()))
+        is_old = np.ones(n + len(dest), dtype=bool)
+        is_old[dest] = False
+        out = []
+        for old, add in ((self.keys, b.keys[new]), (self.scores, b.scores[new]), (self.locs, locs[new])):
+            col = np.empty(len(is_old), dtype=old.dtype)
+            col[is_old] = old
+            col[dest] = add
+            out.append(col)
+        self.keys, self.scores, self.locs = out
 
     def _remove(self, b: SubstringStats) -> None:
         pos = np.searchsorted(self.keys, b.keys)
