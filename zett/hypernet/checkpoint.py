@@ -129,8 +129,10 @@ def load_hypernet(
     source_input_embeddings: np.ndarray,
     source_output_embeddings: np.ndarray | None = None,
     check_fingerprint: bool = True,
+    source_output_bias: np.ndarray | None = None,
 ) -> Hypernet:
-    """Rebuilds a saved hypernet around the base model's source embeddings."""
+    """Rebuilds a saved hypernet around the base model's source embeddings (and logit bias, which
+    special tokens copy, for hypernets that predict one)."""
     meta = read_hypernet_meta(path)
     cfg = from_dict(HypernetConfig, meta["config"])
     src = np.asarray(source_input_embeddings, np.float32)
@@ -141,7 +143,7 @@ def load_hypernet(
         )
     if check_fingerprint and embeddings_fingerprint(src) != meta["source_fingerprint"]:
         raise ValueError(f"{path}: source embeddings differ from those of {meta['base_model']!r} it was trained on")
-    hn = Hypernet(cfg, src, source_output_embeddings, rngs=nnx.Rngs(cfg.seed))
+    hn = Hypernet(cfg, src, source_output_embeddings, source_output_bias, rngs=nnx.Rngs(cfg.seed))
     weights = load_file(str(Path(path) / HYPERNET_WEIGHTS))
     state = nnx.state(hn, nnx.Param)
     expected = {".".join(str(k) for k in p): v for p, v in state.flat_state()}

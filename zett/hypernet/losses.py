@@ -21,7 +21,10 @@ def predicted_tables(hypernet: Hypernet, batch: HypernetBatch) -> tuple[jax.Arra
     rows = hypernet.source_table[...][jnp.clip(batch.special_source_ids, 0)]  # [subset, source_dim]
     e_in = jnp.where(special, rows[:, :d], pred.input_embeddings)
     e_out = None if pred.output_embeddings is None else jnp.where(special, rows[:, d:], pred.output_embeddings)
-    return e_in, e_out, pred.bias
+    bias = pred.bias
+    if bias is not None:
+        bias = jnp.where(special[:, 0], hypernet.source_bias[...][jnp.clip(batch.special_source_ids, 0)], bias)
+    return e_in, e_out, bias
 
 
 def lm_nll(base_model, e_in: jax.Array, e_out: jax.Array | None, bias: jax.Array | None, batch: HypernetBatch):

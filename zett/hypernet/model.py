@@ -85,7 +85,7 @@ class Block(nnx.Module):
 class Hypernet(nnx.Module):
     """Surface forms [tokens, maxlen] of source ids → embeddings for those tokens.
 
-    Source rows ([E_in ‖ E_out] for untied models) are looked up frozen, rescaled per dimension to
+    Source rows ([E_in ‖ E_out] for untied models; the logit bias for MLM heads) are looked up frozen, rescaled per dimension to
     mean 0 / std `target_std`; ids ≥ source vocab use learned fallback rows. Then an input projection
     with a residual GELU block, `num_layers` transformer layers, pooling at position 0 (the first
     piece), and heads whose affine output rescalers are fit on anchor tokens (`fit_output_rescalers`)."""
@@ -95,6 +95,7 @@ class Hypernet(nnx.Module):
         cfg: HypernetConfig,
         source_input_embeddings: np.ndarray,
         source_output_embeddings: np.ndarray | None = None,
+        source_output_bias: np.ndarray | None = None,
         *,
         rngs: nnx.Rngs,
     ):
@@ -129,6 +130,11 @@ class Hypernet(nnx.Module):
             self.out_shift_out = param(jnp.zeros((d,), jnp.float32), ("embed",))
         if cfg.predict_bias:
             self.head_bias = Dense(h, 1, ("hyper_embed", None), rngs=rngs)
+            # the source model's per-token logit bias: special tokens copy theirs (never predicted);
+            # zeros when the caller has none to give
+            bias = jnp.zeros((self.source_vocab_size,), jnp.float32) if source_output_bias is None else source_output_bias
+            self.source_bias = Frozen(jnp.asarray(bias, jnp.float32).reshape(self.source_vocab_size),
+                                      out_sharding=("source_vocab",), eager_sharding=False)
 
     def embed_pieces(self, surface_ids: jax.Array) -> jax.Array:
         """[tokens, maxlen] ids → [tokens, maxlen, source_dim] rescaled source / fallback rows."""

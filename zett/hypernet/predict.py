@@ -53,21 +53,24 @@ def predict_embeddings(
     chunk: int = 4096,
     progress: bool = True,
 ) -> TargetEmbeddings:
-    """[target_vocab, embed] tables: specials copied from the source rows of the same role, every
-    other token predicted from its surface form."""
+    """[target_vocab, embed] tables: specials copied from the source rows of the same role (logit
+    bias included: `source_output_bias`, else the one the hypernet was built with), every other
+    token predicted from its surface form."""
     forms = decomposer.decompose_vocab(target)
     n = forms.ids.shape[0]
     e_in, e_out, bias = predict_surface(hypernet, forms.ids, forms.lengths, chunk, progress)
     table = np.asarray(hypernet.source_table[...])
     d = hypernet.embed_dim
     specials = map_specials(target, decomposer.canonical)
+    if bias is not None and source_output_bias is None:
+        source_output_bias = np.asarray(hypernet.source_bias[...])
     copied = np.zeros(n, bool)
     for t_id, s_id in specials.items():
         copied[t_id] = True
         e_in[t_id] = table[s_id, :d]
         if e_out is not None:
             e_out[t_id] = table[s_id, d:]
-        if bias is not None and source_output_bias is not None:
+        if bias is not None:
             bias[t_id] = source_output_bias[s_id]
     return TargetEmbeddings(
         input_embeddings=e_in,

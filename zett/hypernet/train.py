@@ -16,6 +16,7 @@ from tqdm.auto import tqdm
 from zett.config import save_config
 from zett.hypernet.batch import HypernetBatch
 from zett.hypernet.checkpoint import TrainCheckpointer, save_hypernet
+from zett.hypernet.global_batch import DataParts, data_parts, global_batch
 from zett.hypernet.model import Hypernet, fit_output_rescalers
 from zett.hypernet.optim import make_optimizer
 from zett.hypernet.step import train_step
@@ -82,12 +83,16 @@ def identity_batch(source_vocab: int, specials: np.ndarray, k: int, step: int, s
 
 
 class MetricsLog:
-    """JSONL always; TensorBoard when `tensorboardX`/`tensorboard` is importable; wandb when asked."""
+    """JSONL always; TensorBoard when `tensorboardX`/`tensorboard` is importable; wandb when asked.
+
+    In a multi-host run process 0 logs as usual; every other process writes only its own
+    `metrics.process<i>.jsonl`, which shows whether the hosts train in lockstep."""
 
     def __init__(self, workdir: Path, cfg: TrainConfig):
-        self.path = workdir / "metrics.jsonl"
+        index = jax.process_index()
+        self.path = workdir / ("metrics.jsonl" if index == 0 else f"metrics.process{index}.jsonl")
         self.tb = None
-        if cfg.tensorboard:
+        if cfg.tensorboard and index == 0:
             try:
                 from torch.utils.tensorboard import SummaryWriter  # optional dependency
 
@@ -95,7 +100,7 @@ class MetricsLog:
             except Exception:
                 self.tb = None
         self.wandb = None
-        if cfg.wandb:
+        if cfg.wandb and index == 0:
             import wandb
 
             self.wandb = wandb.init(project=cfg.wandb_project, dir=str(workdir), resume="allow")
@@ -117,12 +122,14 @@ def train(
 
     `max_steps` / `max_seconds` stop early (a checkpoint is written) without changing the schedule."""
     started = time.monotonic()
-    from zett.sampling.pipeline import BatchStream, PipelineState
+    from zett.sampling.pipeline import PipelineState
     from zett.tokenization import canonicalize
 
     workdir = Path(cfg.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    save_config(cfg, workdir / "config.yaml")
+    main_process = jax.process_index() == 0
+    if main_process:
+        save_config(cfg, workdir / "config.yaml")
     base, tok = load_base(cfg)
     source_vocab = canonicalize(tok)
     tied = base.tied
@@ -130,52 +137,67 @@ def train(
                    predict_bias=base.get_output_bias() is not None)
     e_in = np.asarray(base.get_input_embeddings())
     e_out = None if tied else np.asarray(base.get_output_embeddings())
-    hypernet = Hypernet(hcfg, e_in, e_out, rngs=nnx.Rngs(cfg.seed))
+    source_bias = base.get_output_bias()
+    hypernet = Hypernet(hcfg, e_in, e_out, None if source_bias is None else np.asarray(source_bias),
+                        rngs=nnx.Rngs(cfg.seed))
     specials = np.asarray(source_vocab.special_ids, np.int64)
     anchors = identity_batch(e_in.shape[0], specials, 4096, 1 << 30, cfg.seed)  # a step never trained on
     a_ids = np.asarray(anchors.source_ids)
     fit_output_rescalers(hypernet, np.asarray(anchors.surface_ids), np.asarray(anchors.surface_lengths),
                          e_in[a_ids], None if e_out is None else e_out[a_ids])
     optimizer = nnx.Optimizer(hypernet, make_optimizer(cfg.optim), wrt=nnx.Param)
+    # SPMD: parameters placed by their logical axes, batches split over the mesh (no-op on one device);
+    # placed before restoring so a multi-host checkpoint restores straight into its shards
+    mesh = make_mesh(cfg.mesh)
+    for module in (base, hypernet, optimizer):
+        shard_state(module, mesh, cfg.mesh.rules)
+    parts = data_parts(mesh, cfg.collator.batch_size, cfg.data_parts, cfg.mesh.rules)
     ckpt = TrainCheckpointer(workdir, keep=cfg.keep_checkpoints)
     start, data_state = 0, {"pipeline": PipelineState().to_dict()}
     restored = ckpt.restore_latest(hypernet, optimizer)
     if restored is not None:
         start, data_state = restored
-        print(f"resuming {workdir} from step {start}")
-    # SPMD: parameters placed by their logical axes, batches split over the mesh (no-op on one device)
-    mesh = make_mesh(cfg.mesh)
-    for module in (base, hypernet, optimizer):
-        shard_state(module, mesh, cfg.mesh.rules)
+        if main_process:
+            print(f"resuming {workdir} from step {start}")
     total = cfg.total_steps if max_steps is None else min(cfg.total_steps, max_steps)
     log = MetricsLog(workdir, cfg)
     k = cfg.collator.n_subsample or cfg.collator.sampler.vocab_size
-    stream = None
+    streams: list = []
+    validate_here = bool(cfg.validation_tokenizers)
+    if validate_here and jax.process_count() > 1:
+        validate_here = False  # validation runs the hypernet on host arrays: not yet done across hosts
+        if main_process:
+            print("validation_tokenizers are skipped in multi-host runs; validate the exported hypernet instead")
     nonfinite = 0
     last: dict[str, float] = {}
     window: list[dict[str, float]] = []
     t_data = t_step = 0.0
     n_tokens = 0
-    bar = tqdm(range(start, total), initial=start, total=total, desc="train", disable=not progress)
+    bar = tqdm(range(start, total), initial=start, total=total, desc="train", disable=not (progress and main_process))
     try:
         for step in bar:
             identity = step < cfg.optim.identity_steps
             t0 = time.perf_counter()
             if identity:
-                batch = identity_batch(e_in.shape[0], specials, k, step, cfg.seed)
+                batch = shard_batch(identity_batch(e_in.shape[0], specials, k, step, cfg.seed), mesh, cfg.mesh.rules)
+                local_tokens = 0
             else:
-                if stream is None:
+                if not streams:
                     texts = CorpusTexts.load(cfg.data.train, "train", cfg.data.langs)
-                    stream = BatchStream(cfg.collator, texts, tok, PipelineState.from_dict(data_state["pipeline"]))
-                batch = HypernetBatch(**next(stream).arrays())
+                    streams = _open_streams(cfg, parts, texts, tok, PipelineState.from_dict(data_state["pipeline"]))
+                local = [next(s) for s in streams]
+                local_tokens = sum(int(b.attention_mask.sum()) for b in local)
+                if parts.count == 1:
+                    batch = shard_batch(HypernetBatch(**local[0].arrays()), mesh, cfg.mesh.rules)
+                else:
+                    batch = global_batch(local, parts, mesh, cfg.mesh.rules, full_vocab=cfg.collator.n_subsample is None)
             t1 = time.perf_counter()
-            metrics = train_step(hypernet, optimizer, base, shard_batch(batch, mesh, cfg.mesh.rules), cfg.aux_weight,
-                                 identity=identity)
+            metrics = train_step(hypernet, optimizer, base, batch, cfg.aux_weight, identity=identity)
             metrics = {k_: float(v) for k_, v in jax.device_get(metrics).items()}
             t2 = time.perf_counter()
             t_data += t1 - t0
             t_step += t2 - t1
-            n_tokens += int(np.asarray(batch.attention_mask).sum()) if not identity else 0
+            n_tokens += local_tokens  # this host's share
             if metrics.pop("skipped"):
                 nonfinite += 1
                 if nonfinite >= cfg.optim.max_consecutive_nonfinite:
@@ -195,26 +217,42 @@ def train(
                 log.write(done, last)
                 bar.set_postfix(loss=f"{last['loss']:.3f}", bpb=f"{last['bits_per_byte']:.3f}")
                 window, t_data, t_step, n_tokens = [], 0.0, 0.0, 0
-            if cfg.validation_tokenizers and (done % cfg.eval_every == 0 or done == total) and not identity:
+            if validate_here and (done % cfg.eval_every == 0 or done == total) and not identity:
                 log.write(done, validate(cfg, hypernet, base, tok, progress=False))
             out_of_time = max_seconds is not None and time.monotonic() - started > max_seconds
             if done % cfg.save_every == 0 or done == total or out_of_time:
-                ckpt.save(done, hypernet, optimizer, {"pipeline": _pipeline_state(stream, data_state)})
+                ckpt.save(done, hypernet, optimizer, {"pipeline": _pipeline_state(streams, data_state)})
             if out_of_time:
                 print(f"time limit reached at step {done}; resume with the same command")
                 total = done
                 break
     finally:
-        if stream is not None:
-            stream.close()
+        for s in streams:
+            s.close()
         ckpt.close()
-    save_hypernet(workdir / "hypernet", hypernet, base_model=cfg.base_model,
-                  source_tokenizer=cfg.source_tokenizer or cfg.base_model, extra={"trained_steps": int(optimizer.step[...])})
+    if jax.process_count() > 1:  # every process joins the gather; process 0 alone writes
+        shard_state(hypernet, mesh, rules=())
+    if main_process:
+        save_hypernet(workdir / "hypernet", hypernet, base_model=cfg.base_model,
+                      source_tokenizer=cfg.source_tokenizer or cfg.base_model,
+                      extra={"trained_steps": int(optimizer.step[...])})
     return last
 
 
-def _pipeline_state(stream, data_state: dict) -> dict:
-    return stream.state().to_dict() if stream is not None else data_state["pipeline"]
+def _open_streams(cfg: TrainConfig, parts: DataParts, texts, tok, state) -> list:
+    """One batch stream per part this process builds; each part's subset holds n_subsample / parts rows."""
+    from zett.sampling.pipeline import BatchStream
+
+    collator = cfg.collator
+    if parts.count > 1 and collator.n_subsample is not None:
+        if collator.n_subsample % parts.count:
+            raise ValueError(f"collator.n_subsample {collator.n_subsample} must divide into {parts.count} data parts")
+        collator = replace(collator, n_subsample=collator.n_subsample // parts.count)
+    return [BatchStream(collator, texts, tok, state, part=(p, parts.count)) for p in parts.local]
+
+
+def _pipeline_state(streams: list, data_state: dict) -> dict:
+    return streams[0].state().to_dict() if streams else data_state["pipeline"]  # every part is at the same step
 
 
 def _current_lr(cfg: TrainConfig, optimizer: nnx.Optimizer) -> float:
@@ -242,6 +280,7 @@ def validate(cfg: TrainConfig, hypernet: Hypernet, base, tok, progress: bool = F
         pred = predict_embeddings(hypernet, decomposer, vocab, progress=progress)
         res = evaluate_bpb(base, target.tokenizer, sample, prefix_row=prefix.id if prefix else 0,
                            input_embeddings=pred.input_embeddings, output_embeddings=pred.output_embeddings,
+                           output_bias=pred.output_bias,
                            special_ids=vocab.special_ids, progress=progress)
         out[f"val/{Path(path).name}/bits_per_byte"] = res.bits_per_byte
     return out

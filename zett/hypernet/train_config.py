@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from zett.hypernet.config import HypernetConfig
 from zett.hypernet.optim import OptimConfig
 from zett.models.config import ModelConfig
+from zett.parallel.distributed import DistributedConfig
 from zett.parallel.mesh import MeshConfig
 from zett.sampling.config import CollatorConfig
 
@@ -35,6 +36,11 @@ class TrainConfig:
     collator: CollatorConfig = field(default_factory=CollatorConfig)
     data: DataConfig = field(default_factory=DataConfig)
     mesh: MeshConfig = field(default_factory=MeshConfig)
+    distributed: DistributedConfig = field(default_factory=DistributedConfig)
+    # the global batch (collator.batch_size texts, collator.n_subsample subset rows) is built in this many
+    # equal parts, one per process by default (0); a single process with data_parts=N reproduces the
+    # batches of an N-host run exactly
+    data_parts: int = 0
     aux_weight: float = 0.5
     validation_tokenizers: tuple[str, ...] = ()  # fixed target tokenizers for periodic validation
     log_every: int = 10

@@ -1,10 +1,12 @@
 """Scale-out: device meshes, logical-axis sharding rules, multi-host start-up."""
 
+from zett.parallel.distributed import DistributedConfig, initialize_distributed
 from zett.parallel.mesh import (
     DEFAULT_RULES,
+    TEXT_FIELDS,
     MeshConfig,
+    batch_field_sharding,
     batch_sharding,
-    initialize_distributed,
     logical_to_spec,
     make_mesh,
     shard_batch,
@@ -14,7 +16,10 @@ from zett.parallel.mesh import (
 
 __all__ = [
     "DEFAULT_RULES",
+    "TEXT_FIELDS",
+    "DistributedConfig",
     "MeshConfig",
+    "batch_field_sharding",
     "batch_sharding",
     "initialize_distributed",
     "logical_to_spec",

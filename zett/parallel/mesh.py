@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import jax
@@ -109,31 +108,25 @@ def batch_sharding(mesh: Mesh, ndim: int, rules=DEFAULT_RULES) -> NamedSharding:
     return NamedSharding(mesh, logical_to_spec(("batch",) + (None,) * (ndim - 1), rules, mesh))
 
 
-def initialize_distributed() -> None:
-    """Multi-host start-up: `jax.distributed.initialize` when the environment describes a cluster.
-
-    On TPU pods JAX discovers everything itself; elsewhere set ZETT_COORDINATOR (host:port),
-    ZETT_NUM_PROCESSES and ZETT_PROCESS_ID."""
-    coordinator = os.environ.get("ZETT_COORDINATOR")
-    if coordinator:
-        jax.distributed.initialize(
-            coordinator_address=coordinator,
-            num_processes=int(os.environ["ZETT_NUM_PROCESSES"]),
-            process_id=int(os.environ["ZETT_PROCESS_ID"]),
-        )
-    elif os.environ.get("TPU_WORKER_HOSTNAMES") or os.environ.get("CLOUD_TPU_TASK_ID"):
-        jax.distributed.initialize()
-
-
 def shard_batch(batch, mesh: Mesh, rules=DEFAULT_RULES):
     """A `HypernetBatch` on `mesh`: text rows over the data axes, vocabulary-subset rows over every
-    device ("hyper_tokens"); dimensions the mesh does not divide stay replicated."""
-    text_fields = {"input_ids", "attention_mask", "labels", "n_bytes"}
-
+    device ("hyper_tokens"); dimensions the mesh does not divide stay replicated. With several
+    processes every one must pass the same batch (per-host batches: `zett.parallel.global_batch`)."""
     def place(name: str, value):
         value = np.asarray(value)
-        axes = ("batch" if name in text_fields else "hyper_tokens",) + (None,) * (value.ndim - 1)
-        spec = _spec_fits(value.shape, logical_to_spec(axes, rules, mesh), mesh)
-        return jax.device_put(value, NamedSharding(mesh, spec))
+        sharding = batch_field_sharding(name, value.shape, mesh, rules)
+        if jax.process_count() == 1:
+            return jax.device_put(value, sharding)
+        # several processes: each holds the same whole batch and fills its own devices' shards
+        return jax.make_array_from_callback(value.shape, sharding, lambda index: value[index])
 
     return type(batch)(**{k: place(k, v) for k, v in vars(batch).items()})
+
+
+TEXT_FIELDS = ("input_ids", "attention_mask", "labels", "n_bytes")  # batch-major; the rest are vocabulary-subset rows
+
+
+def batch_field_sharding(name: str, shape: tuple[int, ...], mesh: Mesh, rules=DEFAULT_RULES) -> NamedSharding:
+    """Where a `HypernetBatch` field lives: text rows over the data axes, subset rows over every device."""
+    axes = ("batch" if name in TEXT_FIELDS else "hyper_tokens",) + (None,) * (len(shape) - 1)
+    return NamedSharding(mesh, _spec_fits(shape, logical_to_spec(axes, rules, mesh), mesh))

@@ -31,12 +31,30 @@ class PipelineState:
         return cls(int(d["step"]))
 
 
-def make_batch(collator: Collator, source: TextSource, step: int) -> Batch:
-    """Batch `step` of its stream; the stream's window must already hold the previous batches."""
+Part = tuple[int, int]  # (index, count): a host's share of every global batch; (0, 1) = the whole batch
+
+
+def part_rows(batch_size: int, part: Part) -> slice:
+    """The text rows of `part`: consecutive, equal blocks of the global batch."""
+    index, count = part
+    if count < 1 or not 0 <= index < count or batch_size % count:
+        raise ValueError(f"batch_size {batch_size} cannot be split into part {index} of {count} equal parts")
+    size = batch_size // count
+    return slice(index * size, (index + 1) * size)
+
+
+def make_batch(collator: Collator, source: TextSource, step: int, part: Part = (0, 1)) -> Batch:
+    """Batch `step` of its stream; the stream's window must already hold the previous batches.
+
+    With `part` = (i, n), n > 1, only global rows `part_rows(i)` are encoded. The tokenizer depends on (step, the
+    global batch's texts) alone, so every part draws the same one; masking and negatives are seeded by (step, i)."""
     c = collator.config
     texts, langs = batch_texts(source, step, c.batch_size, c.max_chars, c.seed)
     rng = np.random.default_rng([c.seed, step, 1])
-    return collator(texts, rng, lang_ids=langs, step=step, stream=step % c.n_streams)
+    if part[1] == 1:
+        return collator(texts, rng, lang_ids=langs, step=step, stream=step % c.n_streams)
+    return collator(texts, rng, lang_ids=langs, step=step, stream=step % c.n_streams,
+                    rows=part_rows(c.batch_size, part), local_rng=np.random.default_rng([c.seed, step, 1, part[0]]))
 
 
 def warm_up(collator: Collator, source: TextSource, step: int) -> None:
@@ -58,7 +76,7 @@ def _steps_of(worker: int, num_workers: int, n_streams: int, start: int) -> Iter
 
 
 def _worker(config: CollatorConfig, source: TextSource, tokenizer: Any, worker: int, start: int,
-            out: "mp.Queue", stop: "mp.Event") -> None:
+            out: "mp.Queue", stop: "mp.Event", part: Part = (0, 1)) -> None:
     try:
         collator = Collator(config, tokenizer)
         warmed: set[int] = set()
@@ -67,7 +85,7 @@ def _worker(config: CollatorConfig, source: TextSource, tokenizer: Any, worker: 
             if stream not in warmed:
                 warm_up(collator, source, step)
                 warmed.add(stream)
-            batch = make_batch(collator, source, step)
+            batch = make_batch(collator, source, step, part)
             while not stop.is_set():
                 try:
                     out.put(batch, timeout=0.5)
@@ -81,13 +99,17 @@ def _worker(config: CollatorConfig, source: TextSource, tokenizer: Any, worker: 
 
 
 class BatchStream:
-    """Iterates batches from `state.step` on. `num_workers` = 0 builds them in this process; otherwise each worker
-    process owns the streams s with s % num_workers == its index and builds its steps in order, `prefetch` ahead.
-    The batches are identical for any `num_workers` and across a save/resume (`state()` → `BatchStream(..., state)`).
-    Use it as a context manager (or call `close`) to stop the workers."""
+    """Iterates batches (of `part` of every global batch, see `make_batch`) from `state.step` on.
 
-    def __init__(self, config: CollatorConfig, source: TextSource, tokenizer: Any, state: PipelineState = PipelineState()):
-        self.config, self.source, self.tokenizer = config, source, tokenizer
+    `num_workers` = 0 builds them in this process; otherwise each worker process owns the streams s with
+    s % num_workers == its index and builds its steps in order, `prefetch` ahead. The batches are identical for any
+    `num_workers` and across a save/resume (`state()` → `BatchStream(..., state)`). Use it as a context manager (or
+    call `close`) to stop the workers."""
+
+    def __init__(self, config: CollatorConfig, source: TextSource, tokenizer: Any, state: PipelineState = PipelineState(),
+                 part: Part = (0, 1)):
+        part_rows(config.batch_size, part)  # validates
+        self.config, self.source, self.tokenizer, self.part = config, source, tokenizer, part
         self._step = state.step
         self._workers: list[Any] = []
         self._queues: list[Any] = []
@@ -99,7 +121,7 @@ class BatchStream:
             self._stop = ctx.Event()
             for w in range(config.num_workers):
                 q = ctx.Queue(maxsize=max(1, config.prefetch))
-                p = ctx.Process(target=_worker, args=(config, source, tokenizer, w, state.step, q, self._stop), daemon=True)
+                p = ctx.Process(target=_worker, args=(config, source, tokenizer, w, state.step, q, self._stop, part), daemon=True)
                 p.start()
                 self._workers.append(p)
                 self._queues.append(q)
@@ -119,7 +141,7 @@ class BatchStream:
             if stream not in self._warmed:
                 warm_up(self._collator, self.source, step)
                 self._warmed.add(stream)
-            batch = make_batch(self._collator, self.source, step)
+            batch = make_batch(self._collator, self.source, step, self.part)
         else:
             w = (step % c.n_streams) % c.num_workers
             while True:

@@ -73,6 +73,17 @@ class PreTokenized:
     counts: np.ndarray
     text_words: tuple[np.ndarray, ...]
 
+    def select(self, rows: slice) -> "PreTokenized":
+        """The texts `rows` alone, with only the pre-tokens they use (one host's share of a batch)."""
+        text_words = self.text_words[rows]
+        used = np.unique(np.concatenate(text_words)) if text_words else np.zeros(0, np.int64)
+        new_id = np.full(len(self.words), -1, dtype=np.int64)
+        new_id[used] = np.arange(len(used))
+        text_words = tuple(new_id[t].astype(np.int32) for t in text_words)
+        flat = np.concatenate(text_words) if text_words else np.zeros(0, np.int32)
+        counts = np.bincount(flat, minlength=len(used)).astype(np.int64)
+        return PreTokenized(tuple(self.words[i] for i in used.tolist()), counts, text_words)
+
 
 def pre_tokenize(texts: Sequence[str]) -> PreTokenized:
     """Splits every text once; counting and encoding both work from the result."""

@@ -136,7 +136,7 @@ def compute_tables(cfg: TransferConfig, source, target: CanonicalVocab):
     out_emb = source.output_embeddings if hcfg.get("predict_output_embeddings") else None
     if hcfg.get("predict_output_embeddings") and out_emb is None:
         raise ValueError(f"{cfg.hypernet}: the hypernet predicts output embeddings but the model's LM head is tied")
-    hn = load_hypernet(cfg.hypernet, source.input_embeddings, out_emb)
+    hn = load_hypernet(cfg.hypernet, source.input_embeddings, out_emb, source_output_bias=source.output_bias)
     dec = Decomposer(source.vocab, maxlen=hn.cfg.surface_maxlen)
     return predict_embeddings(hn, dec, target, source.output_bias, progress=cfg.progress)
 

@@ -1,0 +1,121 @@
+"""Per-host data shards: each process builds only its parts of the global batch; the parts' vocabulary
+subsets are gathered and merged, so every host holds the same subset, and the text rows become one
+global array without ever being copied to another host."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import jax
+import numpy as np
+from jax.sharding import Mesh
+
+from zett.hypernet.batch import HypernetBatch
+from zett.parallel.mesh import DEFAULT_RULES, TEXT_FIELDS, batch_field_sharding, shard_batch
+
+SUBSET_FIELDS = ("surface_ids", "surface_lengths", "special_source_ids", "source_ids", "vocab_mask")
+# what a padding row of the collator's subset holds; rows merged away become padding rows
+_PADDING = {"surface_ids": 0, "surface_lengths": 0, "special_source_ids": -1, "source_ids": -1, "vocab_mask": False}
+
+
+@dataclass(frozen=True)
+class DataParts:
+    """The global batch is `count` equal blocks of text rows; this process builds `local` of them."""
+
+    count: int
+    local: tuple[int, ...]
+
+
+def data_parts(mesh: Mesh, batch_size: int, count: int = 0, rules=DEFAULT_RULES) -> DataParts:
+    """Which parts this process builds: those whose rows its devices hold under the batch sharding.
+
+    `count` = 0 means one part per process. One process may build several parts (`count` > 1 on a
+    single host reproduces the batches of a `count`-host run exactly)."""
+    n_proc = jax.process_count()
+    count = count or n_proc
+    if count % n_proc or batch_size % count:
+        raise ValueError(f"{count} data parts must be a multiple of the {n_proc} processes and divide batch_size {batch_size}")
+    if n_proc == 1:
+        return DataParts(count, tuple(range(count)))
+    shape = (batch_size, 1)
+    rows: set[int] = set()
+    for index in batch_field_sharding("input_ids", shape, mesh, rules).addressable_devices_indices_map(shape).values():
+        rows.update(range(*index[0].indices(batch_size)))
+    per_process, lo = batch_size // n_proc, min(rows)
+    if rows != set(range(lo, lo + per_process)) or lo % per_process:
+        raise ValueError(
+            "each process's devices must hold one contiguous block of batch_size / num_processes text rows: shard the "
+            f"batch over data/fsdp across hosts and keep the model axis within a host (this process holds {len(rows)} rows)"
+        )
+    size = batch_size // count
+    return DataParts(count, tuple(range(lo // size, (lo + per_process) // size)))
+
+
+def first_occurrence(vocab_ids: np.ndarray, vocab_mask: np.ndarray) -> np.ndarray:
+    """[parts, k] subsets laid end to end → for each row, the first real row holding the same token
+    (itself when it is the first, or a padding row)."""
+    ids, real = vocab_ids.reshape(-1), vocab_mask.reshape(-1)
+    first = np.arange(ids.size)
+    rows = np.flatnonzero(real)
+    _, at, inverse = np.unique(ids[rows], return_index=True, return_inverse=True)
+    first[rows] = rows[at[inverse]]
+    return first
+
+
+def merge_parts(local: Sequence, parts: DataParts, full_vocab: bool) -> dict[str, np.ndarray]:
+    """This process's collated parts (`zett.sampling.Batch`) → the arrays of its share of the global batch.
+
+    Subset fields come out global (identical on every host): the parts' subsets end to end, a token
+    that several parts chose kept once (later copies become padding rows, so no token gets two
+    logits). Text fields stay local, their ids renumbered into the merged subset. With `full_vocab`
+    every part already holds the whole sampled vocabulary, so part 0's subset serves all."""
+    stacked = {f: np.stack([np.asarray(getattr(b, f)) for b in local]) for f in (*SUBSET_FIELDS, "vocab_ids")}
+    stacked["part"] = np.asarray(parts.local, np.int32)
+    if jax.process_count() > 1:
+        from jax.experimental import multihost_utils
+
+        gathered = multihost_utils.process_allgather(stacked)  # [processes, local parts, ...]
+        stacked = {f: np.asarray(v).reshape((-1, *np.shape(v)[2:])) for f, v in gathered.items()}
+    order = np.argsort(stacked["part"])
+    if not np.array_equal(stacked["part"][order], np.arange(parts.count)):
+        raise RuntimeError(f"gathered parts {sorted(stacked['part'].tolist())}, expected 0..{parts.count - 1}")
+    g = {f: v[order] for f, v in stacked.items()}
+    k = g["vocab_mask"].shape[1]
+    if full_vocab:
+        first = None
+        out = {f: g[f][0] for f in SUBSET_FIELDS}
+    else:
+        first = first_occurrence(g["vocab_ids"], g["vocab_mask"])
+        keep = (first == np.arange(first.size)) & g["vocab_mask"].reshape(-1)
+        out = {}
+        for f in SUBSET_FIELDS:
+            v = g[f].reshape((-1, *g[f].shape[2:])).copy()
+            v[~keep] = _PADDING[f]
+            out[f] = v
+    for f in TEXT_FIELDS:
+        blocks = []
+        for p, b in zip(parts.local, local):
+            v = np.asarray(getattr(b, f))
+            if first is not None and f in ("input_ids", "labels"):  # labels keep −1 (no loss)
+                v = np.where(v >= 0, first[p * k + np.maximum(v, 0)], v).astype(v.dtype)
+            blocks.append(v)
+        out[f] = np.concatenate(blocks)
+    return out
+
+
+def global_batch(local: Sequence, parts: DataParts, mesh: Mesh, rules=DEFAULT_RULES, full_vocab: bool = False) -> HypernetBatch:
+    """The step's `HypernetBatch` on `mesh`, from this process's parts only (see `merge_parts`)."""
+    arrays = merge_parts(local, parts, full_vocab)
+    n_proc = jax.process_count()
+    if n_proc == 1:
+        return shard_batch(HypernetBatch(**arrays), mesh, rules)
+    placed = {}
+    for f, v in arrays.items():
+        if f in TEXT_FIELDS:  # this host's rows only: the global array is assembled from every host's
+            shape = (v.shape[0] * n_proc, *v.shape[1:])
+            placed[f] = jax.make_array_from_process_local_data(batch_field_sharding(f, shape, mesh, rules), v, shape)
+        else:  # identical on every host after the merge
+            placed[f] = jax.make_array_from_callback(v.shape, batch_field_sharding(f, v.shape, mesh, rules),
+                                                     lambda index, v=v: v[index])
+    return HypernetBatch(**placed)
