@@ -22,3 +22,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """A tiny three-language training corpus (jsonl, `text`/`lang`) from the packaged Bibles."""
+    import json
+    import sqlite3
+
+    from zett import assets
+
+    path = tmp_path_factory.mktemp("corpus") / "bible.jsonl"
+    con = sqlite3.connect(assets.bible_db())
+    rows = con.execute(
+        "select bbName, vText from bible where bbName in ('k','l','v') and bNumber=1 and cNumber<=4 order by id"
+    ).fetchall()
+    path.write_text("".join(json.dumps({"text": t, "lang": b}) + "\n" for b, t in rows))
+    return path

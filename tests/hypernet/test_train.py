@@ -1,23 +1,10 @@
 """`zett train` end to end on the tiny preset: losses fall, an interrupted run resumes exactly."""
 
 import json
-import sqlite3
 
 import pytest
 
-from zett import assets
 from zett.cli.main import main
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    path = tmp_path_factory.mktemp("corpus") / "bible.jsonl"
-    con = sqlite3.connect(assets.bible_db())
-    rows = con.execute(
-        "select bbName, vText from bible where bbName in ('k','l','v') and bNumber=1 and cNumber<=4 order by id"
-    ).fetchall()
-    path.write_text("".join(json.dumps({"text": t, "lang": b}) + "\n" for b, t in rows))
-    return path
 
 
 def _metrics(workdir):

@@ -4,14 +4,12 @@ global batch, and match one process that builds both shares itself."""
 import json
 import os
 import socket
-import sqlite3
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from zett import assets
 from zett.cli.main import main
 
 RUN = "import sys; from zett.cli.main import main; sys.exit(main(sys.argv[1:]))"
@@ -34,17 +32,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("localhost", 0))
         return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    path = tmp_path_factory.mktemp("corpus") / "bible.jsonl"
-    con = sqlite3.connect(assets.bible_db())
-    rows = con.execute(
-        "select bbName, vText from bible where bbName in ('k','l','v') and bNumber=1 and cNumber<=4 order by id"
-    ).fetchall()
-    path.write_text("".join(json.dumps({"text": t, "lang": b}) + "\n" for b, t in rows))
-    return path
 
 
 def _losses(path):
