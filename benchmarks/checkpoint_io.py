@@ -7,8 +7,7 @@ Each load/convert runs in a fresh process so its wall time and peak RSS are its 
   - MiniLM forward tokens/s on real Bible verses, zett (jit, fp32) vs transformers (PyTorch fp32),
     with the largest hidden-state difference.
 Usage: python benchmarks/checkpoint_io.py [--batch 16] [--seq 128] [--iters 5]
-Prints the figures and writes benchmarks/results/checkpoint_io.json.
-"""
+Prints the figures and writes benchmarks/results/checkpoint_io.json."""
 
 from __future__ import annotations
 
@@ -32,7 +31,6 @@ def _phase(name: str, arg: str, queue) -> None:
     os.environ.setdefault("JAX_PLATFORMS", "cpu")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import jax  # noqa: F401  (import cost is not the phase's)
-
     import transformers  # noqa: F401
 
     base = _peak_mb()
@@ -50,7 +48,9 @@ def _phase(name: str, arg: str, queue) -> None:
         transformers.AutoModelForCausalLM.from_pretrained(arg)
     elif name == "transformers_load_minilm":
         transformers.AutoModel.from_pretrained(arg)
-    queue.put({"seconds": time.perf_counter() - t, "peak_rss_mb": _peak_mb(), "rss_before_mb": base})
+    queue.put(
+        {"seconds": time.perf_counter() - t, "peak_rss_mb": _peak_mb(), "rss_before_mb": base}
+    )
 
 
 def run_phase(name: str, arg: str) -> dict:
@@ -68,7 +68,9 @@ def verses(n: int) -> list[str]:
     from zett import assets
 
     with sqlite3.connect(f"file:{assets.bible_db()}?mode=ro", uri=True) as con:
-        rows = con.execute("SELECT vText FROM bible WHERE bbName = 'k' AND length(vText) > 200 LIMIT ?", (n,))
+        rows = con.execute(
+            "SELECT vText FROM bible WHERE bbName = 'k' AND length(vText) > 200 LIMIT ?", (n,)
+        )
         return [r[0] for r in rows]
 
 
@@ -104,7 +106,9 @@ def encoder_forward(batch: int, seq: int, iters: int) -> dict:
 
     def torch_call():
         with torch.no_grad():
-            return hf(input_ids=torch.tensor(ids), attention_mask=torch.tensor(mask)).last_hidden_state
+            return hf(
+                input_ids=torch.tensor(ids), attention_mask=torch.tensor(mask)
+            ).last_hidden_state
 
     ours, ref = np.asarray(zett_call()), torch_call().numpy()
     times = {}
@@ -125,10 +129,13 @@ def encoder_forward(batch: int, seq: int, iters: int) -> dict:
         "transformers_tokens_per_s": tokens / times["transformers"],
         "max_abs_diff_hidden": float(np.abs(ours - ref)[mask.astype(bool)].max()),
     }
-    out["ratio_zett_over_transformers"] = out["zett_tokens_per_s"] / out["transformers_tokens_per_s"]
+    out["ratio_zett_over_transformers"] = (
+        out["zett_tokens_per_s"] / out["transformers_tokens_per_s"]
+    )
     print(
         f"MiniLM forward {batch}x{seq}: zett {out['zett_tokens_per_s']:.0f} tok/s, transformers "
-        f"{out['transformers_tokens_per_s']:.0f} tok/s (ratio {out['ratio_zett_over_transformers']:.2f}), "
+        f"{out['transformers_tokens_per_s']:.0f} tok/s (ratio "
+        f"{out['ratio_zett_over_transformers']:.2f}), "
         f"max |diff| {out['max_abs_diff_hidden']:.2e}"
     )
     return out
@@ -139,7 +146,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--seq", type=int, default=128)
     parser.add_argument("--iters", type=int, default=5)
-    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "checkpoint_io.json"))
+    parser.add_argument(
+        "--out", default=str(Path(__file__).parent / "results" / "checkpoint_io.json")
+    )
     args = parser.parse_args()
     os.environ.setdefault("JAX_PLATFORMS", "cpu")
     from zett import assets

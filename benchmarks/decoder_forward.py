@@ -3,8 +3,7 @@
 Both run the same weights (copied from the torch model through `weight_rules`), so the script also
 reports how far the logits differ. Usage:
     python benchmarks/decoder_forward.py [--batch 4] [--seq 128] [--iters 5] [--dtype float32]
-Writes benchmarks/results/decoder_forward.json.
-"""
+Writes benchmarks/results/decoder_forward.json."""
 
 from __future__ import annotations
 
@@ -54,9 +53,15 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--seq", type=int, default=128)
     ap.add_argument("--iters", type=int, default=5)
-    ap.add_argument("--dtype", default="float32", help="compute dtype of both (zett params stay float32)")
-    ap.add_argument("--torch-device", default="auto", help="auto: cuda when JAX runs on a GPU, else cpu")
-    ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "decoder_forward.json"))
+    ap.add_argument(
+        "--dtype", default="float32", help="compute dtype of both (zett params stay float32)"
+    )
+    ap.add_argument(
+        "--torch-device", default="auto", help="auto: cuda when JAX runs on a GPU, else cpu"
+    )
+    ap.add_argument(
+        "--out", default=str(Path(__file__).parent / "results" / "decoder_forward.json")
+    )
     args = ap.parse_args()
 
     torch.manual_seed(0)
@@ -125,7 +130,8 @@ def main() -> None:
         "load_average_1m": os.getloadavg()[0],
     }
     print(
-        f"batch {args.batch} x seq {args.seq} ({args.dtype}): zett {zett_tps:,.0f} tok/s on {jax.devices()[0]}, "
+        f"batch {args.batch} x seq {args.seq} ({args.dtype}): zett {zett_tps:,.0f} tok/s on "
+        f"{jax.devices()[0]}, "
         f"torch {torch_tps:,.0f} tok/s on {device}, "
         f"ratio {result['ratio_zett_over_torch']:.2f}; compile {compile_s:.1f}s; "
         f"max |Δlogit| {result['max_abs_logit_diff']:.2e} (scale {result['logit_scale']:.2f}); "

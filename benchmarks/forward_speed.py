@@ -1,10 +1,10 @@
-"""Forward tokens/s of zett (jit, fp32) vs transformers PyTorch (fp32) on the real SmolLM2-135M weights.
+"""Forward tokens/s of zett (jit, fp32) vs transformers PyTorch (fp32) on the real SmolLM2-135M
+weights.
 
 Both models are built from the same GGUF (dequantised by `zett.models.gguf_io`), run the same
 [batch, seq] ids cut from real text, and their logits are compared. Usage:
     python benchmarks/forward_speed.py [--batch 4] [--seq 128] [--warmup 2] [--iters 7]
-Prints the figures and writes benchmarks/results/forward_speed.json.
-"""
+Prints the figures and writes benchmarks/results/forward_speed.json."""
 
 from __future__ import annotations
 
@@ -39,7 +39,9 @@ def main() -> None:
     parser.add_argument("--seq", type=int, default=128)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--iters", type=int, default=7)
-    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "forward_speed.json"))
+    parser.add_argument(
+        "--out", default=str(Path(__file__).parent / "results" / "forward_speed.json")
+    )
     args = parser.parse_args()
 
     import jax
@@ -56,14 +58,18 @@ def main() -> None:
     ck = read_gguf(assets.smollm2_gguf())
     # the same ids for both: English Bible text, cut into rows of `seq` tokens
     with sqlite3.connect(assets.bible_db()) as db:
-        text = " ".join(r[0] for r in db.execute("SELECT vText FROM bible WHERE bbName='2' LIMIT 400"))
+        text = " ".join(
+            r[0] for r in db.execute("SELECT vText FROM bible WHERE bbName='2' LIMIT 400")
+        )
     stream = ck.tokenizer.encode(text).ids
     need = args.batch * args.seq
     if len(stream) < need:
         raise SystemExit(f"only {len(stream)} tokens of text; need {need}")
     ids = np.asarray(stream[:need], np.int32).reshape(args.batch, args.seq)
 
-    model = hf_io.model_from_tensors(registry.config_from_hf(ck.hf_config), ck.tensors, "SmolLM2 GGUF")
+    model = hf_io.model_from_tensors(
+        registry.config_from_hf(ck.hf_config), ck.tensors, "SmolLM2 GGUF"
+    )
     forward = nnx.jit(lambda m, x: m(x).logits)
     x_jax = jnp.asarray(ids)
     t = time.perf_counter()
@@ -117,10 +123,22 @@ def main() -> None:
             "transformers": transformers.__version__,
         },
     }
-    print(f"forward, batch {args.batch} x {args.seq} tokens, median of {args.iters} interleaved rounds after {args.warmup} warm-up:")
-    print(f"  zett (jit, fp32)          {zett_tps:10.1f} tokens/s  ({statistics.median(zett_times) * 1e3:.0f} ms)")
-    print(f"  transformers torch (fp32) {torch_tps:10.1f} tokens/s  ({statistics.median(torch_times) * 1e3:.0f} ms)")
-    print(f"  ratio zett/torch          {zett_tps / torch_tps:10.2f}  (median per-round ratio {result['ratio_per_round_median']:.2f})")
+    print(
+        f"forward, batch {args.batch} x {args.seq} tokens, median of {args.iters} interleaved "
+        f"rounds after {args.warmup} warm-up:"
+    )
+    print(
+        f"  zett (jit, fp32)          {zett_tps:10.1f} tokens/s  "
+        f"({statistics.median(zett_times) * 1e3:.0f} ms)"
+    )
+    print(
+        f"  transformers torch (fp32) {torch_tps:10.1f} tokens/s  "
+        f"({statistics.median(torch_times) * 1e3:.0f} ms)"
+    )
+    print(
+        f"  ratio zett/torch          {zett_tps / torch_tps:10.2f}  (median per-round ratio "
+        f"{result['ratio_per_round_median']:.2f})"
+    )
     print(f"  max |logit diff|          {result['max_abs_logit_diff']:.2e}")
     print(f"  load average at the end   {os.getloadavg()}")
     out = Path(args.out)

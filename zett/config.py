@@ -83,7 +83,8 @@ def coerce(tp: Any, value: Any, where: str) -> Any:
 
 
 def from_dict(cls: type[T], data: dict[str, Any], where: str = "") -> T:
-    """Builds dataclass `cls` from a nested mapping; unknown keys are an error, not silently dropped."""
+    """Builds dataclass `cls` from a nested mapping; unknown keys are an error, not silently
+    dropped."""
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     unknown = set(data) - set(fields)
@@ -151,7 +152,9 @@ def read_yaml(path_or_preset: str | Path) -> dict[str, Any]:
         preset = PRESET_DIR / f"{path_or_preset}.yaml"
         if not preset.exists():
             known = sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
-            raise ConfigError(f"no config file or preset named {path_or_preset!r}; presets: {known}")
+            raise ConfigError(
+                f"no config file or preset named {path_or_preset!r}; presets: {known}"
+            )
         path = preset
     data = yaml.safe_load(path.read_text()) or {}
     if not isinstance(data, dict):
@@ -160,7 +163,9 @@ def read_yaml(path_or_preset: str | Path) -> dict[str, Any]:
 
 
 def load_config(
-    cls: type[T], source: str | Path | dict[str, Any] | None = None, overrides: list[str] | tuple[str, ...] = ()
+    cls: type[T],
+    source: str | Path | dict[str, Any] | None = None,
+    overrides: list[str] | tuple[str, ...] = (),
 ) -> T:
     """Loads `cls` from a YAML path, preset name or dict, then applies dotted overrides."""
     if source is None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -51,9 +51,15 @@ class DemoResult:
 def split_texts(cfg: DemoConfig) -> tuple[list[str], list[str]]:
     """(train, held-out) documents; held-out chapters/lines chosen by a hash, never trained on."""
     if cfg.text_file:
-        lines = [ln.strip() for ln in Path(cfg.text_file).read_text(encoding="utf-8").splitlines() if ln.strip()]
+        lines = [
+            ln.strip()
+            for ln in Path(cfg.text_file).read_text(encoding="utf-8").splitlines()
+            if ln.strip()
+        ]
         if len(lines) < 20:
-            raise ValueError(f"{cfg.text_file}: need at least 20 non-empty lines (documents), got {len(lines)}")
+            raise ValueError(
+                f"{cfg.text_file}: need at least 20 non-empty lines (documents), got {len(lines)}"
+            )
         docs = lines
     else:
         from zett.data.sources.bible import iter_documents
@@ -62,7 +68,10 @@ def split_texts(cfg: DemoConfig) -> tuple[list[str], list[str]]:
         if not docs:
             from zett.data.sources.bible import bible_languages
 
-            raise ValueError(f"no packaged Bible text for language {cfg.lang!r}; have {sorted(bible_languages())}")
+            raise ValueError(
+                f"no packaged Bible text for language {cfg.lang!r}; have "
+                f"{sorted(bible_languages())}"
+            )
     held = [d for d in docs if zlib.crc32(d.encode()) % 10 == 0]
     train = [d for d in docs if zlib.crc32(d.encode()) % 10 != 0]
     # held-out texts are chapters: keep them short enough to score quickly
@@ -78,7 +87,10 @@ def train_unigram(texts: list[str], vocab_size: int):
     tok.pre_tokenizer = pre_tokenizers.Metaspace()
     tok.decoder = decoders.Metaspace()
     trainer = trainers.UnigramTrainer(
-        vocab_size=vocab_size, special_tokens=["<unk>", "<s>", "</s>"], unk_token="<unk>", show_progress=False
+        vocab_size=vocab_size,
+        special_tokens=["<unk>", "<s>", "</s>"],
+        unk_token="<unk>",
+        show_progress=False,
     )
     tok.train_from_iterator(texts, trainer)
     return tok
@@ -95,7 +107,10 @@ def run_demo(cfg: DemoConfig, log: Callable[[str], None] = print) -> DemoResult:
     model = load_pretrained(resolve(cfg.model))
     source = load_tokenizer(resolve(cfg.model))
     source_vocab = canonicalize(source)
-    log(f"loaded {cfg.model}: {model.config.family}, vocab {model.vocab_size} ({time.perf_counter() - t0:.0f}s)")
+    log(
+        f"loaded {cfg.model}: {model.config.family}, vocab {model.vocab_size} "
+        f"({time.perf_counter() - t0:.0f}s)"
+    )
     train, held = split_texts(cfg)
     if cfg.tokenizer:
         target = load_tokenizer(resolve(cfg.tokenizer))
@@ -107,19 +122,32 @@ def run_demo(cfg: DemoConfig, log: Callable[[str], None] = print) -> DemoResult:
     log(f"target tokenizer {target_name}: {target_vocab.size} tokens; {len(held)} held-out texts")
     prefix = source_vocab.special("bos") or source_vocab.special("eos")
     if prefix is None:
-        raise ValueError(f"{cfg.model}'s tokenizer has neither a BOS nor an EOS token to condition texts on")
+        raise ValueError(
+            f"{cfg.model}'s tokenizer has neither a BOS nor an EOS token to condition texts on"
+        )
     result = DemoResult()
 
     def score(method: str, tok, tables=None) -> None:
         t = time.perf_counter()
         r = evaluate_bpb(
-            model, tok, held, prefix_row=prefix.id,
+            model,
+            tok,
+            held,
+            prefix_row=prefix.id,
             input_embeddings=None if tables is None else tables.input_embeddings,
             output_embeddings=None if tables is None or model.tied else tables.output_embeddings,
-            special_ids=(source_vocab if tables is None else target_vocab).special_ids, progress=False,
+            special_ids=(source_vocab if tables is None else target_vocab).special_ids,
+            progress=False,
         )
-        result.rows.append(DemoRow(method, cfg.model if tables is None else target_name, r.bits_per_byte,
-                                   r.bytes_per_token, time.perf_counter() - t))
+        result.rows.append(
+            DemoRow(
+                method,
+                cfg.model if tables is None else target_name,
+                r.bits_per_byte,
+                r.bytes_per_token,
+                time.perf_counter() - t,
+            )
+        )
         log(f"  {method:<10} {r.bits_per_byte:.3f} bits/byte, {r.bytes_per_token:.2f} bytes/token")
 
     score("original", source.tokenizer)
@@ -133,19 +161,29 @@ def run_demo(cfg: DemoConfig, log: Callable[[str], None] = print) -> DemoResult:
             from zett.hypernet.predict import predict_embeddings
 
             hn = load_hypernet(cfg.hypernet, e_in, e_out)
-            tables = predict_embeddings(hn, Decomposer(source, maxlen=hn.cfg.surface_maxlen), target_vocab,
-                                        progress=False)
+            tables = predict_embeddings(
+                hn, Decomposer(source, maxlen=hn.cfg.surface_maxlen), target_vocab, progress=False
+            )
         else:
             opts = {"texts": train, "tokenizer": target.tokenizer} if method == "focus" else {}
-            tables = get_heuristic(method)(SourceEmbeddings(source_vocab, e_in, e_out), target_vocab,
-                                           seed=cfg.seed, **opts)
-        log(f"{method}: embeddings for {target_vocab.size} tokens in {time.perf_counter() - t:.1f}s")
+            tables = get_heuristic(method)(
+                SourceEmbeddings(source_vocab, e_in, e_out), target_vocab, seed=cfg.seed, **opts
+            )
+        log(
+            f"{method}: embeddings for {target_vocab.size} tokens in {time.perf_counter() - t:.1f}s"
+        )
         tables_by_method[method] = tables
         score(method, target.tokenizer, tables)
     best = "hypernet" if "hypernet" in tables_by_method else next(iter(tables_by_method), None)
     if best is not None and cfg.max_new_tokens > 0:
-        result.generations[best] = generate(model, target.tokenizer, tables_by_method[best], prefix.id,
-                                            PROMPTS.get(cfg.lang, held[0][:80]), cfg.max_new_tokens)
+        result.generations[best] = generate(
+            model,
+            target.tokenizer,
+            tables_by_method[best],
+            prefix.id,
+            PROMPTS.get(cfg.lang, held[0][:80]),
+            cfg.max_new_tokens,
+        )
     return result
 
 
@@ -155,17 +193,25 @@ def generate(model, tokenizer, tables, prefix_row: int, prompt: str, max_new_tok
 
     from zett.models.generate import generate_greedy
 
-    e_in = np.concatenate([tables.input_embeddings, np.asarray(model.get_input_embeddings())[prefix_row][None]])
+    e_in = np.concatenate(
+        [tables.input_embeddings, np.asarray(model.get_input_embeddings())[prefix_row][None]]
+    )
     old_in = model.get_input_embeddings()
     old_out = None if model.tied else model.get_output_embeddings()
     try:
         model.set_input_embeddings(jnp.asarray(e_in, old_in.dtype))
         if old_out is not None:
-            e_out = np.concatenate([tables.output_embeddings, np.asarray(old_out)[prefix_row][None]])
+            e_out = np.concatenate(
+                [tables.output_embeddings, np.asarray(old_out)[prefix_row][None]]
+            )
             model.set_output_embeddings(jnp.asarray(e_out, old_out.dtype))
         ids = [e_in.shape[0] - 1] + tokenizer.encode(prompt, add_special_tokens=False).ids
         out = generate_greedy(model, jnp.asarray([ids], jnp.int32), max_new_tokens)
-        new = [int(i) for i in np.asarray(out)[0, len(ids):] if int(i) < tables.input_embeddings.shape[0]]
+        new = [
+            int(i)
+            for i in np.asarray(out)[0, len(ids) :]
+            if int(i) < tables.input_embeddings.shape[0]
+        ]
         return prompt + " ▸ " + tokenizer.decode(new)
     finally:
         model.set_input_embeddings(old_in)

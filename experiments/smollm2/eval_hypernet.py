@@ -28,7 +28,9 @@ def step0_hypernet(trained: Hypernet, e_in: np.ndarray, specials: np.ndarray) ->
     fresh = Hypernet(trained.cfg, e_in, rngs=nnx.Rngs(trained.cfg.seed))
     regular = np.setdiff1d(np.arange(e_in.shape[0]), specials)
     anchors = np.random.default_rng(0).choice(regular, 4096, replace=False)
-    fit_output_rescalers(fresh, anchors[:, None].astype(np.int32), np.ones(4096, np.int32), e_in[anchors])
+    fit_output_rescalers(
+        fresh, anchors[:, None].astype(np.int32), np.ones(4096, np.int32), e_in[anchors]
+    )
     return fresh
 
 
@@ -53,7 +55,9 @@ def main() -> None:
         target = load_tokenizer(train_unigram(train, args.vocab_size))
         tv = canonicalize(target)
         row = {}
-        r = evaluate_bpb(model, source.tokenizer, held, prefix, special_ids=vocab.special_ids, progress=False)
+        r = evaluate_bpb(
+            model, source.tokenizer, held, prefix, special_ids=vocab.special_ids, progress=False
+        )
         row["original"] = r.bits_per_byte
         tables = {
             "hypernet_step0": predict_embeddings(fresh, decomposer, tv, progress=False),
@@ -61,15 +65,32 @@ def main() -> None:
             "fvt": get_heuristic("fvt")(SourceEmbeddings(vocab, e_in), tv),
         }
         for name, t in tables.items():
-            r = evaluate_bpb(model, target.tokenizer, held, prefix, input_embeddings=t.input_embeddings,
-                             special_ids=tv.special_ids, progress=False)
+            r = evaluate_bpb(
+                model,
+                target.tokenizer,
+                held,
+                prefix,
+                input_embeddings=t.input_embeddings,
+                special_ids=tv.special_ids,
+                progress=False,
+            )
             row[name] = r.bits_per_byte
         row["bytes_per_token_new"] = r.bytes_per_token
         results[lang] = row
         print(lang, json.dumps({k: round(v, 3) for k, v in row.items()}))
-    Path(args.out).write_text(json.dumps({"trained_steps": json.loads((SHIPPED_HYPERNET / "hypernet.json").read_text())
-                                          ["trained_steps"], "held_out_texts": args.texts,
-                                          "target": f"Unigram {args.vocab_size} per language", "results": results}, indent=2))
+    Path(args.out).write_text(
+        json.dumps(
+            {
+                "trained_steps": json.loads((SHIPPED_HYPERNET / "hypernet.json").read_text())[
+                    "trained_steps"
+                ],
+                "held_out_texts": args.texts,
+                "target": f"Unigram {args.vocab_size} per language",
+                "results": results,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

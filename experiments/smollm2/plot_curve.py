@@ -1,6 +1,6 @@
 """Plots the shipped hypernetwork's training curve from its metrics log.
 
-    python experiments/smollm2/plot_curve.py [metrics.jsonl] [out.png]"""
+python experiments/smollm2/plot_curve.py [metrics.jsonl] [out.png]"""
 
 from __future__ import annotations
 
@@ -24,10 +24,22 @@ def main() -> None:
     main_rows = [r for r in rows if r["phase"] == "main"]
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
     axes[0].plot([r["step"] for r in ident], [r["aux_loss"] for r in ident], color="tab:gray")
-    axes[0].set(title="identity phase: regression onto source rows", xlabel="step", ylabel="loss", yscale="log")
-    axes[1].plot([r["step"] for r in main_rows], [r["lm_loss"] for r in main_rows], lw=0.8, color="tab:blue")
+    axes[0].set(
+        title="identity phase: regression onto source rows",
+        xlabel="step",
+        ylabel="loss",
+        yscale="log",
+    )
+    axes[1].plot(
+        [r["step"] for r in main_rows], [r["lm_loss"] for r in main_rows], lw=0.8, color="tab:blue"
+    )
     axes[1].set(title="main phase: LM loss (nats/token, sampled tokenizers)", xlabel="step")
-    axes[2].plot([r["step"] for r in main_rows], [r["bits_per_byte"] for r in main_rows], lw=0.8, color="tab:orange")
+    axes[2].plot(
+        [r["step"] for r in main_rows],
+        [r["bits_per_byte"] for r in main_rows],
+        lw=0.8,
+        color="tab:orange",
+    )
     axes[2].set(title="training bits per byte", xlabel="step")
     fig.suptitle("SmolLM2-135M hypernetwork (experiments/smollm2/hypernet.yaml, one H100)")
     fig.tight_layout()

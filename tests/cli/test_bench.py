@@ -16,18 +16,31 @@ def test_bench_cli_runs_and_errors(tmp_path, capsys):
     tok_dir = tmp_path / "tok"
     tok_dir.mkdir()
     make_bytes_tokenizer().save(str(tok_dir / "tokenizer.json"))
-    save_pretrained(build_model(tiny_config(vocab_size=257), seed=1), tmp_path / "model", [tok_dir / "tokenizer.json"])
+    save_pretrained(
+        build_model(tiny_config(vocab_size=257), seed=1),
+        tmp_path / "model",
+        [tok_dir / "tokenizer.json"],
+    )
     corpus = tmp_path / "corpus"
     (corpus / "heldout").mkdir(parents=True)
-    (corpus / "heldout" / "en.jsonl").write_text(json.dumps({"text": "In the beginning God created the heaven."}) + "\n")
-    (corpus / "manifest.json").write_text(json.dumps(
-        {"languages": {"en": {"splits": {"heldout": {"file": "heldout/en.jsonl"}}}}}))
+    (corpus / "heldout" / "en.jsonl").write_text(
+        json.dumps({"text": "In the beginning God created the heaven."}) + "\n"
+    )
+    (corpus / "manifest.json").write_text(
+        json.dumps({"languages": {"en": {"splits": {"heldout": {"file": "heldout/en.jsonl"}}}}})
+    )
     cfg = tmp_path / "bench.yaml"
-    cfg.write_text(f"models: [{tmp_path / 'model'}]\ntokenizers: [bytes]\nlanguages: [en]\nmethods: [original, mean]\n"
-                   f"corpus: {corpus}\noutput: {tmp_path / 'out'}\n")
+    cfg.write_text(
+        f"models: [{tmp_path / 'model'}]\ntokenizers: [bytes]\nlanguages: [en]\nmethods: "
+        f"[original, mean]\n"
+        f"corpus: {corpus}\noutput: {tmp_path / 'out'}\n"
+    )
     assert main(["bench", str(cfg), "texts_per_language=1", "plots=false", "--no-progress"]) == 0
     rows = json.loads((tmp_path / "out" / "results.json").read_text())["results"]
-    assert [(r["tokenizer"], r["method"]) for r in rows] == [("original", "original"), ("bytes", "mean")]
+    assert [(r["tokenizer"], r["method"]) for r in rows] == [
+        ("original", "original"),
+        ("bytes", "mean"),
+    ]
     assert rows[0]["n_bytes"] == len("In the beginning God created the heaven.")
 
     assert main(["bench", str(cfg), "methods=[fvt, telepathy]"]) == 2

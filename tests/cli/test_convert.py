@@ -21,7 +21,13 @@ def src(tmp_path_factory) -> Path:
 
     model = build_model(registry.tiny_config("xlm-roberta"), seed=3)
     tok_dir = tmp_path_factory.mktemp("tok")
-    vocab = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3, **{f"w{i}": i for i in range(4, model.vocab_size)}}
+    vocab = {
+        "<s>": 0,
+        "<pad>": 1,
+        "</s>": 2,
+        "<unk>": 3,
+        **{f"w{i}": i for i in range(4, model.vocab_size)},
+    }
     tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
     tok.save(str(tok_dir / "tokenizer.json"))
@@ -38,7 +44,10 @@ def test_convert_hf_directory(src, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "reading" in err and "loaded xlm-roberta: 2 layers" in err and "done in" in err
     assert sorted(p.name for p in dst.iterdir()) == [
-        "config.json", "model.safetensors", "tokenizer.json", "zett_provenance.json"
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "zett_provenance.json",
     ]
     assert (dst / "tokenizer.json").read_bytes() == (src / "tokenizer.json").read_bytes()
     assert json.loads((dst / "zett_provenance.json").read_text())["converted_from"] == str(src)
@@ -97,14 +106,17 @@ def test_convert_smollm2_gguf_loads_in_transformers(tmp_path, capsys):
     assert (dst / "tokenizer.json").exists()
     tok = transformers.AutoTokenizer.from_pretrained(dst)
     hf = transformers.AutoModelForCausalLM.from_pretrained(dst, attn_implementation="eager").eval()
-    enc = tok(["The capital of France is Paris, and the capital of Germany is Berlin."], return_tensors="np")
+    enc = tok(
+        ["The capital of France is Paris, and the capital of Germany is Berlin."],
+        return_tensors="np",
+    )
     with torch.no_grad():
         ref = hf(input_ids=torch.tensor(enc["input_ids"])).logits.numpy()
     model = load_pretrained(dst)
     ours = np.asarray(model(jnp.asarray(enc["input_ids"])).logits)
-    # 30 fp32 layers, logits up to ~30: 1e-4 plus 1e-5 of the logit. Position 0 is the attention sink,
-    # whose residual stream reaches |h| ≈ 7900 (15x the other positions), so fp32 rounding there is 15x
-    # larger too (measured 1.3e-4 on logits of ~3)
+    # 30 fp32 layers, logits up to ~30: 1e-4 plus 1e-5 of the logit. Position 0 is the attention
+    # sink, whose residual stream reaches |h| ≈ 7900 (15x the other positions), so fp32 rounding
+    # there is 15x larger too (measured 1.3e-4 on logits of ~3)
     np.testing.assert_allclose(ours[:, 1:], ref[:, 1:], atol=1e-4, rtol=1e-5)
     np.testing.assert_allclose(ours[:, :1], ref[:, :1], atol=15e-4, rtol=0)
     # and the converted model is a language model, not noise: next-token loss on real text is low

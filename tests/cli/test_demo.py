@@ -16,7 +16,9 @@ def test_demo_registered():
 
 @pytest.mark.slow
 def test_demo_hypernet_beats_fvt(capsys):
-    assert main(["demo", "--methods", "hypernet,fvt", "--texts", "12", "--max-new-tokens", "6"]) == 0
+    assert (
+        main(["demo", "--methods", "hypernet,fvt", "--texts", "12", "--max-new-tokens", "6"]) == 0
+    )
     out = capsys.readouterr().out
     rows = dict(re.findall(r"│ (original|hypernet|fvt)\s+│[^│]*│\s+([\d.]+)\s+│", out))
     assert set(rows) == {"original", "hypernet", "fvt"}, out

@@ -27,24 +27,57 @@ def model_dir(tmp_path_factory, tok) -> Path:
 
 def test_dry_run_prints_layout_and_writes_nothing(tmp_path, model_dir, tok, capsys):
     out = tmp_path / "never"
-    code = main(["extend", str(model_dir), str(out), "--pattern", "<AUDIO_{i}>", "--count", "8192",
-                 "--special", "--segment", "audio", "--pad-to-multiple", "128", "--dry-run"])
+    code = main(
+        [
+            "extend",
+            str(model_dir),
+            str(out),
+            "--pattern",
+            "<AUDIO_{i}>",
+            "--count",
+            "8192",
+            "--special",
+            "--segment",
+            "audio",
+            "--pad-to-multiple",
+            "128",
+            "--dry-run",
+        ]
+    )
     assert code == 0 and not out.exists()
     text = capsys.readouterr().out
     n = tok.get_vocab_size()
     total = -(-(n + 8192) // 128) * 128
-    assert "new layout:" in text and f"audio  " in text
+    assert "new layout:" in text and "audio  " in text
     assert f"ids [{n}, {n + 8192})" in text and f"{total}" in text
 
 
 def test_extend_then_check(tmp_path, model_dir, tok, capsys):
     out = tmp_path / "ext"
-    code = main(["extend", str(model_dir), str(out), "--tokens", "<V_{0..9}>", "--special",
-                 "--init", "special_tokens", "--init-tokens", "<|endoftext|>", "<|im_end|>", "--noise", "0"])
+    code = main(
+        [
+            "extend",
+            str(model_dir),
+            str(out),
+            "--tokens",
+            "<V_{0..9}>",
+            "--special",
+            "--init",
+            "special_tokens",
+            "--init-tokens",
+            "<|endoftext|>",
+            "<|im_end|>",
+            "--noise",
+            "0",
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     printed = capsys.readouterr().out
-    summary = json.loads(printed[printed.index("{\n"):])
-    assert summary["verify"]["ok"] and summary["tensors"]["lm_head.weight"]["new"][0] == tok.get_vocab_size() + 10
+    summary = json.loads(printed[printed.index("{\n") :])
+    assert (
+        summary["verify"]["ok"]
+        and summary["tensors"]["lm_head.weight"]["new"][0] == tok.get_vocab_size() + 10
+    )
     from safetensors.numpy import load_file
 
     new = load_file(str(out / "model.safetensors"))["model.embed_tokens.weight"]
@@ -62,7 +95,9 @@ def test_extend_then_check(tmp_path, model_dir, tok, capsys):
 
 def test_tokenizer_only_from_tokenizer_json(tmp_path, tok, capsys):
     tok.save(str(tmp_path / "tokenizer.json"))
-    code = main(["extend", str(tmp_path / "tokenizer.json"), str(tmp_path / "out"), "--tokens", "Ġzettify"])
+    code = main(
+        ["extend", str(tmp_path / "tokenizer.json"), str(tmp_path / "out"), "--tokens", "Ġzettify"]
+    )
     assert code == 0
     from tokenizers import Tokenizer
 
@@ -85,21 +120,59 @@ def test_clear_errors(tmp_path, model_dir, tok, capsys):
     assert main(["extend", str(bad), "--check"]) == 1
     assert "size mismatch" in capsys.readouterr().err
     # special_tokens init with an unknown token
-    assert main(["extend", str(model_dir), str(tmp_path / "c"), "--tokens", "<X>", "--init", "special_tokens",
-                 "--init-tokens", "<nope>"]) == 2
+    assert (
+        main(
+            [
+                "extend",
+                str(model_dir),
+                str(tmp_path / "c"),
+                "--tokens",
+                "<X>",
+                "--init",
+                "special_tokens",
+                "--init-tokens",
+                "<nope>",
+            ]
+        )
+        == 2
+    )
     assert "<nope>" in capsys.readouterr().err
     # hypernet init without --hypernet DIR says what it needs
-    assert main(["extend", str(model_dir), str(tmp_path / "d"), "--tokens", "<X>", "--init", "hypernet"]) == 2
+    assert (
+        main(
+            ["extend", str(model_dir), str(tmp_path / "d"), "--tokens", "<X>", "--init", "hypernet"]
+        )
+        == 2
+    )
     assert "--hypernet DIR" in capsys.readouterr().err
     assert main(["extend", str(model_dir), "--tokens", "<X>"]) == 2
     assert "--dry-run" in capsys.readouterr().err
     # reserved padding rows (checkpoint larger than the tokenizer) cannot take tokens
     padded = make_tiny_llama(tmp_path / "padded", tok, vocab=tok.get_vocab_size() + 3)
-    assert main(["extend", str(padded), str(tmp_path / "e"), "--tokens", "<X>", "--segment", "padding"]) == 2
+    assert (
+        main(
+            ["extend", str(padded), str(tmp_path / "e"), "--tokens", "<X>", "--segment", "padding"]
+        )
+        == 2
+    )
     assert "reserved" in capsys.readouterr().err
     # an id out of range
-    assert main(["extend", str(model_dir), str(tmp_path / "f"), "--tokens", "<X>", "--init", "special_tokens",
-                 "--init-tokens", "99999"]) == 2
+    assert (
+        main(
+            [
+                "extend",
+                str(model_dir),
+                str(tmp_path / "f"),
+                "--tokens",
+                "<X>",
+                "--init",
+                "special_tokens",
+                "--init-tokens",
+                "99999",
+            ]
+        )
+        == 2
+    )
     assert "99999 is outside the table" in capsys.readouterr().err
     assert not any((tmp_path / d).exists() for d in "acdef")
 
@@ -113,8 +186,23 @@ def test_real_bert_minilm_words_with_fvt(tmp_path, capsys):
 
     src = zett.assets.minilm_dir()
     out = tmp_path / "minilm"
-    assert main(["extend", str(src), str(out), "--tokens", "tokenizerology", "zettification", "--init", "fvt",
-                 "--pad-to-multiple", "64"]) == 0
+    assert (
+        main(
+            [
+                "extend",
+                str(src),
+                str(out),
+                "--tokens",
+                "tokenizerology",
+                "zettification",
+                "--init",
+                "fvt",
+                "--pad-to-multiple",
+                "64",
+            ]
+        )
+        == 0
+    )
     a, b = AutoModel.from_pretrained(str(src)).eval(), AutoModel.from_pretrained(str(out)).eval()
     ta, tb = AutoTokenizer.from_pretrained(str(src)), AutoTokenizer.from_pretrained(str(out))
     x = ta("In the beginning God created the heaven and the earth.", return_tensors="pt")

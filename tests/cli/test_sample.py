@@ -26,7 +26,19 @@ def test_sample_writes_a_working_tokenizer(text_file, tmp_path, capsys):
 
     path, text = text_file
     out = tmp_path / "tok"
-    code = main(["sample", str(path), str(out), "--vocab-size", "4096", "--seed", "0", "--base", str(minilm_dir())])
+    code = main(
+        [
+            "sample",
+            str(path),
+            str(out),
+            "--vocab-size",
+            "4096",
+            "--seed",
+            "0",
+            "--base",
+            str(minilm_dir()),
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr().out
     size = int(re.search(r"vocabulary size: (\d+)", printed).group(1))
@@ -37,9 +49,23 @@ def test_sample_writes_a_working_tokenizer(text_file, tmp_path, capsys):
     sample = text[:3000]
     enc = tok.encode(sample, add_special_tokens=False)
     assert tok.decode(enc.ids) == sample
-    assert 3.0 < bpt < 10  # σ ≈ 1.7e-5 at seed 0; the lognormal tail (e.g. seed 3, σ ≈ 0.035) gives near-random vocabularies
+    assert (
+        3.0 < bpt < 10
+    )  # σ ≈ 1.7e-5 at seed 0; the lognormal tail (e.g. seed 3, σ ≈ 0.035) gives near-random vocabularies
     # same seed → same file; the transformers fast tokenizer loads it
-    main(["sample", str(path), str(tmp_path / "again.json"), "--vocab-size", "4096", "--seed", "0", "--base", str(minilm_dir())])
+    main(
+        [
+            "sample",
+            str(path),
+            str(tmp_path / "again.json"),
+            "--vocab-size",
+            "4096",
+            "--seed",
+            "0",
+            "--base",
+            str(minilm_dir()),
+        ]
+    )
     assert (tmp_path / "again.json").read_text() == (out / "tokenizer.json").read_text()
     from transformers import PreTrainedTokenizerFast
 
@@ -62,7 +88,9 @@ def test_sample_reads_the_corpus_jsonl_format(text_file, tmp_path, capsys):
     path, text = text_file
     lines = text.splitlines()
     jsonl = tmp_path / "de.jsonl"
-    jsonl.write_text("".join(json.dumps({"text": t, "lang": "de"}, ensure_ascii=False) + "\n" for t in lines))
+    jsonl.write_text(
+        "".join(json.dumps({"text": t, "lang": "de"}, ensure_ascii=False) + "\n" for t in lines)
+    )
     # the same documents as the plain-text file: the records' text, not their JSON
     assert read_text_file(jsonl, 2048) == read_text_file(path, 2048)
     assert main(["sample", str(jsonl), str(tmp_path / "tok.json"), "--vocab-size", "2048"]) == 0

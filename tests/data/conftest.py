@@ -9,7 +9,11 @@ from zett.data import CorpusConfig, build_corpus
 # 9 languages in 8 scripts with one Bible each (fast to read), plus Python code
 LANGS = ("ar", "bn", "hi", "ja", "ko", "pt", "ru", "zh", "sw", "py")
 SMALL = CorpusConfig(
-    langs=LANGS, sources=("bible", "python-code"), max_chars_per_lang=40_000, heldout_fraction=0.1, seed=7
+    langs=LANGS,
+    sources=("bible", "python-code"),
+    max_chars_per_lang=40_000,
+    heldout_fraction=0.1,
+    seed=7,
 )
 
 

@@ -1,4 +1,5 @@
-"""`build_corpus` on the real Bible database and the stdlib: languages, scripts, disjoint splits, determinism."""
+"""`build_corpus` on the real Bible database and the stdlib: languages, scripts, disjoint splits,
+determinism."""
 
 from __future__ import annotations
 
@@ -28,7 +29,11 @@ def test_languages_scripts_and_budgets(small_corpus, small_config):
     assert langs["py"]["script"] == "Code"
     for lang, e in langs.items():
         train, held = e["splits"]["train"], e["splits"]["heldout"]
-        assert SMALL.max_chars_per_lang <= train["chars"] < SMALL.max_chars_per_lang + SMALL.max_passage_chars
+        assert (
+            SMALL.max_chars_per_lang
+            <= train["chars"]
+            < SMALL.max_chars_per_lang + SMALL.max_passage_chars
+        )
         assert 0 < held["chars"] < SMALL.heldout_chars + SMALL.max_passage_chars
         assert set(train["sources"]) == {"python-code" if lang == "py" else "bible"}
 
@@ -37,7 +42,7 @@ def test_files_match_manifest_and_records_are_clean(small_corpus, small_config):
     SMALL = small_config
     out, manifest = small_corpus
     for lang, e in manifest["languages"].items():
-        for split, stats in e["splits"].items():
+        for stats in e["splits"].values():
             records = _records(out / stats["file"])
             assert len(records) == stats["passages"]
             assert sum(len(r["text"]) for r in records) == stats["chars"]
@@ -60,7 +65,9 @@ def test_heldout_is_disjoint_from_train(small_corpus, small_config):
         held = _records(out / e["splits"]["heldout"]["file"])
         assert not {r["text"] for r in train} & {r["text"] for r in held}
         # split by chapter/subpackage: a held-out chapter is held out in every translation
-        chapters = lambda rs: {"/".join(r["doc"].split("/")[2:]) if r["source"] == "bible" else r["doc"] for r in rs}  # noqa: E731
+        chapters = lambda rs: {
+            "/".join(r["doc"].split("/")[2:]) if r["source"] == "bible" else r["doc"] for r in rs
+        }  # noqa: E731
         assert not chapters(train) & chapters(held)
         units = [r["doc"] for r in held]
         if lang != "py":

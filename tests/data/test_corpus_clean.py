@@ -7,7 +7,14 @@ import unicodedata
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from zett.data.clean import chunk_passages, code_blocks, content_hash, normalize_code, normalize_text, unit_hash
+from zett.data.clean import (
+    chunk_passages,
+    code_blocks,
+    content_hash,
+    normalize_code,
+    normalize_text,
+    unit_hash,
+)
 
 
 def test_normalize_text_nfc_whitespace_and_invisibles():
@@ -18,8 +25,13 @@ def test_normalize_text_nfc_whitespace_and_invisibles():
 
 
 def test_normalize_text_drops_spaces_between_cjk_only_when_unspaced():
-    assert normalize_text("起初， 神创造天地。 地是空虚混沌", spaced=False) == "起初，神创造天地。地是空虚混沌"
-    assert normalize_text("Hello 世界 again", spaced=False) == "Hello 世界 again"  # Latin neighbours keep the space
+    assert (
+        normalize_text("起初， 神创造天地。 地是空虚混沌", spaced=False)
+        == "起初，神创造天地。地是空虚混沌"
+    )
+    assert (
+        normalize_text("Hello 世界 again", spaced=False) == "Hello 世界 again"
+    )  # Latin neighbours keep the space
     assert normalize_text("起初， 神", spaced=True) == "起初， 神"
 
 

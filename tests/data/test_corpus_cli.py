@@ -9,8 +9,24 @@ from zett.cli.main import main
 
 def test_cli_build_and_info(tmp_path, capsys):
     out = tmp_path / "corpus"
-    rc = main(["data", "build", "--out", str(out), "--langs", "fa,uk", "--sources", "bible",
-               "--max-chars-per-lang", "8000", "--heldout-fraction", "0.2", "--seed", "1"])
+    rc = main(
+        [
+            "data",
+            "build",
+            "--out",
+            str(out),
+            "--langs",
+            "fa,uk",
+            "--sources",
+            "bible",
+            "--max-chars-per-lang",
+            "8000",
+            "--heldout-fraction",
+            "0.2",
+            "--seed",
+            "1",
+        ]
+    )
     assert rc == 0
     manifest = json.loads((out / "manifest.json").read_text())
     assert list(manifest["languages"]) == ["fa", "uk"]
@@ -21,7 +37,9 @@ def test_cli_build_and_info(tmp_path, capsys):
 
 
 def test_cli_bad_language(tmp_path, capsys):
-    rc = main(["data", "build", "--out", str(tmp_path), "--langs", "en,klingon", "--sources", "bible"])
+    rc = main(
+        ["data", "build", "--out", str(tmp_path), "--langs", "en,klingon", "--sources", "bible"]
+    )
     assert rc == 2
     assert "unknown language 'klingon'" in capsys.readouterr().err
     assert not (tmp_path / "manifest.json").exists()

@@ -1,4 +1,5 @@
-"""Debian documentation source: parsing an unpacked package (tiny fixture), apt failures, a real fetch (slow)."""
+"""Debian documentation source: parsing an unpacked package (tiny fixture), apt failures, a real fetch
+(slow)."""
 
 from __future__ import annotations
 
@@ -32,15 +33,30 @@ def _fake_package(cache, name: str, files: dict[str, bytes]) -> None:
 @pytest.fixture
 def cache(tmp_path):
     c = tmp_path / "cache"
-    _fake_package(c, "manpages-de", {
-        "usr/share/man/de/man1/foo.1.gz": gzip.compress(MAN_DE.encode()),
-        "usr/share/man/de/man1/bar.1.gz": gzip.compress(b".so man1/foo.1\n"),
-        "usr/share/man/zh_TW/man1/foo.1.gz": gzip.compress(".TH FOO 1\n繁體中文的說明文字，這是一段足夠長的段落。\n".encode()),
-    })
-    _fake_package(c, "libreoffice-help-de", {
-        "usr/share/libreoffice/help/de/text/a.html": HELP.format(lang="de", p1=DE_PARAS[0], p2="Der Text wird ohne Formatierung in das Dokument eingefügt.").encode(),
-        "usr/share/doc/libreoffice-help-de/x.html": b"<p>ignored documentation of the package itself</p>",
-    })
+    _fake_package(
+        c,
+        "manpages-de",
+        {
+            "usr/share/man/de/man1/foo.1.gz": gzip.compress(MAN_DE.encode()),
+            "usr/share/man/de/man1/bar.1.gz": gzip.compress(b".so man1/foo.1\n"),
+            "usr/share/man/zh_TW/man1/foo.1.gz": gzip.compress(
+                ".TH FOO 1\n繁體中文的說明文字，這是一段足夠長的段落。\n".encode()
+            ),
+        },
+    )
+    _fake_package(
+        c,
+        "libreoffice-help-de",
+        {
+            "usr/share/libreoffice/help/de/text/a.html": HELP.format(
+                lang="de",
+                p1=DE_PARAS[0],
+                p2="Der Text wird ohne Formatierung in das Dokument eingefügt.",
+            ).encode(),
+            "usr/share/doc/libreoffice-help-de/x.html": b"<p>ignored documentation of the package "
+            b"itself</p>",
+        },
+    )
     return c
 
 
@@ -49,11 +65,18 @@ def test_documents_from_unpacked_packages(cache):
     de = docs.documents("de")
     assert docs.documents("zh") == []  # zh_TW is not Simplified Chinese
     by_id = {d.doc_id: d for d in de}
-    assert set(by_id) == {"debian-docs/libreoffice-help-de/libreoffice/help/text/a.html", "debian-docs/manpages-de/man/foo.1"}
+    assert set(by_id) == {
+        "debian-docs/libreoffice-help-de/libreoffice/help/text/a.html",
+        "debian-docs/manpages-de/man/foo.1",
+    }
     help_doc = by_id["debian-docs/libreoffice-help-de/libreoffice/help/text/a.html"]
     # the header (chrome), the short title and the untranslated English paragraph are gone
-    assert help_doc.segments == (DE_PARAS[0], "Der Text wird ohne Formatierung in das Dokument eingefügt.")
-    # the help page came first (sorted packages): its copy of a paragraph is dropped from the man page
+    assert help_doc.segments == (
+        DE_PARAS[0],
+        "Der Text wird ohne Formatierung in das Dokument eingefügt.",
+    )
+    # the help page came first (sorted packages): its copy of a paragraph is dropped from the man
+    # page
     assert by_id["debian-docs/manpages-de/man/foo.1"].segments == (DE_PARAS[1],)
     assert by_id["debian-docs/manpages-de/man/foo.1"].unit == "debian-docs/man/foo.1"
     assert list((cache / "manpages-de").glob(".zett-pages-v*.jsonl"))  # parsed once, cached
@@ -62,7 +85,9 @@ def test_documents_from_unpacked_packages(cache):
 def test_missing_package_is_a_clear_error(tmp_path):
     if shutil.which("apt-cache") is None:
         pytest.skip("apt-cache not available")
-    with pytest.raises(debian.PackageNotFoundError, match="'zett-no-such-package' is unknown to apt"):
+    with pytest.raises(
+        debian.PackageNotFoundError, match="'zett-no-such-package' is unknown to apt"
+    ):
         debian.fetch_package("zett-no-such-package", tmp_path)
     with pytest.raises(debian.PackageNotFoundError, match="not a Debian package name"):
         CorpusConfig(debian_packages=("Bad Name!",))
@@ -70,12 +95,18 @@ def test_missing_package_is_a_clear_error(tmp_path):
 
 def test_build_skips_debian_docs_without_apt(tmp_path, monkeypatch):
     monkeypatch.setattr(debian.shutil, "which", lambda tool: None)
-    config = CorpusConfig(langs=("ru",), sources=("bible", "debian-docs"), max_chars_per_lang=5_000,
-                          cache_dir=str(tmp_path / "empty-cache"))
+    config = CorpusConfig(
+        langs=("ru",),
+        sources=("bible", "debian-docs"),
+        max_chars_per_lang=5_000,
+        cache_dir=str(tmp_path / "empty-cache"),
+    )
     with pytest.warns(UserWarning) as caught:
         manifest = build_corpus(tmp_path / "out", config)
     messages = [str(w.message) for w in caught]
-    assert any("skipping Debian package libreoffice-help-ru: apt-get not found" in m for m in messages)
+    assert any(
+        "skipping Debian package libreoffice-help-ru: apt-get not found" in m for m in messages
+    )
     assert any("skipped 2 package(s): libreoffice-help-ru, manpages-ru" in m for m in messages)
     assert set(manifest["languages"]["ru"]["splits"]["train"]["sources"]) == {"bible"}
     # packages the user names explicitly must be had: no silent skip
@@ -85,20 +116,29 @@ def test_build_skips_debian_docs_without_apt(tmp_path, monkeypatch):
 
 
 def test_build_mixes_bible_and_debian_docs(cache, tmp_path):
-    config = CorpusConfig(langs=("de",), sources=("bible", "debian-docs"), max_chars_per_lang=50_000,
-                          heldout_fraction=0.3, debian_packages=("libreoffice-help-de", "manpages-de"),
-                          cache_dir=str(cache), min_passage_chars=50)
+    config = CorpusConfig(
+        langs=("de",),
+        sources=("bible", "debian-docs"),
+        max_chars_per_lang=50_000,
+        heldout_fraction=0.3,
+        debian_packages=("libreoffice-help-de", "manpages-de"),
+        cache_dir=str(cache),
+        min_passage_chars=50,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # nothing skipped
         manifest = build_corpus(tmp_path / "out", config)
-    sources = {**manifest["languages"]["de"]["splits"]["train"]["sources"],
-               **manifest["languages"]["de"]["splits"]["heldout"]["sources"]}
+    sources = {
+        **manifest["languages"]["de"]["splits"]["train"]["sources"],
+        **manifest["languages"]["de"]["splits"]["heldout"]["sources"],
+    }
     assert set(sources) == {"bible", "debian-docs"}
 
 
 @pytest.mark.slow
 def test_real_apt_fetch(tmp_path):
-    """Downloads manpages-id (~110 KB) with apt-get and parses it (needs network to the Debian mirror)."""
+    """Downloads manpages-id (~110 KB) with apt-get and parses it (needs network to the Debian
+    mirror)."""
     if shutil.which("apt-get") is None:
         pytest.skip("apt-get not available")
     root = debian.fetch_package("manpages-id", tmp_path)

@@ -25,5 +25,7 @@ def test_looks_like_rejects_wrong_script_and_untranslated_english():
     assert looks_like(english, en)
     assert not looks_like(english, hi)
     assert not looks_like(english, de)
-    assert looks_like("Die Einträge werden alphabetisch sortiert, falls keine Option angegeben wurde.", de)
+    assert looks_like(
+        "Die Einträge werden alphabetisch sortiert, falls keine Option angegeben wurde.", de
+    )
     assert looks_like("पंक्ति क्रमांकन गुणों को सेट करता है.", hi)

@@ -31,12 +31,15 @@ def test_man_to_paragraphs():
     assert paras[0] == "NAME"
     assert "ls - list directory contents" in paras
     assert (
-        "List information about the FILEs (the current directory by default). Sort entries alphabetically "
+        "List information about the FILEs (the current directory by default). Sort entries "
+        "alphabetically "
         "if none of -cftuvSUX nor --sort is specified."
     ) in paras
     assert "Mandatory arguments — to long options ét are mandatory." in paras
     assert "-a, --all do not ignore entries starting with ." in paras
-    assert not any("example code" in p or "ls -la" in p or "comment" in p or "coreutils" in p for p in paras)
+    assert not any(
+        "example code" in p or "ls -la" in p or "comment" in p or "coreutils" in p for p in paras
+    )
     assert paras[-1] == "Last paragraph."
 
 
@@ -55,4 +58,11 @@ HTML = """<!DOCTYPE html><html lang="de"><head><title>T</title><script>var x = "
 def test_html_to_paragraphs_skips_chrome_and_code():
     lang, paras = html_to_paragraphs(HTML)
     assert lang == "de"
-    assert paras == ["Zeichen", "Erster & Absatz mit Verweis.", "Zweiter Absatz", "neue Zeile", "Eintrag eins", "Eintrag zwei"]
+    assert paras == [
+        "Zeichen",
+        "Erster & Absatz mit Verweis.",
+        "Zweiter Absatz",
+        "neue Zeile",
+        "Eintrag eins",
+        "Eintrag zwei",
+    ]

@@ -16,11 +16,16 @@ def _write_corpus(root, verses):
     (root / "train").mkdir(parents=True)
     (root / "heldout").mkdir()
     langs = {}
-    for lang, chunk in (("xx", verses[: len(verses) // 2]), ("yy", verses[len(verses) // 2:])):
+    for lang, chunk in (("xx", verses[: len(verses) // 2]), ("yy", verses[len(verses) // 2 :])):
         held, train = chunk[:6], chunk[6:]
         for split, texts in (("train", train), ("heldout", held)):
-            (root / split / f"{lang}.jsonl").write_text("".join(json.dumps({"text": t, "lang": lang}) + "\n" for t in texts))
-        langs[lang] = {"name": lang, "splits": {s: {"file": f"{s}/{lang}.jsonl"} for s in ("train", "heldout")}}
+            (root / split / f"{lang}.jsonl").write_text(
+                "".join(json.dumps({"text": t, "lang": lang}) + "\n" for t in texts)
+            )
+        langs[lang] = {
+            "name": lang,
+            "splits": {s: {"file": f"{s}/{lang}.jsonl"} for s in ("train", "heldout")},
+        }
     (root / "manifest.json").write_text(json.dumps({"format": "zett-corpus/1", "languages": langs}))
 
 
@@ -31,7 +36,12 @@ def setup(tmp_path_factory):
     from zett.models.registry import build_model
 
     con = sqlite3.connect(f"file:{assets.bible_db()}?mode=ro", uri=True)
-    verses = [r[0] for r in con.execute("SELECT vText FROM bible WHERE (id % 41)=0 AND bbName IN ('a','b','c') LIMIT 1200")]
+    verses = [
+        r[0]
+        for r in con.execute(
+            "SELECT vText FROM bible WHERE (id % 41)=0 AND bbName IN ('a','b','c') LIMIT 1200"
+        )
+    ]
     con.close()
     root = tmp_path_factory.mktemp("bench")
     _write_corpus(root / "corpus", verses)
@@ -44,9 +54,17 @@ def setup(tmp_path_factory):
 
 
 def _config(root, out, **kw):
-    base = dict(models=(str(root / "model"),), tokenizers=("unigram:xx:400", "bytes"), languages=("xx", "yy"),
-                methods=("original", "fvt", "random"), texts_per_language=2, max_len=64,
-                corpus=str(root / "corpus"), output=str(out), unigram_train_texts=500)
+    base = dict(
+        models=(str(root / "model"),),
+        tokenizers=("unigram:xx:400", "bytes"),
+        languages=("xx", "yy"),
+        methods=("original", "fvt", "random"),
+        texts_per_language=2,
+        max_len=64,
+        corpus=str(root / "corpus"),
+        output=str(out),
+        unigram_train_texts=500,
+    )
     base.update(kw)
     return BenchConfig(**base)
 
@@ -66,26 +84,47 @@ def test_bench_table_ratio_resume_plots(setup, tmp_path):
         if r["method"] == "original":
             assert r["ratio_to_original"] == pytest.approx(1.0)
     # the byte tokenizer is one token per UTF-8 byte, so its compression is exactly 1
-    assert all(r["bytes_per_token"] == pytest.approx(1.0) for r in rows if r["tokenizer"] == "bytes")
+    assert all(
+        r["bytes_per_token"] == pytest.approx(1.0) for r in rows if r["tokenizer"] == "bytes"
+    )
     # every method of a language is scored on the same bytes
     for lang in ("xx", "yy"):
         assert len({r["n_bytes"] for r in rows if r["language"] == lang}) == 1
-    # fvt on `bytes` (the model's own vocabulary) copies every row, so it scores exactly like the original:
-    # the conditioning row evaluate_bpb appends is an input only, never a competing logit (it used to add
-    # log2(1 + p_eos) bits per token, ~0.005 bits/byte here)
+    # fvt on `bytes` (the model's own vocabulary) copies every row, so it scores exactly like the
+    # original: the conditioning row evaluate_bpb appends is an input only, never a competing logit
+    # (it used to add log2(1 + p_eos) bits per token, ~0.005 bits/byte here)
     orig = {r["language"]: r["bits_per_byte"] for r in rows if r["method"] == "original"}
-    fvt_bytes = {r["language"]: r["bits_per_byte"] for r in rows if r["tokenizer"] == "bytes" and r["method"] == "fvt"}
+    fvt_bytes = {
+        r["language"]: r["bits_per_byte"]
+        for r in rows
+        if r["tokenizer"] == "bytes" and r["method"] == "fvt"
+    }
     assert fvt_bytes["xx"] == pytest.approx(orig["xx"], abs=1e-5)
 
     with open(out / "results.csv") as f:
         assert len(list(csv.DictReader(f))) == len(cells)
     md = (out / "results.md").read_text()
     header = next(line for line in md.splitlines() if line.startswith("| tokenizer"))
-    assert [c.strip() for c in header.strip("|").split("|")] == ["tokenizer", "language", "B/tok", "original", "fvt",
-                                                                  "random"]
-    body = [line for line in md.splitlines() if line.startswith("| ") and not line.startswith("| tokenizer")]
+    assert [c.strip() for c in header.strip("|").split("|")] == [
+        "tokenizer",
+        "language",
+        "B/tok",
+        "original",
+        "fvt",
+        "random",
+    ]
+    body = [
+        line
+        for line in md.splitlines()
+        if line.startswith("| ") and not line.startswith("| tokenizer")
+    ]
     assert {tuple(c.strip() for c in line.strip("|").split("|")[:2]) for line in body} == {
-        ("original", "xx"), ("original", "yy"), ("unigram:xx:400", "xx"), ("bytes", "xx"), ("bytes", "yy")}
+        ("original", "xx"),
+        ("original", "yy"),
+        ("unigram:xx:400", "xx"),
+        ("bytes", "xx"),
+        ("bytes", "yy"),
+    }
     assert (out / "compression.png").stat().st_size > 1000
     assert list(out.glob("bpb_*.png"))
     assert (out / "tokenizers" / "unigram-xx-400.json").exists()
@@ -103,18 +142,28 @@ def test_bench_table_ratio_resume_plots(setup, tmp_path):
 
 
 def test_focus_missing_or_present_is_recorded(setup, tmp_path):
-    config = _config(setup, tmp_path / "o", tokenizers=("bytes",), languages=("xx",), methods=("focus",), plots=False)
+    config = _config(
+        setup,
+        tmp_path / "o",
+        tokenizers=("bytes",),
+        languages=("xx",),
+        methods=("focus",),
+        plots=False,
+    )
     (rec,) = run_bench(config, progress=False, log=lambda s: None)
     assert "skipped" in rec or rec["bits_per_byte"] > 0
 
 
-@pytest.mark.parametrize("kw, match", [
-    (dict(methods=("nope",)), "unknown method 'nope'"),
-    (dict(tokenizers=("no/such/tok.json",)), "unknown tokenizer"),
-    (dict(tokenizers=("unigram:xx",)), "unigram:<lang>:<vocab_size>"),
-    (dict(models=("no/such/model",)), "unknown model"),
-    (dict(methods=("hypernet:/no/such/dir",)), "hypernetwork directory"),
-])
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        (dict(methods=("nope",)), "unknown method 'nope'"),
+        (dict(tokenizers=("no/such/tok.json",)), "unknown tokenizer"),
+        (dict(tokenizers=("unigram:xx",)), "unigram:<lang>:<vocab_size>"),
+        (dict(models=("no/such/model",)), "unknown model"),
+        (dict(methods=("hypernet:/no/such/dir",)), "hypernetwork directory"),
+    ],
+)
 def test_clear_errors(setup, tmp_path, kw, match):
     with pytest.raises((ValueError, FileNotFoundError), match=match):
         Bench(_config(setup, tmp_path, **kw))
@@ -128,8 +177,14 @@ def test_plan_skips_own_tokenizer_and_foreign_hypernets(setup, tmp_path):
     hn = tmp_path / "hn"
     hn.mkdir()
     (hn / "hypernet.json").write_text(json.dumps({"base_model": model_a}))
-    config = _config(setup, tmp_path / "out", models=(model_a, model_b), tokenizers=(model_a, "bytes"),
-                     languages=("xx",), methods=("original", f"hypernet:{hn}", "fvt"))
+    config = _config(
+        setup,
+        tmp_path / "out",
+        models=(model_a, model_b),
+        tokenizers=(model_a, "bytes"),
+        languages=("xx",),
+        methods=("original", f"hypernet:{hn}", "fvt"),
+    )
     keys = {c.key for c in plan_cells(config)}
     # model A on its own tokenizer is its original row; model B gets it as a target
     assert not any(k[0] == model_a and k[1] == model_a for k in keys)

@@ -1,4 +1,5 @@
-"""Log-likelihood multiple choice: a tiny model forced to the right answer, and SmolLM2 on easy English items."""
+"""Log-likelihood multiple choice: a tiny model forced to the right answer, and SmolLM2 on easy English
+items."""
 
 from __future__ import annotations
 
@@ -67,6 +68,8 @@ def test_smollm2_easy_items():
     model = load_pretrained(assets.smollm2_gguf())
     tok = load_tokenizer(assets.smollm2_gguf())
     bos = canonicalize(tok).special("bos") or canonicalize(tok).special("eos")
-    right = sum(choose(model, tok.tokenizer, ctx, conts, prefix_ids=[bos.id]).best_normalised == ans
-                for ctx, conts, ans in ITEMS)
+    right = sum(
+        choose(model, tok.tokenizer, ctx, conts, prefix_ids=[bos.id]).best_normalised == ans
+        for ctx, conts, ans in ITEMS
+    )
     assert right >= 4, f"SmolLM2 got {right}/{len(ITEMS)} trivial items"

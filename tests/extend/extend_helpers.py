@@ -1,4 +1,5 @@
-"""Test helpers: a byte-level BPE trained on real text (stdlib sources) and tiny transformers Llama checkpoints."""
+"""Test helpers: a byte-level BPE trained on real text (stdlib sources) and tiny transformers Llama
+checkpoints."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 
 def stdlib_text(n_files: int = 6) -> list[str]:
     lib = Path(sysconfig.get_paths()["stdlib"])
-    names = ["textwrap.py", "argparse.py", "csv.py", "difflib.py", "heapq.py", "fractions.py"][:n_files]
+    names = ["textwrap.py", "argparse.py", "csv.py", "difflib.py", "heapq.py", "fractions.py"][
+        :n_files
+    ]
     return [(lib / n).read_text() for n in names]
 
 
@@ -22,7 +25,9 @@ def train_bpe(vocab_size: int = 700) -> Tokenizer:
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size, special_tokens=SPECIALS, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        vocab_size=vocab_size,
+        special_tokens=SPECIALS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
     tok.train_from_iterator(stdlib_text(), trainer)
@@ -32,12 +37,20 @@ def train_bpe(vocab_size: int = 700) -> Tokenizer:
 def save_hf_tokenizer(tok: Tokenizer, out: Path) -> None:
     from transformers import PreTrainedTokenizerFast
 
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|endoftext|>", bos_token="<|im_start|>")
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok, eos_token="<|endoftext|>", bos_token="<|im_start|>"
+    )
     fast.save_pretrained(str(out))
 
 
-def make_tiny_llama(out: Path, tok: Tokenizer, tie: bool = False, dtype: str = "float32", vocab: int | None = None,
-                    shard: str | None = None) -> Path:
+def make_tiny_llama(
+    out: Path,
+    tok: Tokenizer,
+    tie: bool = False,
+    dtype: str = "float32",
+    vocab: int | None = None,
+    shard: str | None = None,
+) -> Path:
     """A randomly initialised 2-layer Llama with the tokenizer's vocabulary, in HF layout."""
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
@@ -45,9 +58,16 @@ def make_tiny_llama(out: Path, tok: Tokenizer, tie: bool = False, dtype: str = "
     torch.manual_seed(0)
     n = vocab or tok.get_vocab_size()
     cfg = LlamaConfig(
-        vocab_size=n, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
-        num_key_value_heads=2, max_position_embeddings=128, tie_word_embeddings=tie,
-        bos_token_id=tok.token_to_id("<|im_start|>"), eos_token_id=tok.token_to_id("<|endoftext|>"),
+        vocab_size=n,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=128,
+        tie_word_embeddings=tie,
+        bos_token_id=tok.token_to_id("<|im_start|>"),
+        eos_token_id=tok.token_to_id("<|endoftext|>"),
     )
     model = LlamaForCausalLM(cfg).to(getattr(torch, dtype)).eval()
     kwargs = {"max_shard_size": shard} if shard else {}

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from extend_helpers import make_tiny_llama, stdlib_text
 from safetensors import safe_open
 from transformers import AutoTokenizer, LlamaForCausalLM
 
@@ -14,8 +15,6 @@ from zett.extend.checkpoint import CheckpointExtensionError, extend_checkpoint
 from zett.extend.init import InitSpec
 from zett.extend.pipeline import plan_for_dir, run_extension
 from zett.extend.tokenizer import expand_pattern, load_tokenizer
-
-from extend_helpers import make_tiny_llama, stdlib_text
 
 TEXT = stdlib_text(1)[0][2000:2600]
 
@@ -42,7 +41,9 @@ def _final_hidden(d, ids) -> torch.Tensor:
 
 def test_audio_codes_untied_padded(tmp_path, tiny_llama_dir, bpe_tokenizer):
     tokens = expand_pattern("<AUDIO_{i}>", 100)
-    plan, tok = plan_for_dir(tiny_llama_dir, tokens, segment="audio", special=True, pad_to_multiple=64)
+    plan, tok = plan_for_dir(
+        tiny_llama_dir, tokens, segment="audio", special=True, pad_to_multiple=64
+    )
     n = bpe_tokenizer.get_vocab_size()
     assert plan.new_layout.names == ("text", "audio", "padding")
     assert plan.new_layout.size % 64 == 0 and plan.token_ids == tuple(range(n, n + 100))
@@ -90,7 +91,9 @@ def test_tied_bf16_sharded_with_fvt(tmp_path, bpe_tokenizer):
     # fvt: the mean of the rows of the word's pieces under the original tokenizer (in bf16)
     pieces = bpe_tokenizer.encode(" paragraph", add_special_tokens=False).ids
     assert len(pieces) > 1
-    want = torch.tensor(emb_old[pieces].astype(np.float64).mean(0)).to(torch.bfloat16).float().numpy()
+    want = (
+        torch.tensor(emb_old[pieces].astype(np.float64).mean(0)).to(torch.bfloat16).float().numpy()
+    )
     np.testing.assert_array_equal(emb_new[n], want)
     with safe_open(str(next(out.glob("*.safetensors"))), "pt") as h:
         assert h.get_tensor(next(iter(h.keys()))).dtype == torch.bfloat16
@@ -138,7 +141,9 @@ def test_errors(tmp_path, tiny_llama_dir, bpe_tokenizer):
     with pytest.raises(LayoutError, match="size mismatch"):
         plan_for_dir(bad, ["<X>"])
     # tokenizer larger than the checkpoint
-    small = make_tiny_llama(tmp_path / "small", bpe_tokenizer, vocab=bpe_tokenizer.get_vocab_size() - 5)
+    small = make_tiny_llama(
+        tmp_path / "small", bpe_tokenizer, vocab=bpe_tokenizer.get_vocab_size() - 5
+    )
     with pytest.raises(LayoutError, match="tokenizer has"):
         plan_for_dir(small, ["<X>"])
     with pytest.raises(FileNotFoundError, match="tokenizer.json"):
@@ -149,7 +154,9 @@ def test_second_extension_grows_text_and_shifts_audio(tmp_path, tiny_llama_dir, 
     """text | audio from a first run; new text words go before audio, whose ids and rows move along."""
     n = bpe_tokenizer.get_vocab_size()
     first = tmp_path / "first"
-    plan, tok = plan_for_dir(tiny_llama_dir, expand_pattern("<AUDIO_{i}>", 16), segment="audio", special=True)
+    plan, tok = plan_for_dir(
+        tiny_llama_dir, expand_pattern("<AUDIO_{i}>", 16), segment="audio", special=True
+    )
     run_extension(tiny_llama_dir, first, plan, tok, InitSpec("random"))
     plan2, tok2 = plan_for_dir(first, [" paragraph", "wrapper"], segment="text")
     assert plan2.old_layout.names == ("text", "audio")  # read back from vocab_layout.json
@@ -160,14 +167,17 @@ def test_second_extension_grows_text_and_shifts_audio(tmp_path, tiny_llama_dir, 
     t1, t2 = _tensors(first), _tensors(second)
     for name in ("model.embed_tokens.weight", "lm_head.weight"):
         assert np.array_equal(t2[name][:n], t1[name][:n])
-        assert np.array_equal(t2[name][n + 2 :], t1[name][n:])  # audio rows moved by 2, bit-identical
+        assert np.array_equal(
+            t2[name][n + 2 :], t1[name][n:]
+        )  # audio rows moved by 2, bit-identical
     hf_tok = AutoTokenizer.from_pretrained(str(second))
     assert hf_tok.convert_tokens_to_ids("<AUDIO_0>") == n + 2
     ids1 = AutoTokenizer.from_pretrained(str(first))("def f<AUDIO_3>")["input_ids"]
     ids2 = hf_tok("def f<AUDIO_3>")["input_ids"]
     assert ids2 == [plan2.mapping(i) for i in ids1]
-    # same model, permuted vocabulary: the transformer's output is bit-identical; the LM head's logits
-    # agree to fp32 rounding only, since the BLAS kernel's blocking depends on the output width (vocab)
+    # same model, permuted vocabulary: the transformer's output is bit-identical; the LM head's
+    # logits agree to fp32 rounding only, since the BLAS kernel's blocking depends on the output
+    # width (vocab)
     assert torch.equal(_final_hidden(first, ids1), _final_hidden(second, ids2))
     a, b = _logits(first, ids1), _logits(second, ids2)
     torch.testing.assert_close(a, b[:, plan2.mapping.old_to_new], rtol=0, atol=1e-6)

@@ -28,7 +28,11 @@ def gemma3n_config() -> dict:
             "eos_token_id": 1,
             "bos_token_id": 2,
         },
-        "vision_config": {"model_type": "gemma3n_vision", "vocab_size": 128, "vocab_offset": 262144},
+        "vision_config": {
+            "model_type": "gemma3n_vision",
+            "vocab_size": 128,
+            "vocab_offset": 262144,
+        },
         "audio_config": {"model_type": "gemma3n_audio", "vocab_size": 128, "vocab_offset": 262272},
     }
 
@@ -103,7 +107,12 @@ def test_gemma3n_validation_errors():
 
 
 def test_text_only_config_with_padding_rows():
-    cfg = {"model_type": "qwen2", "vocab_size": 151936, "eos_token_id": [151643, 151645], "bos_token_id": 151643}
+    cfg = {
+        "model_type": "qwen2",
+        "vocab_size": 151936,
+        "eos_token_id": [151643, 151645],
+        "bos_token_id": 151643,
+    }
     layout = read_layout(cfg, tokenizer_size=151665)
     assert layout.names == ("text", "padding") and layout["padding"].size == 271
     new, mapping = layout.grow("text", 1000)

@@ -29,8 +29,12 @@ def test_hypernet_init_predicts_rows_of_new_words(tmp_path, bpe_tokenizer, tie):
     old = _tables(src)
     e_in = old["model.embed_tokens.weight"]
     e_out = None if tie else old["lm_head.weight"]
-    cfg = HypernetConfig(hidden_size=32, intermediate_size=64, num_layers=1, predict_output_embeddings=not tie)
-    hn_dir = save_hypernet(tmp_path / "hn", Hypernet(cfg, e_in, e_out, rngs=nnx.Rngs(0)), "tiny", "bpe")
+    cfg = HypernetConfig(
+        hidden_size=32, intermediate_size=64, num_layers=1, predict_output_embeddings=not tie
+    )
+    hn_dir = save_hypernet(
+        tmp_path / "hn", Hypernet(cfg, e_in, e_out, rngs=nnx.Rngs(0)), "tiny", "bpe"
+    )
     words = [" paragraph", "wrapper"]
     plan, tok = plan_for_dir(src, words + ["<X_0>"], special=False)
     out = tmp_path / "out"
@@ -39,9 +43,14 @@ def test_hypernet_init_predicts_rows_of_new_words(tmp_path, bpe_tokenizer, tie):
     n = bpe_tokenizer.get_vocab_size()
     assert np.array_equal(new["model.embed_tokens.weight"][:n], e_in)
     hn = load_hypernet(hn_dir, e_in, e_out)
-    want_in, want_out, _ = predict_tokens(hn, Decomposer(tok, maxlen=cfg.surface_maxlen),
-                                          [to_canonical(w.encode()) for w in words + ["<X_0>"]])
-    np.testing.assert_allclose(new["model.embed_tokens.weight"][n : n + 3], want_in, rtol=1e-5, atol=1e-6)
+    want_in, want_out, _ = predict_tokens(
+        hn,
+        Decomposer(tok, maxlen=cfg.surface_maxlen),
+        [to_canonical(w.encode()) for w in words + ["<X_0>"]],
+    )
+    np.testing.assert_allclose(
+        new["model.embed_tokens.weight"][n : n + 3], want_in, rtol=1e-5, atol=1e-6
+    )
     if not tie:
         np.testing.assert_allclose(new["lm_head.weight"][n : n + 3], want_out, rtol=1e-5, atol=1e-6)
         assert np.array_equal(new["lm_head.weight"][:n], e_out)

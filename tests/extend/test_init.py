@@ -13,7 +13,9 @@ def table() -> np.ndarray:
     """[4000, 16] rows with distinct per-dimension means/stds and correlated dimensions."""
     rng = np.random.default_rng(1)
     mix = rng.standard_normal((16, 16)) * 0.3 + np.eye(16)
-    return (rng.standard_normal((4000, 16)) @ mix * np.linspace(0.5, 2, 16) + np.arange(16)).astype(np.float32)
+    return (rng.standard_normal((4000, 16)) @ mix * np.linspace(0.5, 2, 16) + np.arange(16)).astype(
+        np.float32
+    )
 
 
 def test_average_is_mean_plus_small_noise(table):
@@ -23,7 +25,9 @@ def test_average_is_mean_plus_small_noise(table):
     dev = (rows - mean) / std
     assert np.abs(dev).max() < 0.06 and dev.std() > 0.005  # noisy, but only slightly
     exact = init_rows(table, 3, InitSpec("average", noise=0.0))
-    np.testing.assert_allclose(exact, np.broadcast_to(table.astype(np.float64).mean(0), (3, 16)), rtol=1e-6)
+    np.testing.assert_allclose(
+        exact, np.broadcast_to(table.astype(np.float64).mean(0), (3, 16)), rtol=1e-6
+    )
 
 
 def test_special_tokens_mean(table):
@@ -49,14 +53,18 @@ def test_mvn_matches_mean_and_covariance(table):
     mean, _ = row_stats(table)
     cov = row_covariance(table, mean)
     np.testing.assert_allclose(rows.mean(0), mean, atol=0.1)
-    np.testing.assert_allclose(np.cov(rows.T.astype(np.float64)), cov, atol=0.08 * np.abs(cov).max())
+    np.testing.assert_allclose(
+        np.cov(rows.T.astype(np.float64)), cov, atol=0.08 * np.abs(cov).max()
+    )
 
 
 def test_fvt_means_decomposition_rows(table):
     spec = InitSpec("fvt", decompositions=((1, 2, 3), (), (10,)), noise=0.0)
     rows = init_rows(table, 3, spec)
     np.testing.assert_allclose(rows[0], table[[1, 2, 3]].astype(np.float64).mean(0), rtol=1e-6)
-    np.testing.assert_allclose(rows[1], table.astype(np.float64).mean(0), rtol=1e-5)  # no text → mean
+    np.testing.assert_allclose(
+        rows[1], table.astype(np.float64).mean(0), rtol=1e-5
+    )  # no text → mean
     np.testing.assert_array_equal(rows[2], table[10])
     with pytest.raises(ValueError, match="one decomposition per new token"):
         init_rows(table, 2, spec)
@@ -83,7 +91,9 @@ def test_decompose_texts_uses_the_full_original_pipeline():
     from zett.extend.init import decompose_texts
     from zett.extend.tokenizer import load_tokenizer
 
-    tok = load_tokenizer(zett.assets.minilm_dir())  # its tokenizer.json pads to 128: must not leak in
+    tok = load_tokenizer(
+        zett.assets.minilm_dir()
+    )  # its tokenizer.json pads to 128: must not leak in
     decs = decompose_texts(["tokenizerology", None, "Hello"], tok)
     assert decs[0] == tuple(tok.encode(" tokenizerology", add_special_tokens=False).ids[:3])
     assert len(decs[0]) == 3 and decs[1] == () and decs[2] == (tok.token_to_id("hello"),)

@@ -1,4 +1,5 @@
-"""VocabLayout: derived offsets, strict half-open ranges, re-layout mappings, validation of typed ranges."""
+"""VocabLayout: derived offsets, strict half-open ranges, re-layout mappings, validation of typed
+ranges."""
 
 from __future__ import annotations
 
@@ -81,7 +82,9 @@ def test_from_ranges_validation():
         VocabLayout.from_ranges({"text": (0, 10), "audio": (9, 15)})
     with pytest.raises(LayoutError, match=r"gap of 2 ids \[10, 12\)"):
         VocabLayout.from_ranges({"text": (0, 10), "audio": (12, 15)})
-    gapped = VocabLayout.from_ranges({"text": (0, 10), "audio": (12, 15)}, total=16, allow_gaps=True)
+    gapped = VocabLayout.from_ranges(
+        {"text": (0, 10), "audio": (12, 15)}, total=16, allow_gaps=True
+    )
     assert gapped["audio"].lo == 12 and gapped.size == 16 and gapped.segments[1].reserved
     with pytest.raises(LayoutError, match="not covered"):
         VocabLayout.from_ranges({"text": (0, 10)}, total=12)

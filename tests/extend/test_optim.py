@@ -19,7 +19,9 @@ def test_multiplier_and_freeze_on_a_plain_pytree():
     params = {"embed": jnp.ones((6, 3)), "dense": jnp.ones((6, 3)), "bias": jnp.ones((6,))}
     grads = jax.tree_util.tree_map(jnp.ones_like, params)
     new_rows = np.array([0, 0, 0, 0, 1, 1], bool)
-    tx = with_row_schedule(optax.sgd(0.1), new_rows, freeze_old_steps=2, new_lr_multiplier=10.0, select="embed")
+    tx = with_row_schedule(
+        optax.sgd(0.1), new_rows, freeze_old_steps=2, new_lr_multiplier=10.0, select="embed"
+    )
     state = tx.init(params)
     for step in range(3):
         upd, state = tx.update(grads, state, params)
@@ -34,15 +36,27 @@ def test_multiplier_and_freeze_on_a_plain_pytree():
 def test_freeze_on_tiny_decoder():
     decoder = pytest.importorskip("zett.models.decoder")
     old_vocab, n_new = 256, 32
-    model = decoder.MODEL_CLASS(decoder.tiny_config(tie_word_embeddings=False, num_hidden_layers=1), rngs=nnx.Rngs(0))
+    model = decoder.MODEL_CLASS(
+        decoder.tiny_config(tie_word_embeddings=False, num_hidden_layers=1), rngs=nnx.Rngs(0)
+    )
     model.resize_vocab(old_vocab + n_new, init=make_init(InitSpec("average")))
     layout = VocabLayout.of(text=old_vocab, audio=n_new)
     new_rows = ~allowed_ids(layout, "text")
-    tx = with_row_schedule(optax.adamw(1e-2, weight_decay=0.1), new_rows, freeze_old_steps=3, new_lr_multiplier=3.0)
+    tx = with_row_schedule(
+        optax.adamw(1e-2, weight_decay=0.1), new_rows, freeze_old_steps=3, new_lr_multiplier=3.0
+    )
     opt = nnx.Optimizer(model, tx, wrt=nnx.Param)
     rng = np.random.default_rng(0)
     # sequences mixing text and audio ids; the loss sees both tables' old and new rows
-    ids = jnp.asarray(np.concatenate([rng.integers(0, old_vocab, (4, 8)), rng.integers(old_vocab, old_vocab + n_new, (4, 8))], 1))
+    ids = jnp.asarray(
+        np.concatenate(
+            [
+                rng.integers(0, old_vocab, (4, 8)),
+                rng.integers(old_vocab, old_vocab + n_new, (4, 8)),
+            ],
+            1,
+        )
+    )
 
     @nnx.jit
     def step(model, opt, ids):
@@ -55,8 +69,14 @@ def test_freeze_on_tiny_decoder():
         return loss
 
     def snap():
-        return {k: np.asarray(v) for k, v in [("in", model.get_input_embeddings()), ("out", model.get_output_embeddings()),
-                                              ("norm", model.norm.weight[...])]}
+        return {
+            k: np.asarray(v)
+            for k, v in [
+                ("in", model.get_input_embeddings()),
+                ("out", model.get_output_embeddings()),
+                ("norm", model.norm.weight[...]),
+            ]
+        }
 
     start = snap()
     for _ in range(3):
@@ -69,7 +89,9 @@ def test_freeze_on_tiny_decoder():
     step(model, opt, ids)
     after = snap()
     for k in ("in", "out"):
-        assert not np.array_equal(after[k][:old_vocab], start[k][:old_vocab]), k  # released after N steps
+        assert not np.array_equal(after[k][:old_vocab], start[k][:old_vocab]), (
+            k
+        )  # released after N steps
 
 
 def test_masked_cross_entropy_and_logit_masks():

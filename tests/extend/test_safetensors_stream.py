@@ -1,4 +1,5 @@
-"""The streaming safetensors rewriter: byte-identical copies, transformed tensors, files the library reads."""
+"""The streaming safetensors rewriter: byte-identical copies, transformed tensors, files the library
+reads."""
 
 from __future__ import annotations
 
@@ -21,7 +22,12 @@ def test_rewrite_keeps_other_tensors_and_metadata(tmp_path):
     }
     save_file(tensors, str(tmp_path / "src.safetensors"), metadata={"format": "pt", "note": "x"})
     grow = lambda old: np.concatenate([old, np.zeros((2, 3), old.dtype)])  # noqa: E731
-    n = rewrite(tmp_path / "src.safetensors", tmp_path / "dst.safetensors", {"a.embed": grow}, {"a.embed": (9, 3)})
+    n = rewrite(
+        tmp_path / "src.safetensors",
+        tmp_path / "dst.safetensors",
+        {"a.embed": grow},
+        {"a.embed": (9, 3)},
+    )
     header, start = read_header(tmp_path / "dst.safetensors")
     assert start % 8 == 0 and header["__metadata__"] == {"format": "pt", "note": "x"}
     assert n == 9 * 3 * 2 + 5 * 4 + 3 * 8 + 4 * 2
@@ -34,26 +40,38 @@ def test_rewrite_keeps_other_tensors_and_metadata(tmp_path):
     assert np.array_equal(got["a.embed"][:7].view(np.uint16), tensors["a.embed"].view(np.uint16))
     for k in ("b.norm", "c.ids", "d.half"):
         assert np.array_equal(got[k], tensors[k]) and got[k].dtype == tensors[k].dtype
-    assert np.array_equal(read_array(tmp_path / "dst.safetensors", header, start, "c.ids"), tensors["c.ids"])
+    assert np.array_equal(
+        read_array(tmp_path / "dst.safetensors", header, start, "c.ids"), tensors["c.ids"]
+    )
 
 
 def test_wrong_transform_and_bad_files(tmp_path):
     save_file({"w": np.zeros((2, 2), np.float32)}, str(tmp_path / "s.safetensors"))
     with pytest.raises(SafetensorsFormatError, match="expected float32"):
-        rewrite(tmp_path / "s.safetensors", tmp_path / "d.safetensors", {"w": lambda x: x.astype(np.float16)}, {"w": (2, 2)})
+        rewrite(
+            tmp_path / "s.safetensors",
+            tmp_path / "d.safetensors",
+            {"w": lambda x: x.astype(np.float16)},
+            {"w": (2, 2)},
+        )
     (tmp_path / "bad.safetensors").write_bytes(b"\x05\x00\x00\x00\x00\x00\x00\x00{oops")
     with pytest.raises(SafetensorsFormatError, match="not JSON"):
         read_header(tmp_path / "bad.safetensors")
 
 
 def test_write_file_checks_each_tensor_and_copy_range_a_cut_file(tmp_path):
-    """The shared shard writer (also `zett transfer`'s): bytes per tensor as promised, short sources reported."""
+    """The shared shard writer (also `zett transfer`'s): bytes per tensor as promised, short sources
+    reported."""
     from zett.extend.safetensors_stream import ShardTensor, copy_range, write_array, write_file
 
     a = np.arange(6, dtype=np.float32).reshape(2, 3)
-    ok = ShardTensor("a", "F32", (2, 3), a.nbytes, lambda f: write_array(f, a, np.dtype(np.float32), (2, 3), "a"))
+    ok = ShardTensor(
+        "a", "F32", (2, 3), a.nbytes, lambda f: write_array(f, a, np.dtype(np.float32), (2, 3), "a")
+    )
     sizes: list[int] = []
-    assert write_file(tmp_path / "x.safetensors", [ok], {"format": "pt"}, sizes.append) == 24 and sizes == [24]
+    assert write_file(
+        tmp_path / "x.safetensors", [ok], {"format": "pt"}, sizes.append
+    ) == 24 and sizes == [24]
     with safe_open(str(tmp_path / "x.safetensors"), "numpy") as f:
         assert np.array_equal(f.get_tensor("a"), a) and f.metadata() == {"format": "pt"}
     short = ShardTensor("b", "F32", (2, 3), a.nbytes, lambda f: f.write(a[:1].tobytes()))

@@ -1,4 +1,5 @@
-"""Tokenizer extension: new tokens become single ids in `tokenizers` and `transformers`, old ids stay."""
+"""Tokenizer extension: new tokens become single ids in `tokenizers` and `transformers`, old ids
+stay."""
 
 from __future__ import annotations
 

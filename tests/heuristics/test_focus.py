@@ -8,8 +8,15 @@ import pytest
 
 from zett import assets
 from zett.heuristics import SourceEmbeddings, copy_plan, get_heuristic
-from zett.heuristics.focus import TokenVectors, fasttext_word, focus_weights, sparsemax, train_token_vectors
+from zett.heuristics.focus import (
+    TokenVectors,
+    fasttext_word,
+    focus_weights,
+    sparsemax,
+    train_token_vectors,
+)
 from zett.tokenization import canonicalize, load_tokenizer
+
 
 def german_texts(n: int = 1500) -> list[str]:
     """German Bible chapters from the packaged Bibles (always installed, unlike the built corpus)."""
@@ -25,7 +32,12 @@ def setup():
     texts = german_texts()
     tok = Tokenizer(models.Unigram())
     tok.pre_tokenizer, tok.decoder = pre_tokenizers.Metaspace(), decoders.Metaspace()
-    tok.train_from_iterator(texts[:200], trainers.UnigramTrainer(vocab_size=1500, special_tokens=["<unk>"], unk_token="<unk>", show_progress=False))
+    tok.train_from_iterator(
+        texts[:200],
+        trainers.UnigramTrainer(
+            vocab_size=1500, special_tokens=["<unk>"], unk_token="<unk>", show_progress=False
+        ),
+    )
     target = canonicalize(load_tokenizer(tok))
     src_vocab = canonicalize(load_tokenizer(assets.smollm2_gguf()))
     rng = np.random.default_rng(0)
@@ -75,8 +87,12 @@ def test_focus_rows_are_sparse_convex_mixes_of_anchors(setup):
         v = vectors.vectors[row_of[int(i)]].astype(np.float64)
         w = reference_sparsemax(a @ (v / np.linalg.norm(v)))
         assert 1 <= (w > 0).sum() < len(w)
-        np.testing.assert_allclose(out.input_embeddings[i], w @ source.input_embeddings[src_rows], rtol=1e-5, atol=1e-5)
-        np.testing.assert_allclose(out.output_embeddings[i], w @ source.output_embeddings[src_rows], rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(
+            out.input_embeddings[i], w @ source.input_embeddings[src_rows], rtol=1e-5, atol=1e-5
+        )
+        np.testing.assert_allclose(
+            out.output_embeddings[i], w @ source.output_embeddings[src_rows], rtol=1e-5, atol=1e-5
+        )
 
     # rows without a vector: per-dim normal with the source statistics; the sample mean of n rows
     # lies within 5 standard errors (std / sqrt(n)) of the source mean in every dimension
@@ -92,14 +108,22 @@ def test_focus_rows_are_sparse_convex_mixes_of_anchors(setup):
 
 def test_focus_trains_fasttext_from_texts_and_checks_inputs(setup):
     source, target, tok, texts, _vectors = setup
-    out = get_heuristic("focus")(source, target, texts=texts[:400], tokenizer=tok, min_count=3, threads=1)
+    out = get_heuristic("focus")(
+        source, target, texts=texts[:400], tokenizer=tok, min_count=3, threads=1
+    )
     assert out.info["n_focus"] > 0 and np.isfinite(out.input_embeddings).all()
     with pytest.raises(ValueError, match="texts"):
         get_heuristic("focus")(source, target)
     with pytest.raises(ValueError, match="ids"):
-        get_heuristic("focus")(source, target, texts=texts[:10], tokenizer=load_tokenizer(assets.minilm_dir()))
+        get_heuristic("focus")(
+            source, target, texts=texts[:10], tokenizer=load_tokenizer(assets.minilm_dir())
+        )
     with pytest.raises(ValueError, match="vocabulary"):
-        get_heuristic("focus")(source, target, vectors=TokenVectors(np.array([target.size + 5]), np.ones((1, 4), np.float32)))
+        get_heuristic("focus")(
+            source,
+            target,
+            vectors=TokenVectors(np.array([target.size + 5]), np.ones((1, 4), np.float32)),
+        )
 
 
 def test_fasttext_words_are_unique_single_words():
@@ -111,9 +135,10 @@ def test_fasttext_words_are_unique_single_words():
         assert w and w != "</s>" and not any(c.isspace() or ord(c) < 32 for c in w)
 
 
-# Fallback bound on Bible text: on 100 chapters with min_count 10 about a third of the 1,500 pieces is
-# rare; with rare="ngrams" only pieces none of whose character n-grams occur in a frequent piece stay
-# random, here fewer than 2% of the new tokens (0.13% for the 16k demo tokenizer, see the slow test).
+# Fallback bound on Bible text: on 100 chapters with min_count 10 about a third of the 1,500 pieces
+# is rare; with rare="ngrams" only pieces none of whose character n-grams occur in a frequent piece
+# stay random, here fewer than 2% of the new tokens (0.13% for the 16k demo tokenizer, see the slow
+# test).
 MAX_RANDOM_FRACTION = 0.02
 
 
@@ -123,15 +148,17 @@ def test_rare_tokens_get_vectors_from_their_character_ngrams(setup):
     composed = train_token_vectors(texts[:100], tok, threads=1)
     new = np.flatnonzero(~get_heuristic("focus")(source, target, vectors=composed).copied)
     rare = np.setdiff1d(new, plain.ids)
-    assert len(rare) > 0.2 * len(new)  # min_count 10 on little text: deepfocus would draw these at random
+    assert len(rare) > 0.2 * len(
+        new
+    )  # min_count 10 on little text: deepfocus would draw these at random
     # in-vocabulary tokens keep their trained vectors
     row = {int(i): r for r, i in enumerate(composed.ids)}
     np.testing.assert_array_equal(composed.vectors[[row[int(i)] for i in plain.ids]], plain.vectors)
     out = get_heuristic("focus")(source, target, vectors=composed)
     assert out.info["n_random"] <= MAX_RANDOM_FRACTION * len(new), out.info
 
-    # the composed vectors carry spelling: a rare piece's nearest frequent piece shares a 3-character
-    # substring far more often than a random frequent piece does (measured: 44% vs 2%)
+    # the composed vectors carry spelling: a rare piece's nearest frequent piece shares a
+    # 3-character substring far more often than a random frequent piece does (measured: 44% vs 2%)
     def grams(i):
         t = tok.id_to_token(int(i))
         return {t[k : k + 3] for k in range(len(t) - 2)}
@@ -139,7 +166,10 @@ def test_rare_tokens_get_vectors_from_their_character_ngrams(setup):
     rare = np.array([i for i in rare if int(i) in row and len(tok.id_to_token(int(i))) >= 4])
     freq = plain.ids
     unit = lambda x: x / np.linalg.norm(x, axis=1, keepdims=True)
-    sims = unit(composed.vectors[[row[int(i)] for i in rare]]) @ unit(composed.vectors[[row[int(i)] for i in freq]]).T
+    sims = (
+        unit(composed.vectors[[row[int(i)] for i in rare]])
+        @ unit(composed.vectors[[row[int(i)] for i in freq]]).T
+    )
     nearest = freq[sims.argmax(1)]
     shuffled = np.random.default_rng(0).choice(freq, len(rare))
     share = np.mean([bool(grams(a) & grams(b)) for a, b in zip(rare, nearest)])
@@ -149,13 +179,16 @@ def test_rare_tokens_get_vectors_from_their_character_ngrams(setup):
 
 @pytest.mark.slow
 def test_demo_tokenizer_falls_back_for_under_one_percent_of_new_tokens():
-    """The `zett demo` setting: Unigram-16k on the German Bible's training chapters, fastText on the same."""
+    """The `zett demo` setting: Unigram-16k on the German Bible's training chapters, fastText on the
+    same."""
     from zett.demo import DemoConfig, split_texts, train_unigram
 
     train, _held = split_texts(DemoConfig(lang="de"))
     tok = train_unigram(train, 16000)
     target = canonicalize(load_tokenizer(tok))
-    source = SourceEmbeddings(canonicalize(load_tokenizer(assets.smollm2_gguf())), np.zeros((49152, 4), np.float32))
+    source = SourceEmbeddings(
+        canonicalize(load_tokenizer(assets.smollm2_gguf())), np.zeros((49152, 4), np.float32)
+    )
     out = get_heuristic("focus")(source, target, texts=train, tokenizer=tok, threads=2)
     n_new = int((~out.copied).sum())
     assert n_new > 10000 and out.info["n_random"] < 0.01 * n_new, out.info
@@ -164,11 +197,18 @@ def test_demo_tokenizer_falls_back_for_under_one_percent_of_new_tokens():
 def test_focus_weights_chunking_is_invisible():
     rng = np.random.default_rng(2)
     new, anchors = rng.normal(size=(50, 8)), rng.normal(size=(40, 8))
-    np.testing.assert_allclose(focus_weights(new, anchors, chunk=7).toarray(), focus_weights(new, anchors, chunk=1000).toarray(), atol=1e-12)
+    np.testing.assert_allclose(
+        focus_weights(new, anchors, chunk=7).toarray(),
+        focus_weights(new, anchors, chunk=1000).toarray(),
+        atol=1e-12,
+    )
 
 
 def test_matches_deepfocus(setup):
-    pytest.importorskip("deepfocus", reason="deepfocus (with entmax, fastdist, numba, print-on-steroids) is not installed")
+    pytest.importorskip(
+        "deepfocus",
+        reason="deepfocus (with entmax, fastdist, numba, print-on-steroids) is not installed",
+    )
     path = Path(__file__).resolve().parents[2] / "benchmarks" / "focus_vs_deepfocus.py"
     spec = importlib.util.spec_from_file_location("focus_vs_deepfocus", path)
     bench = importlib.util.module_from_spec(spec)
@@ -182,7 +222,10 @@ def test_matches_deepfocus(setup):
 
 @pytest.mark.slow
 def test_matches_deepfocus_on_real_smollm2_embeddings(setup):
-    pytest.importorskip("deepfocus", reason="deepfocus (with entmax, fastdist, numba, print-on-steroids) is not installed")
+    pytest.importorskip(
+        "deepfocus",
+        reason="deepfocus (with entmax, fastdist, numba, print-on-steroids) is not installed",
+    )
     path = Path(__file__).resolve().parents[2] / "benchmarks" / "focus_vs_deepfocus.py"
     spec = importlib.util.spec_from_file_location("focus_vs_deepfocus", path)
     bench = importlib.util.module_from_spec(spec)

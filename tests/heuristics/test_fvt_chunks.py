@@ -17,13 +17,18 @@ def pair():
     src_vocab = canonicalize(load_tokenizer(assets.smollm2_gguf()))
     tgt_vocab = canonicalize(load_tokenizer(assets.minilm_dir()))
     rng = np.random.default_rng(0)
-    e_in = (rng.normal(size=(src_vocab.size + 300, 24)) * 0.5 + np.linspace(-1, 1, 24)).astype(np.float32)  # + padding rows
+    e_in = (rng.normal(size=(src_vocab.size + 300, 24)) * 0.5 + np.linspace(-1, 1, 24)).astype(
+        np.float32
+    )  # + padding rows
     e_out = rng.normal(size=e_in.shape).astype(np.float32)
     return SourceEmbeddings(src_vocab, e_in, e_out), tgt_vocab
 
 
-def _one_shot(source: SourceEmbeddings, target, table: np.ndarray, missing: np.ndarray) -> np.ndarray:
-    """The whole-table formula: scipy upcasts the full table, float64 throughout, cast once at the end."""
+def _one_shot(
+    source: SourceEmbeddings, target, table: np.ndarray, missing: np.ndarray
+) -> np.ndarray:
+    """The whole-table formula: scipy upcasts the full table, float64 throughout, cast once at the
+    end."""
     matrix, empty = decomposition_matrix(source, [target.tokens[i] for i in missing])
     n_src = source.get_decomposer().source_vocab_size
     mean = table.mean(0, dtype=np.float64)
@@ -37,15 +42,21 @@ def test_chunked_fvt_is_bit_identical_to_one_shot(pair):
     fvt = get_heuristic("fvt")
     results = [fvt(source, target, chunk=c) for c in (97, 4096, 10**7)]
     missing = np.flatnonzero(~results[0].copied)
-    assert missing.size > 3 * 97 and missing.size < 10**7  # several blocks, and one block for everything
-    for name, table in (("input_embeddings", source.input_embeddings), ("output_embeddings", source.output_embeddings)):
+    assert (
+        missing.size > 3 * 97 and missing.size < 10**7
+    )  # several blocks, and one block for everything
+    for name, table in (
+        ("input_embeddings", source.input_embeddings),
+        ("output_embeddings", source.output_embeddings),
+    ):
         expect = _one_shot(source, target, table, missing)
         assert np.abs(expect).max() > 0
         for res in results:
             got = getattr(res, name)
             assert got.dtype == np.float32
             np.testing.assert_array_equal(got[missing].view(np.uint32), expect.view(np.uint32))
-    # some rows do use fallback bytes or pieces past the first block's columns, so the renumbering is exercised
+    # some rows do use fallback bytes or pieces past the first block's columns, so the renumbering
+    # is exercised
     matrix, _ = decomposition_matrix(source, [target.tokens[i] for i in missing])
     assert sp.csr_matrix(matrix).indices.max() > 40000
 

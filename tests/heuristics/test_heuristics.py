@@ -1,4 +1,5 @@
-"""Heuristic baselines on real tokenizers: SmolLM2's byte BPE as source, MiniLM's WordPiece as target."""
+"""Heuristic baselines on real tokenizers: SmolLM2's byte BPE as source, MiniLM's WordPiece as
+target."""
 
 import numpy as np
 import pytest
@@ -24,10 +25,15 @@ def test_overlap_and_specials_are_copied(pair, name):
     source, target = pair
     out = HEURISTICS[name](source, target, seed=0)
     t_ids, s_ids = copy_plan(source, target)
-    assert out.input_embeddings.shape == (target.size, 16) and out.output_embeddings.shape == (target.size, 16)
+    assert out.input_embeddings.shape == (target.size, 16) and out.output_embeddings.shape == (
+        target.size,
+        16,
+    )
     np.testing.assert_array_equal(out.input_embeddings[t_ids], source.input_embeddings[s_ids])
     np.testing.assert_array_equal(out.output_embeddings[t_ids], source.output_embeddings[s_ids])
-    assert out.info["n_copied"] == len(set(t_ids.tolist())) > 10_000  # WordPiece and SmolLM2 share most words
+    assert (
+        out.info["n_copied"] == len(set(t_ids.tolist())) > 10_000
+    )  # WordPiece and SmolLM2 share most words
     assert np.isfinite(out.input_embeddings).all()
 
 
@@ -41,7 +47,9 @@ def test_fvt_is_mean_of_decomposition(pair):
         pieces = dec.encode([target.tokens[i]])[0]
         if not pieces or max(pieces) >= dec.source_vocab_size:
             continue
-        np.testing.assert_allclose(out.input_embeddings[i], source.input_embeddings[pieces].mean(0), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            out.input_embeddings[i], source.input_embeddings[pieces].mean(0), rtol=1e-5, atol=1e-6
+        )
         assert b"".join(dec.pieces(pieces)) == target.bytes_of(int(i))
         checked += 1
     assert checked >= 20
@@ -51,16 +59,28 @@ def test_statistical_methods_match_source_statistics(pair):
     source, target = pair
     rnd = get_heuristic("random")(source, target, seed=1)
     new = ~rnd.copied
-    np.testing.assert_allclose(rnd.input_embeddings[new].mean(0), source.input_embeddings.mean(0), atol=0.05)
-    np.testing.assert_allclose(rnd.input_embeddings[new].std(0), source.input_embeddings.std(0), rtol=0.1)
+    np.testing.assert_allclose(
+        rnd.input_embeddings[new].mean(0), source.input_embeddings.mean(0), atol=0.05
+    )
+    np.testing.assert_allclose(
+        rnd.input_embeddings[new].std(0), source.input_embeddings.std(0), rtol=0.1
+    )
     mvn = get_heuristic("mvn")(source, target, seed=1)
-    np.testing.assert_allclose(mvn.input_embeddings[~mvn.copied], np.broadcast_to(source.input_embeddings.mean(0), (int((~mvn.copied).sum()), 16)), atol=1e-3)
+    np.testing.assert_allclose(
+        mvn.input_embeddings[~mvn.copied],
+        np.broadcast_to(source.input_embeddings.mean(0), (int((~mvn.copied).sum()), 16)),
+        atol=1e-3,
+    )
     mean = get_heuristic("mean")(source, target)
-    assert np.allclose(mean.input_embeddings[~mean.copied], source.input_embeddings.mean(0), atol=1e-6)
+    assert np.allclose(
+        mean.input_embeddings[~mean.copied], source.input_embeddings.mean(0), atol=1e-6
+    )
     noisy = get_heuristic("mean_noise")(source, target, seed=3)
     spread = noisy.input_embeddings[~noisy.copied].std(0)
     assert (spread > 0).all() and (spread < 0.2 * source.input_embeddings.std(0)).all()
-    assert not np.array_equal(get_heuristic("random")(source, target, seed=2).input_embeddings, rnd.input_embeddings)
+    assert not np.array_equal(
+        get_heuristic("random")(source, target, seed=2).input_embeddings, rnd.input_embeddings
+    )
 
 
 def test_unknown_method_is_a_clear_error():

@@ -1,6 +1,6 @@
-"""Training checkpoints restore exactly; exported hypernet dirs round-trip and refuse a wrong base model."""
+"""Training checkpoints restore exactly; exported hypernet dirs round-trip and refuse a wrong base
+model."""
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
@@ -35,7 +35,9 @@ def test_resume_continues_with_identical_losses(tmp_path):
     ckpt.save(3, hn, opt, {"epoch": 1, "offset": 17})
     uninterrupted = [_step(hn, opt) for _ in range(3)]
 
-    hn2 = Hypernet(CFG, SRC, rngs=nnx.Rngs(5))  # different init: everything must come from the checkpoint
+    hn2 = Hypernet(
+        CFG, SRC, rngs=nnx.Rngs(5)
+    )  # different init: everything must come from the checkpoint
     opt2 = nnx.Optimizer(hn2, optax.adam(1e-2), wrt=nnx.Param)
     step, data = TrainCheckpointer(tmp_path).restore_latest(hn2, opt2)
     assert step == 3 and data == {"epoch": 1, "offset": 17}
@@ -47,8 +49,10 @@ def test_export_round_trip_and_wrong_base_model(tmp_path):
     hn = Hypernet(CFG, SRC, rngs=nnx.Rngs(0))
     out = save_hypernet(tmp_path / "hn", hn, base_model="tiny", source_tokenizer="tiny-tok")
     again = load_hypernet(out, SRC)
-    np.testing.assert_array_equal(np.asarray(hn(IDS, LENGTHS).input_embeddings),
-                                  np.asarray(again(IDS, LENGTHS).input_embeddings))
+    np.testing.assert_array_equal(
+        np.asarray(hn(IDS, LENGTHS).input_embeddings),
+        np.asarray(again(IDS, LENGTHS).input_embeddings),
+    )
     with pytest.raises(ValueError, match="differ from those of 'tiny'"):
         load_hypernet(out, SRC + 1.0)
     with pytest.raises(ValueError, match="expects source embeddings"):

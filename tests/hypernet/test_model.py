@@ -1,10 +1,8 @@
 """The hypernetwork module: shapes, pad masking, fallback ids, rescalers, and that it can learn."""
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-import pytest
 from flax import nnx
 
 from zett.hypernet.config import HypernetConfig
@@ -83,5 +81,8 @@ def test_identity_regression_learns():
         opt.update(model, grads)
         return loss
 
-    losses = [float(step(hn, opt, jnp.asarray(ids), jnp.asarray(lengths), jnp.asarray(src))) for _ in range(150)]
+    losses = [
+        float(step(hn, opt, jnp.asarray(ids), jnp.asarray(lengths), jnp.asarray(src)))
+        for _ in range(150)
+    ]
     assert losses[-1] < 0.2 * losses[0], (losses[0], losses[-1])

@@ -1,4 +1,5 @@
-"""`zett plan`: full-size configs evaluated abstractly, parameter counts exact, sharding divides memory."""
+"""`zett plan`: full-size configs evaluated abstractly, parameter counts exact, sharding divides
+memory."""
 
 import json
 

@@ -1,4 +1,5 @@
-"""MLM hypernets: special tokens copy the source model's logit bias (DESIGN 3.4), in training and in prediction."""
+"""MLM hypernets: special tokens copy the source model's logit bias, in training and in
+prediction."""
 
 import jax.numpy as jnp
 import numpy as np
@@ -11,7 +12,9 @@ from zett.hypernet.model import Hypernet
 from zett.hypernet.predict import predict_embeddings
 from zett.tokenization import Decomposer, canonicalize, load_tokenizer, map_specials
 
-CFG = HypernetConfig(hidden_size=32, intermediate_size=64, num_layers=1, surface_maxlen=4, predict_bias=True)
+CFG = HypernetConfig(
+    hidden_size=32, intermediate_size=64, num_layers=1, surface_maxlen=4, predict_bias=True
+)
 
 
 def _hypernet(vocab: int, seed: int = 0):
@@ -27,14 +30,25 @@ def test_training_tables_copy_special_bias_rows():
     surface = np.zeros((k, 4), np.int32)
     surface[:, 0] = [3, 7, 11, 12, 40, 2]
     special = np.array([3, -1, -1, 12, -1, -1], np.int32)
-    batch = HypernetBatch(np.zeros((1, 4), np.int32), np.ones((1, 4), np.int32), np.zeros((1, 4), np.int32), surface,
-                          np.ones(k, np.int32), special, np.full(k, -1, np.int32), np.ones(k, bool), np.ones(1, np.int32))
+    batch = HypernetBatch(
+        np.zeros((1, 4), np.int32),
+        np.ones((1, 4), np.int32),
+        np.zeros((1, 4), np.int32),
+        surface,
+        np.ones(k, np.int32),
+        special,
+        np.full(k, -1, np.int32),
+        np.ones(k, bool),
+        np.ones(1, np.int32),
+    )
     _, _, got = predicted_tables(hn, batch)
     predicted = np.asarray(hn(jnp.asarray(surface), jnp.ones(k, jnp.int32)).bias)
     got = np.asarray(got)
     np.testing.assert_array_equal(got[[0, 3]], bias[[3, 12]])
     np.testing.assert_array_equal(got[[1, 2, 4, 5]], predicted[[1, 2, 4, 5]])
-    assert not np.allclose(predicted[[0, 3]], bias[[3, 12]])  # the copy is not what the head predicts
+    assert not np.allclose(
+        predicted[[0, 3]], bias[[3, 12]]
+    )  # the copy is not what the head predicts
 
 
 def test_predicted_vocabulary_copies_special_bias_from_the_hypernets_source():

@@ -22,12 +22,28 @@ def _setup(tied=True):
     base = decoder.MODEL_CLASS(cfg, rngs=nnx.Rngs(0))
     src_in = np.asarray(base.get_input_embeddings())
     src_out = None if tied else np.asarray(base.get_output_embeddings())
-    hcfg = HypernetConfig(hidden_size=32, intermediate_size=64, num_layers=1, surface_maxlen=MAXLEN,
-                          predict_output_embeddings=not tied)
+    hcfg = HypernetConfig(
+        hidden_size=32,
+        intermediate_size=64,
+        num_layers=1,
+        surface_maxlen=MAXLEN,
+        predict_output_embeddings=not tied,
+    )
     hn = Hypernet(hcfg, src_in, src_out, rngs=nnx.Rngs(1))
-    opt = nnx.Optimizer(hn, make_optimizer(OptimConfig(identity_steps=5, identity_warmup_steps=1, lr=3e-3,
-                                                       warmup_steps=1, total_steps=400, grad_clip_norm=1.0)),
-                        wrt=nnx.Param)
+    opt = nnx.Optimizer(
+        hn,
+        make_optimizer(
+            OptimConfig(
+                identity_steps=5,
+                identity_warmup_steps=1,
+                lr=3e-3,
+                warmup_steps=1,
+                total_steps=400,
+                grad_clip_norm=1.0,
+            )
+        ),
+        wrt=nnx.Param,
+    )
     return base, hn, opt
 
 
@@ -43,8 +59,17 @@ def _lm_batch(seed=0):
     mask = np.ones_like(ids)
     mask[1, 12:] = 0
     labels = np.where(mask == 1, ids, -1).astype(np.int32)  # causal: the step shifts
-    return HypernetBatch(ids, mask, labels, surface, lengths, special, source_ids, np.ones(SUBSET, bool),
-                         np.full((4,), 40, np.int32))
+    return HypernetBatch(
+        ids,
+        mask,
+        labels,
+        surface,
+        lengths,
+        special,
+        source_ids,
+        np.ones(SUBSET, bool),
+        np.full((4,), 40, np.int32),
+    )
 
 
 @pytest.mark.parametrize("tied", [True, False])
@@ -89,5 +114,7 @@ def test_nonfinite_step_is_skipped():
     m = train_step(hn, opt, base, batch)
     assert bool(m["skipped"])
     after = jax.tree.map(np.asarray, nnx.state(hn, nnx.Param))
-    np.testing.assert_array_equal(np.asarray(after["blocks"][0]["qkv"]["kernel"][...]),
-                                  np.asarray(params["blocks"][0]["qkv"]["kernel"][...]))
+    np.testing.assert_array_equal(
+        np.asarray(after["blocks"][0]["qkv"]["kernel"][...]),
+        np.asarray(params["blocks"][0]["qkv"]["kernel"][...]),
+    )

@@ -1,4 +1,5 @@
-"""Periodic validation during training: held-out text under a fixed target tokenizer, logged as bits per byte."""
+"""Periodic validation during training: held-out text under a fixed target tokenizer, logged as bits
+per byte."""
 
 import json
 import math
@@ -10,19 +11,40 @@ from zett.cli.main import main
 
 def test_validation_logs_finite_bits_per_byte(tmp_path):
     con = sqlite3.connect(assets.bible_db())
-    rows = con.execute("select vText from bible where bbName='k' and bNumber=1 and cNumber<=3 order by id").fetchall()
+    rows = con.execute(
+        "select vText from bible where bbName='k' and bNumber=1 and cNumber<=3 order by id"
+    ).fetchall()
     train, held = tmp_path / "train.jsonl", tmp_path / "held.jsonl"
     train.write_text("".join(json.dumps({"text": t, "lang": "en"}) + "\n" for (t,) in rows[:60]))
     held.write_text("".join(json.dumps({"text": t, "lang": "en"}) + "\n" for (t,) in rows[60:]))
     work = tmp_path / "run"
-    assert main(["train", "tiny", f"workdir={work}", f"data.train={train}", f"data.validation={held}",
-                 "data.validation_texts=4", "validation_tokenizers=[minilm]", "optim.identity_steps=1",
-                 "optim.identity_warmup_steps=1", "optim.warmup_steps=1", "optim.total_steps=4", "log_every=2",
-                 "eval_every=3", "save_every=100", "tensorboard=false"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "tiny",
+                f"workdir={work}",
+                f"data.train={train}",
+                f"data.validation={held}",
+                "data.validation_texts=4",
+                "validation_tokenizers=[minilm]",
+                "optim.identity_steps=1",
+                "optim.identity_warmup_steps=1",
+                "optim.warmup_steps=1",
+                "optim.total_steps=4",
+                "log_every=2",
+                "eval_every=3",
+                "save_every=100",
+                "tensorboard=false",
+            ]
+        )
+        == 0
+    )
     logged = [json.loads(line) for line in (work / "metrics.jsonl").read_text().splitlines()]
     val = [m for m in logged if "val/minilm/bits_per_byte" in m]
     assert [m["step"] for m in val] == [3, 4]  # every eval_every steps and at the end
     for m in val:
         bpb = m["val/minilm/bits_per_byte"]
-        # a random tiny model: far from good, but a real, finite measurement (uniform over 30k ≈ 15 bits/token)
+        # a random tiny model: far from good, but a real, finite measurement (uniform over 30k ≈ 15
+        # bits/token)
         assert math.isfinite(bpb) and 0.5 < bpb < 20, bpb

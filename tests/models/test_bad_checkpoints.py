@@ -1,4 +1,5 @@
-"""Damaged or mismatched checkpoints fail loudly, naming the file and the tensor; nothing loads halfway."""
+"""Damaged or mismatched checkpoints fail loudly, naming the file and the tensor; nothing loads
+halfway."""
 
 from __future__ import annotations
 
@@ -10,8 +11,15 @@ import numpy as np
 import pytest
 from safetensors.numpy import save_file
 
-from zett.models import CheckpointError, UnsupportedModelError, build_model, config_from_hf, load_pretrained
-from zett.models import hf_io, registry
+from zett.models import (
+    CheckpointError,
+    UnsupportedModelError,
+    build_model,
+    config_from_hf,
+    hf_io,
+    load_pretrained,
+    registry,
+)
 from zett.models.weights import param_paths
 
 WORD = "bert.embeddings.word_embeddings.weight"
@@ -42,7 +50,10 @@ def _rewrite(path: Path, tensors: dict[str, np.ndarray]) -> None:
 @pytest.mark.parametrize(
     "damage, message",
     [
-        (lambda b: b[: len(b) - 100], "incomplete metadata|not fully covered"),  # truncated download
+        (
+            lambda b: b[: len(b) - 100],
+            "incomplete metadata|not fully covered",
+        ),  # truncated download
         (lambda b: b[:8] + b"X" + b[9:], "header|JSON"),  # corrupt JSON header
         (lambda b: os.urandom(4096), "header"),  # garbage
         (lambda b: b"", "header"),  # empty file
@@ -60,7 +71,9 @@ def test_damaged_safetensors(good, tmp_path, damage, message):
 
 def test_unsupported_architecture(good, tmp_path):
     ckpt = _copy(good, tmp_path / "ckpt")
-    (ckpt / "config.json").write_text(json.dumps({"model_type": "gpt2", "architectures": ["GPT2LMHeadModel"]}))
+    (ckpt / "config.json").write_text(
+        json.dumps({"model_type": "gpt2", "architectures": ["GPT2LMHeadModel"]})
+    )
     with pytest.raises(UnsupportedModelError, match=r"'gpt2'.*supports.*bert.*llama") as err:
         load_pretrained(ckpt)
     assert "GPT2LMHeadModel" in str(err.value)
@@ -71,7 +84,9 @@ def test_unsupported_architecture(good, tmp_path):
 def test_unsupported_option(good, tmp_path):
     ckpt = _copy(good, tmp_path / "ckpt")
     hf = json.loads((ckpt / "config.json").read_text())
-    (ckpt / "config.json").write_text(json.dumps({**hf, "position_embedding_type": "relative_key_query"}))
+    (ckpt / "config.json").write_text(
+        json.dumps({**hf, "position_embedding_type": "relative_key_query"})
+    )
     with pytest.raises(UnsupportedModelError, match="position_embedding_type"):
         load_pretrained(ckpt)
 
@@ -81,7 +96,10 @@ def test_shape_disagrees_with_config(good, tmp_path):
     t = _tensors(ckpt)
     t[WORD] = t[WORD][:-3]
     _rewrite(ckpt, t)
-    with pytest.raises(CheckpointError, match=rf"model\.safetensors: tensor '{WORD}' has shape \(125, 32\).*\(128, 32\)"):
+    with pytest.raises(
+        CheckpointError,
+        match=rf"model\.safetensors: tensor '{WORD}' has shape \(125, 32\).*\(128, 32\)",
+    ):
         load_pretrained(ckpt)
 
 
@@ -100,7 +118,10 @@ def test_missing_tensor(good, tmp_path):
     t = _tensors(ckpt)
     del t["bert.encoder.layer.1.output.LayerNorm.bias"]
     _rewrite(ckpt, t)
-    with pytest.raises(CheckpointError, match=r"model\.safetensors: missing tensor.*layer\.1\.output\.LayerNorm\.bias"):
+    with pytest.raises(
+        CheckpointError,
+        match=r"model\.safetensors: missing tensor.*layer\.1\.output\.LayerNorm\.bias",
+    ):
         load_pretrained(ckpt)
 
 
@@ -109,7 +130,9 @@ def test_unexpected_tensor(good, tmp_path):
     t = _tensors(ckpt)
     t["bert.encoder.layer.7.attention.self.query.weight"] = np.zeros((32, 32), np.float32)
     _rewrite(ckpt, t)
-    with pytest.raises(CheckpointError, match=r"model\.safetensors: tensor 'bert\.encoder\.layer\.7\..*' maps to"):
+    with pytest.raises(
+        CheckpointError, match=r"model\.safetensors: tensor 'bert\.encoder\.layer\.7\..*' maps to"
+    ):
         load_pretrained(ckpt)
     t = _tensors(good)
     t["classifier.weight"] = np.zeros((2, 32), np.float32)
@@ -125,12 +148,17 @@ def test_sharded_index_problems(good, tmp_path):
     index = {"metadata": {}, "weight_map": {n: "model-00001-of-00002.safetensors" for n in names}}
     index["weight_map"]["cls.predictions.bias"] = "model-00002-of-00002.safetensors"
     (ckpt / hf_io.INDEX_FILE).write_text(json.dumps(index))
-    with pytest.raises(CheckpointError, match=r"index\.json: shard model-00002-of-00002\.safetensors .* does not exist"):
+    with pytest.raises(
+        CheckpointError,
+        match=r"index\.json: shard model-00002-of-00002\.safetensors .* does not exist",
+    ):
         load_pretrained(ckpt)
     index["weight_map"]["cls.predictions.bias"] = "model-00001-of-00002.safetensors"
     index["weight_map"]["ghost.weight"] = "model-00001-of-00002.safetensors"
     (ckpt / hf_io.INDEX_FILE).write_text(json.dumps(index))
-    with pytest.raises(CheckpointError, match=r"'ghost\.weight' is listed in model-00001-of-00002\.safetensors"):
+    with pytest.raises(
+        CheckpointError, match=r"'ghost\.weight' is listed in model-00001-of-00002\.safetensors"
+    ):
         load_pretrained(ckpt)
     (ckpt / hf_io.INDEX_FILE).write_text("{not json")
     with pytest.raises(CheckpointError, match=r"index\.json: not a valid safetensors index"):
@@ -147,7 +175,9 @@ def test_config_problems(good, tmp_path):
         load_pretrained(ckpt)
     weights_only = _copy(good, tmp_path / "weights_only")
     (weights_only / "model.safetensors").unlink()
-    with pytest.raises(CheckpointError, match="no model.safetensors or model.safetensors.index.json"):
+    with pytest.raises(
+        CheckpointError, match="no model.safetensors or model.safetensors.index.json"
+    ):
         load_pretrained(weights_only)
 
 
@@ -162,12 +192,19 @@ def test_legacy_layernorm_names_load_as_transformers_does(good, tmp_path):
     """TF-converted BERTs name LayerNorm parameters gamma/beta; transformers renames them on load."""
     ckpt = _copy(good, tmp_path / "ckpt")
     t = _tensors(ckpt)
-    legacy = {k.replace("LayerNorm.weight", "LayerNorm.gamma").replace("LayerNorm.bias", "LayerNorm.beta"): v for k, v in t.items()}
+    legacy = {
+        k.replace("LayerNorm.weight", "LayerNorm.gamma").replace(
+            "LayerNorm.bias", "LayerNorm.beta"
+        ): v
+        for k, v in t.items()
+    }
     assert sum(k.endswith(".gamma") for k in legacy) == 6  # embeddings, 2 × 2 per layer, MLM head
     _rewrite(ckpt, legacy)
     pa, pb = param_paths(load_pretrained(good)), param_paths(load_pretrained(ckpt))
     for k in pa:
-        np.testing.assert_array_equal(np.asarray(pa[k].get_value()), np.asarray(pb[k].get_value()), err_msg=k)
+        np.testing.assert_array_equal(
+            np.asarray(pa[k].get_value()), np.asarray(pb[k].get_value()), err_msg=k
+        )
     both = "bert.embeddings.LayerNorm.weight"
     legacy[both] = t[both]
     _rewrite(ckpt, legacy)

@@ -1,4 +1,5 @@
-"""Llama / Mistral / Qwen2 / Qwen3 in zett against transformers (PyTorch CPU, eager attention), fp32, atol 1e-4."""
+"""Llama / Mistral / Qwen2 / Qwen3 in zett against transformers (PyTorch CPU, eager attention), fp32,
+atol 1e-4."""
 
 from __future__ import annotations
 
@@ -40,12 +41,18 @@ COMMON = dict(
     eos_token_id=2,
 )
 # Per-family settings that exercise what sets each apart (qwen3: head_dim ≠ hidden / heads).
-FAMILY_EXTRA = {"llama": {}, "mistral": {"sliding_window": None}, "qwen2": {}, "qwen3": {"head_dim": 12}}
+FAMILY_EXTRA = {
+    "llama": {},
+    "mistral": {"sliding_window": None},
+    "qwen2": {},
+    "qwen3": {"head_dim": 12},
+}
 FAMILIES = tuple(CONFIG_CLASSES)
 
 
 def _randomize(model: torch.nn.Module) -> None:
-    """HF init leaves biases at 0 and norms at 1, which would hide layout bugs: use O(1) random values."""
+    """HF init leaves biases at 0 and norms at 1, which would hide layout bugs: use O(1) random
+    values."""
     with torch.no_grad():
         for name, p in model.named_parameters():
             if "norm" in name:
@@ -69,7 +76,9 @@ def make_pair(family: str, tied: bool = False, **overrides):
     cfg = decoder.from_hf_config(hf_dict)
     # abstract init (no random numbers, nothing compiled): every parameter is then loaded
     model = nnx.eval_shape(lambda: decoder.DecoderLM(cfg, rngs=nnx.Rngs(1)))
-    assign_weights(model, state_dict_np(ref, tied), decoder.weight_rules(cfg), source=f"{family} test model")
+    assign_weights(
+        model, state_dict_np(ref, tied), decoder.weight_rules(cfg), source=f"{family} test model"
+    )
     return ref, model, hf_dict
 
 
@@ -128,7 +137,9 @@ def test_logits_hidden_states_and_export(family, tied):
     assert len(out.hidden_states) == len(expected.hidden_states) == COMMON["num_hidden_layers"] + 1
     for ours, theirs in zip(out.hidden_states, expected.hidden_states, strict=True):
         np.testing.assert_allclose(np.asarray(ours), theirs.numpy(), atol=ATOL, rtol=0)
-    np.testing.assert_allclose(np.asarray(out.last_hidden_state), expected.hidden_states[-1].numpy(), atol=ATOL)
+    np.testing.assert_allclose(
+        np.asarray(out.last_hidden_state), expected.hidden_states[-1].numpy(), atol=ATOL
+    )
 
     # export is the exact inverse of loading: same names, shapes and values as the torch state_dict
     sd = state_dict_np(ref, tied)
@@ -144,7 +155,9 @@ def test_llama_with_attention_and_mlp_bias():
     assert any("o_proj.bias" in k for k in ref.state_dict())
     ids = random_ids((2, 9), seed=3)
     np.testing.assert_allclose(
-        np.asarray(forward(model, jnp.asarray(ids)).logits), run_ref(ref, ids).logits.numpy(), atol=ATOL
+        np.asarray(forward(model, jnp.asarray(ids)).logits),
+        run_ref(ref, ids).logits.numpy(),
+        atol=ATOL,
     )
 
 
@@ -154,7 +167,9 @@ def test_left_and_right_padding(family):
     tokens = random_ids((10,), seed=1)
     pad = COMMON["pad_token_id"]
     ids = np.stack([tokens, np.r_[[pad] * 4, tokens[:6]], np.r_[tokens[:7], [pad] * 3]])
-    mask = np.stack([np.ones(10), np.r_[[0] * 4, [1] * 6], np.r_[[1] * 7, [0] * 3]]).astype(np.int64)
+    mask = np.stack([np.ones(10), np.r_[[0] * 4, [1] * 6], np.r_[[1] * 7, [0] * 3]]).astype(
+        np.int64
+    )
     expected = run_ref(ref, ids, mask).logits.numpy()
     ours = np.asarray(forward(model, jnp.asarray(ids), jnp.asarray(mask)).logits)
     real = mask == 1
@@ -174,7 +189,8 @@ def test_inputs_embeds(family):
     # embed() is what HF calls inputs_embeds
     ids = random_ids((1, 5))
     np.testing.assert_allclose(
-        np.asarray(model.embed(jnp.asarray(ids))), ref.get_input_embeddings()(torch.tensor(ids)).detach().numpy()
+        np.asarray(model.embed(jnp.asarray(ids))),
+        ref.get_input_embeddings()(torch.tensor(ids)).detach().numpy(),
     )
 
 
@@ -182,7 +198,10 @@ HEAD_DIM = COMMON["hidden_size"] // COMMON["num_attention_heads"]
 ROPE_VARIANTS = {
     "linear": ({"rope_type": "linear", "factor": 3.0}, 20),
     "dynamic_short": ({"rope_type": "dynamic", "factor": 2.0}, 12),
-    "dynamic_long": ({"rope_type": "dynamic", "factor": 2.0}, 24),  # beyond max_position_embeddings=16
+    "dynamic_long": (
+        {"rope_type": "dynamic", "factor": 2.0},
+        24,
+    ),  # beyond max_position_embeddings=16
     "yarn": ({"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 4}, 20),
     "yarn_mscale": (
         {
@@ -233,12 +252,21 @@ ROPE_VARIANTS = {
 @pytest.mark.parametrize("variant", sorted(ROPE_VARIANTS))
 def test_rope_scaling_variants(variant):
     params, seq = ROPE_VARIANTS[variant]
-    family = "qwen2" if variant.startswith("yarn") else "llama"  # also covers rope on a second family
-    # a small theta and long sequences make the frequency differences visible; one layer is enough for rope
+    family = (
+        "qwen2" if variant.startswith("yarn") else "llama"
+    )  # also covers rope on a second family
+    # a small theta and long sequences make the frequency differences visible; one layer is enough
+    # for rope
     ref, model, _ = make_pair(
-        family, rope_parameters={**params, "rope_theta": 100.0}, max_position_embeddings=16, num_hidden_layers=1
+        family,
+        rope_parameters={**params, "rope_theta": 100.0},
+        max_position_embeddings=16,
+        num_hidden_layers=1,
     )
-    assert model.config.rope_scaling is not None and model.config.rope_scaling.rope_type == params["rope_type"]
+    assert (
+        model.config.rope_scaling is not None
+        and model.config.rope_scaling.rope_type == params["rope_type"]
+    )
     ids = random_ids((2, seq), seed=4)
     mask = np.ones_like(ids)
     mask[1, :3] = 0
@@ -246,10 +274,14 @@ def test_rope_scaling_variants(variant):
     ours = np.asarray(forward(model, jnp.asarray(ids), jnp.asarray(mask)).logits)
     np.testing.assert_allclose(ours[mask == 1], expected[mask == 1], atol=ATOL, rtol=0)
     # the variant must matter, or the test could not fail
-    plain = nnx.eval_shape(lambda: decoder.DecoderLM(model.config.replace(rope_scaling=None), rngs=nnx.Rngs(0)))
+    plain = nnx.eval_shape(
+        lambda: decoder.DecoderLM(model.config.replace(rope_scaling=None), rngs=nnx.Rngs(0))
+    )
     nnx.update(plain, nnx.state(model))
     if variant != "dynamic_short":  # within the trained length dynamic is exactly the default
-        assert not np.allclose(np.asarray(forward(plain, jnp.asarray(ids), jnp.asarray(mask)).logits), ours)
+        assert not np.allclose(
+            np.asarray(forward(plain, jnp.asarray(ids), jnp.asarray(mask)).logits), ours
+        )
 
 
 @pytest.mark.parametrize(
@@ -274,23 +306,37 @@ def test_sliding_window(family, kwargs):
 
 ROUNDTRIP_CONFIGS = [
     decoder.tiny_config(),
-    decoder.tiny_config(family="llama", tie_word_embeddings=False, attention_bias=True, mlp_bias=True, head_dim=24),
+    decoder.tiny_config(
+        family="llama", tie_word_embeddings=False, attention_bias=True, mlp_bias=True, head_dim=24
+    ),
     decoder.tiny_config(family="mistral", sliding_window=7, bos_token_id=1, eos_token_id=2),
-    decoder.tiny_config(family="qwen2", sliding_window=5, layer_types=("full_attention", "sliding_attention")),
+    decoder.tiny_config(
+        family="qwen2", sliding_window=5, layer_types=("full_attention", "sliding_attention")
+    ),
     decoder.tiny_config(family="qwen3", head_dim=32, pad_token_id=0),
-    decoder.tiny_config(rope_scaling=RopeScaling("llama3", 8.0, 64, low_freq_factor=1.0, high_freq_factor=4.0)),
     decoder.tiny_config(
-        rope_scaling=RopeScaling("yarn", 4.0, 32, beta_fast=16.0, mscale=1.0, mscale_all_dim=1.0, truncate=False)
+        rope_scaling=RopeScaling("llama3", 8.0, 64, low_freq_factor=1.0, high_freq_factor=4.0)
     ),
     decoder.tiny_config(
-        rope_scaling=RopeScaling("longrope", None, 32, short_factor=(1.0,) * 8, long_factor=(2.0,) * 8)
+        rope_scaling=RopeScaling(
+            "yarn", 4.0, 32, beta_fast=16.0, mscale=1.0, mscale_all_dim=1.0, truncate=False
+        )
     ),
-    decoder.tiny_config(rope_scaling=RopeScaling("dynamic", 2.0), extra={"initializer_range": 0.01}),
+    decoder.tiny_config(
+        rope_scaling=RopeScaling(
+            "longrope", None, 32, short_factor=(1.0,) * 8, long_factor=(2.0,) * 8
+        )
+    ),
+    decoder.tiny_config(
+        rope_scaling=RopeScaling("dynamic", 2.0), extra={"initializer_range": 0.01}
+    ),
 ]
 
 
 @pytest.mark.parametrize(
-    "cfg", ROUNDTRIP_CONFIGS, ids=lambda c: f"{c.family}-{c.rope_scaling and c.rope_scaling.rope_type}"
+    "cfg",
+    ROUNDTRIP_CONFIGS,
+    ids=lambda c: f"{c.family}-{c.rope_scaling and c.rope_scaling.rope_type}",
 )
 def test_config_roundtrip(cfg):
     hf = decoder.to_hf_config(cfg)
@@ -310,7 +356,9 @@ def test_from_hf_config_legacy_and_defaults():
     }  # fmt: skip
     cfg = decoder.from_hf_config(legacy)
     assert cfg.rope_theta == 5e5 and cfg.rope_scaling == RopeScaling("linear", 2.0)
-    assert cfg.num_key_value_heads == 2 and cfg.tie_word_embeddings is False and cfg.eos_token_id == 2
+    assert (
+        cfg.num_key_value_heads == 2 and cfg.tie_word_embeddings is False and cfg.eos_token_id == 2
+    )
     assert decoder.to_hf_config(cfg)["eos_token_id"] == [2, 7]
     assert decoder.to_hf_config(cfg)["torch_dtype"] == "bfloat16"
     qwen3 = decoder.from_hf_config({**legacy, "model_type": "qwen3", "rope_scaling": None})
@@ -325,7 +373,10 @@ def test_from_hf_config_legacy_and_defaults():
         ({"hidden_act": "squared_relu"}, "activation"),
         ({"model_type": "gpt2"}, "model_type"),
         ({"attn_logit_softcapping": 30.0}, "attn_logit_softcapping"),
-        ({"rope_parameters": {"rope_type": "yarn", "factor": 2.0, "rope_theta": 1e4, "foo": 1}}, "foo"),
+        (
+            {"rope_parameters": {"rope_type": "yarn", "factor": 2.0, "rope_theta": 1e4, "foo": 1}},
+            "foo",
+        ),
     ],
 )
 def test_unsupported_options_raise(change, match):
@@ -347,7 +398,8 @@ def test_checkpoint_errors_name_the_tensor():
 
 
 def test_tied_checkpoint_with_head_copy_loads():
-    """Some tied checkpoints also store lm_head.weight (= the embeddings): `ignored_tensors` drops it."""
+    """Some tied checkpoints also store lm_head.weight (= the embeddings): `ignored_tensors` drops
+    it."""
     ref, model, _ = make_pair("qwen3", tied=True)
     full = {k: v.detach().numpy() for k, v in ref.state_dict().items()}
     assert "lm_head.weight" in full
@@ -357,7 +409,9 @@ def test_tied_checkpoint_with_head_copy_loads():
     assign_weights(model, full, rules, ignore=decoder.ignored_tensors(model.config))
     ids = random_ids((2, 12))
     np.testing.assert_allclose(
-        np.asarray(forward(model, jnp.asarray(ids)).logits), run_ref(ref, ids).logits.numpy(), atol=ATOL
+        np.asarray(forward(model, jnp.asarray(ids)).logits),
+        run_ref(ref, ids).logits.numpy(),
+        atol=ATOL,
     )
 
 
@@ -371,11 +425,16 @@ def test_jit_forward_and_greedy_generation_match_transformers():
 
     mask = jnp.ones(ids.shape, jnp.int32)
     np.testing.assert_allclose(
-        np.asarray(forward(model, jnp.asarray(ids), mask)), run_ref(ref, ids).logits.numpy(), atol=ATOL
+        np.asarray(forward(model, jnp.asarray(ids), mask)),
+        run_ref(ref, ids).logits.numpy(),
+        atol=ATOL,
     )
     with torch.no_grad():
         expected = ref.generate(
-            torch.tensor(ids), attention_mask=torch.ones(ids.shape, dtype=torch.long), max_new_tokens=8, do_sample=False
+            torch.tensor(ids),
+            attention_mask=torch.ones(ids.shape, dtype=torch.long),
+            max_new_tokens=8,
+            do_sample=False,
         ).numpy()
     ours = np.asarray(generate_greedy(model, jnp.asarray(ids), 8))
     np.testing.assert_array_equal(ours, expected)
@@ -395,9 +454,15 @@ def test_embedding_accessors_and_resize():
     same = forward(model, ids, tables=(model.get_input_embeddings(), model.get_output_embeddings()))
     np.testing.assert_allclose(np.asarray(same.logits), base, atol=1e-6)
     model.resize_vocab(cfg.vocab_size + 8)
-    assert model.get_input_embeddings().shape == model.get_output_embeddings().shape == (cfg.vocab_size + 8, 32)
+    assert (
+        model.get_input_embeddings().shape
+        == model.get_output_embeddings().shape
+        == (cfg.vocab_size + 8, 32)
+    )
     assert model.config.vocab_size == cfg.vocab_size + 8
-    np.testing.assert_allclose(np.asarray(forward(model, ids).logits)[..., : cfg.vocab_size], base, atol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(forward(model, ids).logits)[..., : cfg.vocab_size], base, atol=1e-6
+    )
     tied = nnx.eval_shape(lambda: decoder.DecoderLM(decoder.tiny_config(), rngs=nnx.Rngs(0)))
     nnx.update(tied, jax.tree.map(jnp.zeros_like, nnx.state(tied)))
     with pytest.raises(ValueError, match="tied"):
@@ -428,20 +493,32 @@ def export_weights_shapes(model, cfg) -> dict:
 
 @pytest.mark.parametrize("cfg", ROUNDTRIP_CONFIGS[1:5], ids=lambda c: c.family)
 def test_zett_model_exports_to_transformers(cfg):
-    """zett → HF direction: `to_hf_config` + `export_weights` give a transformers model with the same logits."""
-    cfg = cfg.replace(vocab_size=96, hidden_size=32, intermediate_size=48, max_position_embeddings=64)
+    """zett → HF direction: `to_hf_config` + `export_weights` give a transformers model with the
+    same logits."""
+    cfg = cfg.replace(
+        vocab_size=96, hidden_size=32, intermediate_size=48, max_position_embeddings=64
+    )
     model = nnx.eval_shape(lambda: decoder.DecoderLM(cfg, rngs=nnx.Rngs(0)))
     rng = np.random.default_rng(7)
     state = nnx.state(model)
-    nnx.update(model, jax.tree.map(lambda x: jnp.asarray(rng.normal(0, 0.3, x.shape), jnp.float32), state))
+    nnx.update(
+        model, jax.tree.map(lambda x: jnp.asarray(rng.normal(0, 0.3, x.shape), jnp.float32), state)
+    )
     hf_cfg = transformers.AutoConfig.for_model(**decoder.to_hf_config(cfg))
     ref = transformers.AutoModelForCausalLM.from_config(hf_cfg, attn_implementation="eager").eval()
-    tensors = {k: torch.tensor(v) for k, v in export_weights(model, decoder.weight_rules(cfg)).items()}
+    tensors = {
+        k: torch.tensor(v) for k, v in export_weights(model, decoder.weight_rules(cfg)).items()
+    }
     missing, unexpected = ref.load_state_dict(tensors, strict=False)
-    assert not unexpected and set(missing) <= ({"lm_head.weight"} if cfg.tie_word_embeddings else set())
+    assert not unexpected and set(missing) <= (
+        {"lm_head.weight"} if cfg.tie_word_embeddings else set()
+    )
     ids = random_ids((2, 12), seed=8)
     np.testing.assert_allclose(
-        np.asarray(forward(model, jnp.asarray(ids)).logits), run_ref(ref, ids).logits.numpy(), atol=ATOL, rtol=0
+        np.asarray(forward(model, jnp.asarray(ids)).logits),
+        run_ref(ref, ids).logits.numpy(),
+        atol=ATOL,
+        rtol=0,
     )
 
 
@@ -450,7 +527,9 @@ def test_bfloat16_compute_tracks_float32():
     ref, model, _ = make_pair("qwen3")
     ids = jnp.asarray(random_ids((2, 12), seed=9))
     fp32 = np.asarray(forward(model, ids).logits)
-    low = nnx.eval_shape(lambda: decoder.DecoderLM(model.config.replace(dtype="bfloat16"), rngs=nnx.Rngs(0)))
+    low = nnx.eval_shape(
+        lambda: decoder.DecoderLM(model.config.replace(dtype="bfloat16"), rngs=nnx.Rngs(0))
+    )
     nnx.update(low, nnx.state(model))
     assert low.embed_tokens.get_value().dtype == jnp.float32
     out = forward(low, ids).logits

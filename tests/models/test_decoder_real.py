@@ -18,7 +18,8 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
 TEXT = (
-    "The quick brown fox jumps over the lazy dog. It was a sunny day, and the children were playing in the park "
+    "The quick brown fox jumps over the lazy dog. It was a sunny day, and the children were "
+    "playing in the park "
     "while their parents sat on the benches and talked about the weather."
 )
 
@@ -38,9 +39,13 @@ def smollm2():
 def test_smollm2_matches_transformers(smollm2):
     cfg = decoder.from_hf_config(smollm2.hf_config)
     model = nnx.eval_shape(lambda: decoder.DecoderLM(cfg, rngs=nnx.Rngs(0)))
-    assign_weights(model, smollm2.tensors, decoder.weight_rules(cfg), ignore=decoder.ignored_tensors(cfg))
+    assign_weights(
+        model, smollm2.tensors, decoder.weight_rules(cfg), ignore=decoder.ignored_tensors(cfg)
+    )
     ref = transformers.LlamaForCausalLM(transformers.LlamaConfig(**smollm2.hf_config)).eval()
-    missing, unexpected = ref.load_state_dict({k: torch.tensor(v) for k, v in smollm2.tensors.items()}, strict=False)
+    missing, unexpected = ref.load_state_dict(
+        {k: torch.tensor(v) for k, v in smollm2.tensors.items()}, strict=False
+    )
     assert not unexpected and set(missing) <= {"lm_head.weight"}  # tied head
     ref.tie_weights()
 
@@ -58,5 +63,7 @@ def test_smollm2_matches_transformers(smollm2):
     prompt = ids[:10]
     ours = np.asarray(generate_greedy(model, jnp.asarray([prompt]), 12))[0]
     with torch.no_grad():
-        theirs = ref.generate(torch.tensor([prompt]), max_new_tokens=12, do_sample=False, eos_token_id=None)[0]
+        theirs = ref.generate(
+            torch.tensor([prompt]), max_new_tokens=12, do_sample=False, eos_token_id=None
+        )[0]
     np.testing.assert_array_equal(ours, theirs.numpy())

@@ -34,11 +34,13 @@ def _forward(graphdef, state, kwargs):
 def forward(model, input_ids=None, **kwargs):
     """model(...) jitted once per config and input signature: eager dispatch compiles op by op, which
     costs seconds per call on a busy 2-core CPU."""
-    kwargs = {k: jnp.asarray(v) for k, v in dict(kwargs, input_ids=input_ids).items() if v is not None}
+    kwargs = {
+        k: jnp.asarray(v) for k, v in dict(kwargs, input_ids=input_ids).items() if v is not None
+    }
     return _forward(*nnx.split(model), kwargs)
 
 
-def _randomize(model: "torch.nn.Module") -> None:
+def _randomize(model: torch.nn.Module) -> None:
     """HF init leaves biases at 0 and LayerNorms at 1, which would hide layout bugs."""
     with torch.no_grad():
         for name, p in model.named_parameters():
@@ -69,7 +71,8 @@ def pair(request, tmp_path_factory):
 
 
 def _batch(config, seed: int = 0):
-    """ids [3, 12]: a full row; a 7-token row padded on the right; the same 7 tokens padded on the left."""
+    """ids [3, 12]: a full row; a 7-token row padded on the right; the same 7 tokens padded on the
+    left."""
     rng = np.random.default_rng(seed)
     ids = rng.integers(3, config.vocab_size, (3, 12))
     mask = np.ones((3, 12), np.int64)
@@ -81,7 +84,9 @@ def _batch(config, seed: int = 0):
 
 def _hf(hf, **kw):
     with torch.no_grad():
-        return hf(**{k: torch.tensor(np.asarray(v)) for k, v in kw.items()}, output_hidden_states=True)
+        return hf(
+            **{k: torch.tensor(np.asarray(v)) for k, v in kw.items()}, output_hidden_states=True
+        )
 
 
 def _hf_position_ids(ids: np.ndarray, config) -> np.ndarray:
@@ -98,26 +103,34 @@ def test_logits_and_hidden_states_match_transformers(pair):
     ref = _hf(hf, input_ids=ids, attention_mask=mask)
     out = forward(model, ids, attention_mask=mask)
     real = mask.astype(bool)  # outputs at padding positions are arbitrary, in HF and here
-    np.testing.assert_allclose(np.asarray(out.logits)[real], ref.logits.numpy()[real], atol=ATOL, rtol=0)
+    np.testing.assert_allclose(
+        np.asarray(out.logits)[real], ref.logits.numpy()[real], atol=ATOL, rtol=0
+    )
     assert len(out.hidden_states) == len(ref.hidden_states) == model.config.num_hidden_layers + 1
     for ours, theirs in zip(out.hidden_states, ref.hidden_states):
         np.testing.assert_allclose(np.asarray(ours)[real], theirs.numpy()[real], atol=ATOL, rtol=0)
     if model.config.family != "bert":
         # positions follow the mask: the same tokens padded left or right give the same outputs
-        np.testing.assert_allclose(np.asarray(out.logits)[2, 5:], np.asarray(out.logits)[1, :7], atol=ATOL, rtol=0)
+        np.testing.assert_allclose(
+            np.asarray(out.logits)[2, 5:], np.asarray(out.logits)[1, :7], atol=ATOL, rtol=0
+        )
 
 
 def test_inputs_embeds_path_matches_transformers(pair):
     hf, model = pair
     ids, mask = _batch(model.config, seed=1)
-    embeds = np.asarray(model.get_input_embeddings())[ids]  # what HF calls inputs_embeds for BERT models
+    embeds = np.asarray(model.get_input_embeddings())[
+        ids
+    ]  # what HF calls inputs_embeds for BERT models
     positions = _hf_position_ids(ids, model.config)
-    # HF's inputs_embeds path cannot see padding and numbers RoBERTa positions from 0 regardless, so the
-    # positions its input_ids path would use are passed to both
+    # HF's inputs_embeds path cannot see padding and numbers RoBERTa positions from 0 regardless, so
+    # the positions its input_ids path would use are passed to both
     ref = _hf(hf, inputs_embeds=embeds, attention_mask=mask, position_ids=positions)
     ours = forward(model, inputs_embeds=embeds, attention_mask=mask, position_ids=positions)
     real = mask.astype(bool)
-    np.testing.assert_allclose(np.asarray(ours.logits)[real], ref.logits.numpy()[real], atol=ATOL, rtol=0)
+    np.testing.assert_allclose(
+        np.asarray(ours.logits)[real], ref.logits.numpy()[real], atol=ATOL, rtol=0
+    )
     # and zett derives exactly those positions itself from the mask
     np.testing.assert_array_equal(np.asarray(model.position_ids(jnp.asarray(real))), positions)
 
@@ -127,7 +140,9 @@ def test_untied_head_matches_transformers(tmp_path):
     with pytest.warns(UserWarning, match=r"cls\.predictions\.bias"):
         hf, model = make_pair("bert", tmp_path, tie_word_embeddings=False)
     assert not model.tied
-    assert not np.array_equal(np.asarray(model.get_output_embeddings()), np.asarray(model.get_input_embeddings()))
+    assert not np.array_equal(
+        np.asarray(model.get_output_embeddings()), np.asarray(model.get_input_embeddings())
+    )
     ids, mask = _batch(model.config)
     ref = _hf(hf, input_ids=ids, attention_mask=mask).logits.numpy()
     ours = np.asarray(forward(model, ids, attention_mask=mask).logits)
@@ -142,12 +157,18 @@ def test_supplied_head_and_output_bias(tmp_path):
     bias = rng.normal(size=(model.vocab_size,)).astype(np.float32)
     over = dict(input_embeddings=table, output_embeddings=table, output_bias=bias)
     supplied = forward(model, ids, attention_mask=mask, **over).logits
-    before = forward(model, ids, attention_mask=mask, **{k: np.asarray(v) for k, v in _own_head(model).items()})
-    assert not np.allclose(np.asarray(supplied), np.asarray(before.logits), atol=1e-3)  # the override took effect
+    before = forward(
+        model, ids, attention_mask=mask, **{k: np.asarray(v) for k, v in _own_head(model).items()}
+    )
+    assert not np.allclose(
+        np.asarray(supplied), np.asarray(before.logits), atol=1e-3
+    )  # the override took effect
     model.set_input_embeddings(jnp.asarray(table))
     model.set_output_bias(jnp.asarray(bias))
     np.testing.assert_array_equal(np.asarray(model.get_output_bias()), bias)
-    after = forward(model, ids, attention_mask=mask, **{k: np.asarray(v) for k, v in _own_head(model).items()})
+    after = forward(
+        model, ids, attention_mask=mask, **{k: np.asarray(v) for k, v in _own_head(model).items()}
+    )
     np.testing.assert_allclose(np.asarray(after.logits), np.asarray(supplied), atol=1e-6)
     with pytest.raises(ValueError, match="tied"):
         model.set_output_embeddings(jnp.asarray(table) + 1.0)
@@ -156,7 +177,11 @@ def test_supplied_head_and_output_bias(tmp_path):
 def _own_head(model):
     """The model's own tables passed explicitly: same jit signature as the override, one compile."""
     e = model.get_input_embeddings()
-    return dict(input_embeddings=e, output_embeddings=model.get_output_embeddings(), output_bias=model.get_output_bias())
+    return dict(
+        input_embeddings=e,
+        output_embeddings=model.get_output_embeddings(),
+        output_bias=model.get_output_bias(),
+    )
 
 
 def test_resize_vocab_grows_table_and_bias(tmp_path):
@@ -164,7 +189,9 @@ def test_resize_vocab_grows_table_and_bias(tmp_path):
     old_bias = np.asarray(model.get_output_bias())
     model.resize_vocab(model.vocab_size + 7)
     assert model.get_input_embeddings().shape == (old_bias.shape[0] + 7, model.config.hidden_size)
-    np.testing.assert_array_equal(np.asarray(model.get_output_bias())[: old_bias.shape[0]], old_bias)
+    np.testing.assert_array_equal(
+        np.asarray(model.get_output_bias())[: old_bias.shape[0]], old_bias
+    )
     ids, mask = _batch(model.config)
     ids[0, 0] = model.vocab_size - 1
     assert forward(model, ids, attention_mask=mask).logits.shape == (3, 12, model.vocab_size)
@@ -208,7 +235,8 @@ def test_sequence_longer_than_positions_is_refused():
         model.encode(jnp.zeros((1, too_long, config.hidden_size)))
 
 
-# --- the real all-MiniLM-L6-v2 (a BertModel: encoder + pooler, no MLM head) ---------------------------
+# --- the real all-MiniLM-L6-v2 (a BertModel: encoder + pooler, no MLM head)
+# ---------------------------
 SENTENCES = [
     "In the beginning God created the heaven and the earth.",
     "The quick brown fox jumps over the lazy dog while the farmer watches from his porch.",
@@ -238,11 +266,18 @@ def test_minilm_hidden_states_match_transformers():
     enc = tok(SENTENCES, padding=True, return_tensors="np")
     hf = transformers.BertModel.from_pretrained(str(path)).eval()
     with torch.no_grad():
-        ref = hf(input_ids=torch.tensor(enc["input_ids"]), attention_mask=torch.tensor(enc["attention_mask"]))
-    hidden, pooled = _encode(*nnx.split(model), jnp.asarray(enc["input_ids"]), jnp.asarray(enc["attention_mask"]))
+        ref = hf(
+            input_ids=torch.tensor(enc["input_ids"]),
+            attention_mask=torch.tensor(enc["attention_mask"]),
+        )
+    hidden, pooled = _encode(
+        *nnx.split(model), jnp.asarray(enc["input_ids"]), jnp.asarray(enc["attention_mask"])
+    )
     real = enc["attention_mask"].astype(bool)
     assert real.sum() > 60
-    np.testing.assert_allclose(np.asarray(hidden)[real], ref.last_hidden_state.numpy()[real], atol=ATOL, rtol=0)
+    np.testing.assert_allclose(
+        np.asarray(hidden)[real], ref.last_hidden_state.numpy()[real], atol=ATOL, rtol=0
+    )
     np.testing.assert_allclose(np.asarray(pooled), ref.pooler_output.numpy(), atol=ATOL, rtol=0)
     with pytest.raises(ValueError, match="no masked-LM head"):
         model.logits_from_hidden(hidden)

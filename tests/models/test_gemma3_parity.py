@@ -21,8 +21,8 @@ from zett.models.weights import assign_weights, export_weights  # noqa: E402
 ATOL = 1e-4
 SEQ = 24  # 3 × the sliding window (8): local layers must actually cut keys off
 
-# 5 layers: local, local, global, local, local; the second variant adds the final-logit softcap, an untied head,
-# linear RoPE scaling on the global layers and a query scalar different from head_dim.
+# 5 layers: local, local, global, local, local; the second variant adds the final-logit softcap, an
+# untied head, linear RoPE scaling on the global layers and a query scalar different from head_dim.
 VARIANTS = {
     "plain": gemma3.tiny_config(num_hidden_layers=5),
     "softcap_untied_linear": gemma3.tiny_config(
@@ -31,7 +31,13 @@ VARIANTS = {
         tie_word_embeddings=False,
         rope_scaling=RopeScaling(rope_type="linear", factor=4.0),
         query_pre_attn_scalar=24.0,
-        layer_types=("sliding_attention", "full_attention", "sliding_attention", "sliding_attention", "full_attention"),
+        layer_types=(
+            "sliding_attention",
+            "full_attention",
+            "sliding_attention",
+            "sliding_attention",
+            "full_attention",
+        ),
     ),
 }
 
@@ -40,7 +46,9 @@ def hf_model(cfg, seed: int = 0):
     """A transformers model built from `to_hf_config(cfg)` with every weight (norms too) randomised at
     a scale where mistakes show: zero-centred norm weights would hide a missing `1 +`."""
     hf_cfg = transformers.AutoConfig.for_model(**gemma3.to_hf_config(cfg))
-    model = transformers.AutoModelForCausalLM.from_config(hf_cfg, attn_implementation="eager").eval()
+    model = transformers.AutoModelForCausalLM.from_config(
+        hf_cfg, attn_implementation="eager"
+    ).eval()
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, p in model.named_parameters():
@@ -169,7 +177,9 @@ def test_inputs_embeds_path(pair):
     ids = ids_batch(cfg)
     with torch.no_grad():
         ref_embeds = hf.model.embed_tokens(torch.as_tensor(ids)).numpy()
-    np.testing.assert_allclose(np.asarray(model.embed(jnp.asarray(ids))), ref_embeds, atol=1e-6, rtol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(model.embed(jnp.asarray(ids))), ref_embeds, atol=1e-6, rtol=1e-6
+    )
     embeds = np.random.default_rng(5).normal(size=(2, SEQ, cfg.hidden_size)).astype(np.float32)
     ref, ref_hidden = hf_forward(hf, embeds=embeds)
     out = model(inputs_embeds=jnp.asarray(embeds), output_hidden_states=True)
@@ -178,7 +188,10 @@ def test_inputs_embeds_path(pair):
     # a caller-supplied table goes through the same scaling
     table = np.asarray(model.get_input_embeddings()) * 2
     np.testing.assert_allclose(
-        np.asarray(model.embed(jnp.asarray(ids), jnp.asarray(table))), 2 * ref_embeds, atol=1e-5, rtol=1e-6
+        np.asarray(model.embed(jnp.asarray(ids), jnp.asarray(table))),
+        2 * ref_embeds,
+        atol=1e-5,
+        rtol=1e-6,
     )
 
 
@@ -213,17 +226,22 @@ def test_resize_vocab_keeps_old_logits(pair):
 
 
 def test_embedding_scale_rounds_in_table_dtype():
-    """HF multiplies by sqrt(hidden) cast to the table dtype: in bfloat16 sqrt(40) = 6.3246 → 6.3125."""
+    """HF multiplies by sqrt(hidden) cast to the table dtype: in bfloat16 sqrt(40) = 6.3246 →
+    6.3125."""
     cfg = gemma3.tiny_config(hidden_size=40, head_dim=10, param_dtype="bfloat16", dtype="bfloat16")
     hf = hf_model(cfg.replace(param_dtype="float32", dtype="float32")).to(torch.bfloat16)
-    model = zett_model(cfg, {k: v.float().numpy() for k, v in hf.state_dict().items() if k != "lm_head.weight"})
+    model = zett_model(
+        cfg, {k: v.float().numpy() for k, v in hf.state_dict().items() if k != "lm_head.weight"}
+    )
     ids = ids_batch(cfg)
     with torch.no_grad():
         ref = hf.model.embed_tokens(torch.as_tensor(ids)).float().numpy()
     got = np.asarray(model.embed(jnp.asarray(ids)).astype(jnp.float32))
     np.testing.assert_array_equal(got, ref)
     table = np.asarray(model.get_input_embeddings().astype(jnp.float32))[ids]
-    np.testing.assert_array_equal(got, np.asarray(jnp.asarray(table * 6.3125).astype(jnp.bfloat16).astype(jnp.float32)))
+    np.testing.assert_array_equal(
+        got, np.asarray(jnp.asarray(table * 6.3125).astype(jnp.bfloat16).astype(jnp.float32))
+    )
 
 
 def test_bfloat16_compute_error_is_that_of_transformers():
@@ -241,6 +259,7 @@ def test_bfloat16_compute_error_is_that_of_transformers():
     hf_err = np.abs(ref16 - ref32).max()
     assert 0 < np.abs(np.asarray(logits.astype(jnp.float32)) - ref32).max() <= 2 * hf_err
 
+
 # --- config translation --------------------------------------------------------------------------
 
 
@@ -257,11 +276,16 @@ def test_config_round_trip(name):
     assert loaded.rope_parameters["full_attention"]["rope_theta"] == cfg.rope_theta
     reread = gemma3.from_hf_config(loaded.to_dict())
     assert reread.replace(extra={}) == cfg
-    assert set(reread.extra) == {"initializer_range", "use_cache", "attention_dropout"}  # passed through
+    assert set(reread.extra) == {
+        "initializer_range",
+        "use_cache",
+        "attention_dropout",
+    }  # passed through
 
 
 def test_legacy_hf_config_keys():
-    """Pre-5.x config.json: rope_theta / rope_local_base_freq / rope_scaling / sliding_window_pattern."""
+    """Pre-5.x config.json: rope_theta / rope_local_base_freq / rope_scaling /
+    sliding_window_pattern."""
     legacy = {
         "model_type": "gemma3_text",
         "hidden_size": 64,
@@ -281,7 +305,9 @@ def test_legacy_hf_config_keys():
         "initializer_range": 0.02,
     }
     cfg = gemma3.from_hf_config(legacy)
-    assert cfg.layer_types == ("sliding_attention", "sliding_attention", "full_attention") * 2 + ("sliding_attention",)
+    assert cfg.layer_types == ("sliding_attention", "sliding_attention", "full_attention") * 2 + (
+        "sliding_attention",
+    )
     assert (cfg.rope_theta, cfg.rope_local_base_freq) == (500000.0, 20000.0)
     assert cfg.rope_scaling == RopeScaling(rope_type="linear", factor=8.0)
     assert cfg.query_pre_attn_scalar == 256 and cfg.eos_token_id == 1
@@ -308,7 +334,10 @@ def test_multimodal_config_uses_text_part():
         ({"attention_bias": True}, "biases"),
         ({"attn_logit_softcapping": 50.0}, "softcapping"),
         ({"hidden_activation": "relu2"}, "activation"),
-        ({"rope_parameters": {"sliding_attention": {"rope_type": "linear", "factor": 2.0}}}, "sliding-window"),
+        (
+            {"rope_parameters": {"sliding_attention": {"rope_type": "linear", "factor": 2.0}}},
+            "sliding-window",
+        ),
         ({"rope_parameters": {"full_attention": {"rope_type": "ntk-by-parts"}}}, "rope type"),
         ({"layer_types": ["sliding_attention"]}, "layer_types"),
     ],
@@ -342,13 +371,14 @@ def test_bad_checkpoint_names_tensor():
     tensors = hf_tensors(hf_model(cfg))
     model = nnx.eval_shape(lambda: gemma3.Gemma3(cfg, rngs=nnx.Rngs(0)))
     bad = dict(tensors)
-    bad["model.layers.0.self_attn.q_proj.weight"] = bad["model.layers.0.self_attn.q_proj.weight"][:-1]
+    bad["model.layers.0.self_attn.q_proj.weight"] = bad["model.layers.0.self_attn.q_proj.weight"][
+        :-1
+    ]
     with pytest.raises(ValueError, match="q_proj"):
         assign_weights(model, bad, gemma3.weight_rules(cfg), source="ckpt")
     del tensors["model.layers.2.self_attn.k_norm.weight"]
     with pytest.raises(ValueError, match="k_norm"):
         assign_weights(model, tensors, gemma3.weight_rules(cfg), source="ckpt")
-
 
 
 def test_ignored_tensors_cover_tied_head():
@@ -374,8 +404,11 @@ def test_checkpoint_directory_round_trip(pair, tmp_path):
     assert isinstance(loaded, gemma3.Gemma3)
     np.testing.assert_allclose(np.asarray(loaded(jnp.asarray(ids)).logits), ref, atol=ATOL, rtol=0)
     save_pretrained(model, tmp_path / "zett")
-    back = transformers.AutoModelForCausalLM.from_pretrained(tmp_path / "zett", attn_implementation="eager").eval()
+    back = transformers.AutoModelForCausalLM.from_pretrained(
+        tmp_path / "zett", attn_implementation="eager"
+    ).eval()
     np.testing.assert_allclose(hf_forward(back, ids)[0], ref, atol=ATOL, rtol=0)
+
 
 # --- the real Gemma-3-270m ------------------------------------------------------------------------
 
@@ -397,7 +430,9 @@ def real_gemma():
     ckpt = read_gguf(path)
     cfg = gemma3.from_hf_config(ckpt.hf_config)
     model = nnx.eval_shape(lambda: gemma3.Gemma3(cfg, rngs=nnx.Rngs(0)))
-    assign_weights(model, ckpt.tensors, gemma3.weight_rules(cfg), str(path), gemma3.ignored_tensors(cfg))
+    assign_weights(
+        model, ckpt.tensors, gemma3.weight_rules(cfg), str(path), gemma3.ignored_tensors(cfg)
+    )
     return ckpt, cfg, model
 
 
@@ -424,8 +459,12 @@ def test_gemma3_270m_matches_transformers_and_perplexity(real_gemma):
 
     hf_cfg = transformers.AutoConfig.for_model(**ckpt.hf_config)
     with no_init_weights():
-        hf = transformers.AutoModelForCausalLM.from_config(hf_cfg, attn_implementation="eager").eval()
-    missing, unexpected = hf.load_state_dict({k: torch.from_numpy(v) for k, v in ckpt.tensors.items()}, strict=False)
+        hf = transformers.AutoModelForCausalLM.from_config(
+            hf_cfg, attn_implementation="eager"
+        ).eval()
+    missing, unexpected = hf.load_state_dict(
+        {k: torch.from_numpy(v) for k, v in ckpt.tensors.items()}, strict=False
+    )
     assert not unexpected and set(missing) <= {"lm_head.weight"}
     hf.lm_head.weight = hf.model.embed_tokens.weight  # no_init_weights also skipped the tying
     with torch.no_grad():

@@ -1,4 +1,5 @@
-"""GGUF reading: config and tensors of the real SmolLM2 / Gemma 3 files against transformers, error paths."""
+"""GGUF reading: config and tensors of the real SmolLM2 / Gemma 3 files against transformers, error
+paths."""
 
 from __future__ import annotations
 
@@ -29,26 +30,39 @@ RU = [
     "Сегодня утром я пошёл на рынок, чтобы купить хлеб и молоко.",
     "Погода была холодной, поэтому мы остались дома и весь день читали книги.",
 ]
-ZH = ["猫坐在垫子上，看着窗外。", "今天早上我去市场买了面包和牛奶。", "天气很冷，所以我们整个下午都待在家里看书。"]
+ZH = [
+    "猫坐在垫子上，看着窗外。",
+    "今天早上我去市场买了面包和牛奶。",
+    "天气很冷，所以我们整个下午都待在家里看书。",
+]
 
 
 def _genesis(n: int = 8) -> list[str]:
     import sqlite3
 
     with sqlite3.connect(assets.bible_db()) as db:
-        rows = db.execute("SELECT vText FROM bible WHERE bbName='2' ORDER BY bNumber, cNumber, vNumber LIMIT ?", (n,))
+        rows = db.execute(
+            "SELECT vText FROM bible WHERE bbName='2' ORDER BY bNumber, cNumber, vNumber LIMIT ?",
+            (n,),
+        )
         return [r[0] for r in rows]
 
 
 def llama_cpp_permute(w: np.ndarray, n_head: int) -> np.ndarray:
     """llama.cpp convert_hf_to_gguf.py `LlamaModel.permute`, the operation read_gguf must undo."""
-    return w.reshape(n_head, 2, w.shape[0] // n_head // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
+    return (
+        w.reshape(n_head, 2, w.shape[0] // n_head // 2, *w.shape[1:])
+        .swapaxes(1, 2)
+        .reshape(w.shape)
+    )
 
 
 @pytest.fixture(scope="module")
 def smollm2_small():
     """SmolLM2 with only the embedding and layer-0 tensors dequantised (fast)."""
-    return read_gguf(assets.smollm2_gguf(), tensors=lambda n: n.startswith(("model.embed", "model.layers.0.")))
+    return read_gguf(
+        assets.smollm2_gguf(), tensors=lambda n: n.startswith(("model.embed", "model.layers.0."))
+    )
 
 
 # ---- fast, real model -------------------------------------------------------------------------
@@ -144,9 +158,15 @@ def test_tiny_gguf_round_trip(tmp_path):
     src = _write_tiny_llama(tmp_path / "tiny.gguf")
     ck = read_gguf(tmp_path / "tiny.gguf")
     assert ck.hf_config["num_key_value_heads"] == 1 and ck.hf_config["head_dim"] == 4
-    np.testing.assert_array_equal(ck.tensors["model.layers.0.self_attn.q_proj.weight"], src["blk.0.attn_q.weight"])
-    np.testing.assert_array_equal(ck.tensors["model.layers.0.self_attn.k_proj.weight"], src["blk.0.attn_k.weight"])
-    np.testing.assert_array_equal(ck.tensors["model.layers.0.mlp.down_proj.weight"], src["blk.0.ffn_down.weight"])
+    np.testing.assert_array_equal(
+        ck.tensors["model.layers.0.self_attn.q_proj.weight"], src["blk.0.attn_q.weight"]
+    )
+    np.testing.assert_array_equal(
+        ck.tensors["model.layers.0.self_attn.k_proj.weight"], src["blk.0.attn_k.weight"]
+    )
+    np.testing.assert_array_equal(
+        ck.tensors["model.layers.0.mlp.down_proj.weight"], src["blk.0.ffn_down.weight"]
+    )
     assert ck.tokenizer.encode("abc").ids == [4]
     assert ck.tokenizer.encode("</s>").ids == [7]
 
@@ -156,7 +176,9 @@ def test_truncated_gguf_names_file_and_tensor(tmp_path):
     data = (tmp_path / "tiny.gguf").read_bytes()
     cut = tmp_path / "cut.gguf"
     cut.write_bytes(data[:-100])
-    with pytest.raises(CheckpointError, match=r"cut\.gguf.*tensor 'blk\.0\.ffn_down\.weight'.*truncated"):
+    with pytest.raises(
+        CheckpointError, match=r"cut\.gguf.*tensor 'blk\.0\.ffn_down\.weight'.*truncated"
+    ):
         read_gguf(cut)
     cut.write_bytes(data[:200])  # ends inside the metadata
     with pytest.raises(CheckpointError, match=r"cut\.gguf.*truncated"):
@@ -208,7 +230,9 @@ def test_smollm2_tensors_identical_to_transformers_gguf_loader(tmp_path):
     pytest.importorskip("accelerate")  # transformers needs it for gguf_file=
     src = assets.smollm2_gguf()
     shutil.copy(src, tmp_path / src.name)
-    ref = transformers.AutoModelForCausalLM.from_pretrained(tmp_path, gguf_file=src.name, dtype=torch.float32)
+    ref = transformers.AutoModelForCausalLM.from_pretrained(
+        tmp_path, gguf_file=src.name, dtype=torch.float32
+    )
     ck = read_gguf(src)
     sd = {k: v.numpy() for k, v in ref.state_dict().items()}
     assert set(ck.tensors) == set(sd) - {"lm_head.weight"}  # tied: HF keeps a view of the embedding
@@ -223,7 +247,9 @@ def test_gemma3_tensors_identical_to_transformers_gguf_loader(tmp_path):
     transformers = pytest.importorskip("transformers")
     pytest.importorskip("accelerate")
     src = assets.gemma3_gguf()
-    ref = transformers.AutoModelForCausalLM.from_pretrained(src.parent, gguf_file=src.name, dtype=torch.float32)
+    ref = transformers.AutoModelForCausalLM.from_pretrained(
+        src.parent, gguf_file=src.name, dtype=torch.float32
+    )
     ck = read_gguf(src)
     sd = ref.state_dict()
     assert set(ck.tensors) == set(sd) - {"lm_head.weight"}
@@ -241,7 +267,8 @@ def test_smollm2_perplexity_through_transformers(tmp_path):
     assert cfg["model_type"] == "llama"
     model = transformers.AutoModelForCausalLM.from_pretrained(tmp_path, dtype=torch.float32).eval()
     # SmolLM2 adds no BOS; like lm-evaluation-harness, condition on the document separator
-    # <|endoftext|> (id 0) so the first word is scored in context (measured here: ≈ 22; no prefix ≈ 30)
+    # <|endoftext|> (id 0) so the first word is scored in context (measured here: ≈ 22; no prefix ≈
+    # 30)
     ppl = _perplexity(model, _encode(ck.tokenizer, EN, bos_id=0))
     assert 3 < ppl < 25, ppl
     rng = np.random.default_rng(0)
@@ -275,7 +302,8 @@ def test_gemma3_perplexity_through_transformers(tmp_path):
 
 @pytest.mark.slow
 def test_zett_logits_match_transformers_on_real_smollm2(tmp_path):
-    """zett's own decoder on the converted real SmolLM2 == transformers PyTorch (fp32, padded batch)."""
+    """zett's own decoder on the converted real SmolLM2 == transformers PyTorch (fp32, padded
+    batch)."""
     torch = pytest.importorskip("torch")
     transformers = pytest.importorskip("transformers")
     import jax.numpy as jnp

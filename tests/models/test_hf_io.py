@@ -15,8 +15,14 @@ import pytest
 from flax import nnx
 from safetensors import safe_open
 
-from zett.models import CheckpointError, build_model, load_pretrained, registry, save_pretrained
-from zett.models import hf_io
+from zett.models import (
+    CheckpointError,
+    build_model,
+    hf_io,
+    load_pretrained,
+    registry,
+    save_pretrained,
+)
 from zett.models.config import FAMILIES
 from zett.models.weights import param_paths
 
@@ -49,17 +55,30 @@ def _write_tokenizer(directory: Path, vocab_size: int) -> Path:
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
     directory.mkdir(parents=True, exist_ok=True)
     tok.save(str(directory / "tokenizer.json"))
-    (directory / "tokenizer_config.json").write_text(json.dumps({"pad_token": "[PAD]", "unk_token": "[UNK]"}))
+    (directory / "tokenizer_config.json").write_text(
+        json.dumps({"pad_token": "[PAD]", "unk_token": "[UNK]"})
+    )
     return directory
 
 
 def test_save_load_round_trip_is_bitwise(tmp_path):
     model = _tiny("bert")
     tok = _write_tokenizer(tmp_path / "tok", model.vocab_size)
-    out = save_pretrained(model, tmp_path / "out", tok, provenance={"base": "tiny", "method": "test"})
+    out = save_pretrained(
+        model, tmp_path / "out", tok, provenance={"base": "tiny", "method": "test"}
+    )
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "zett_provenance.json"]
-    assert json.loads((out / "zett_provenance.json").read_text()) == {"base": "tiny", "method": "test"}
+    assert names == [
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "zett_provenance.json",
+    ]
+    assert json.loads((out / "zett_provenance.json").read_text()) == {
+        "base": "tiny",
+        "method": "test",
+    }
     with safe_open(str(out / "model.safetensors"), "numpy") as f:
         assert f.metadata()["format"] == "pt"
         assert json.loads(f.metadata()["zett_provenance"])["base"] == "tiny"
@@ -69,7 +88,9 @@ def test_save_load_round_trip_is_bitwise(tmp_path):
     assert a.keys() == b.keys()
     for k in a:
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
-    assert [p for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp dirs left behind
+    assert [
+        p for p in tmp_path.iterdir() if p.name.startswith(".")
+    ] == []  # no temp dirs left behind
 
 
 def test_sharded_save_loads_in_zett_and_transformers(tmp_path):
@@ -87,7 +108,9 @@ def test_sharded_save_loads_in_zett_and_transformers(tmp_path):
     streamed = dict(hf_io.iter_tensors(out))
     assert streamed.keys() == set(index["weight_map"]) == hf_io.tensor_shapes(out).keys()
     name = "roberta.embeddings.word_embeddings.weight"
-    np.testing.assert_array_equal(hf_io.read_tensor(out, name), np.asarray(model.get_input_embeddings()))
+    np.testing.assert_array_equal(
+        hf_io.read_tensor(out, name), np.asarray(model.get_input_embeddings())
+    )
     assert hf_io.tensor_shapes(out)[name] == (model.vocab_size, model.config.hidden_size)
     with pytest.raises(CheckpointError, match="no tensor named 'nope'"):
         hf_io.read_tensor(out, "nope")
@@ -162,7 +185,9 @@ def test_hub_id_offline_gives_clear_message(monkeypatch):
     import huggingface_hub.constants
 
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
-    with pytest.raises(CheckpointError, match=r"hub cannot be reached.*pass a local model directory"):
+    with pytest.raises(
+        CheckpointError, match=r"hub cannot be reached.*pass a local model directory"
+    ):
         load_pretrained("zett-test-org/definitely-not-cached-model")
 
 
@@ -215,7 +240,11 @@ def test_export_loads_in_transformers_with_same_logits(family, tmp_path):
     torch = pytest.importorskip("torch")
     model = _tiny(family)
     out = save_pretrained(model, tmp_path / family)
-    auto = transformers.AutoModelForMaskedLM if model.config.is_encoder else transformers.AutoModelForCausalLM
+    auto = (
+        transformers.AutoModelForMaskedLM
+        if model.config.is_encoder
+        else transformers.AutoModelForCausalLM
+    )
     hf = auto.from_pretrained(out, attn_implementation="eager").eval()
     assert type(hf).__name__ == json.loads((out / "config.json").read_text())["architectures"][0]
     rng = np.random.default_rng(0)
@@ -224,7 +253,11 @@ def test_export_loads_in_transformers_with_same_logits(family, tmp_path):
     mask[1, 7:] = 0  # right padding: the same convention for encoders and decoders
     ids = np.where(mask == 1, ids, model.config.pad_token_id or 0)
     with torch.no_grad():
-        ref = hf(input_ids=torch.tensor(ids), attention_mask=torch.tensor(mask)).logits.float().numpy()
+        ref = (
+            hf(input_ids=torch.tensor(ids), attention_mask=torch.tensor(mask))
+            .logits.float()
+            .numpy()
+        )
     ours = np.asarray(_logits(*nnx.split(model), jnp.asarray(ids), jnp.asarray(mask)))
     real = mask.astype(bool)
     np.testing.assert_allclose(ours[real], ref[real], atol=ATOL, rtol=0)

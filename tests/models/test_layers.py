@@ -1,4 +1,5 @@
-"""Shared layers: RMSNorm, rotary frequencies (vs transformers' rope functions), masks, GQA attention, MLP."""
+"""Shared layers: RMSNorm, rotary frequencies (vs transformers' rope functions), masks, GQA attention,
+MLP."""
 
 from __future__ import annotations
 
@@ -72,7 +73,11 @@ ROPE_CASES = {
             "original_max_position_embeddings": 16,
         },
         RopeScaling(
-            "llama3", factor=8.0, low_freq_factor=1.0, high_freq_factor=4.0, original_max_position_embeddings=16
+            "llama3",
+            factor=8.0,
+            low_freq_factor=1.0,
+            high_freq_factor=4.0,
+            original_max_position_embeddings=16,
         ),
     ),  # fmt: skip
     "longrope": (
@@ -114,7 +119,8 @@ def test_default_rope_matches_formula():
 
 @pytest.mark.parametrize("seq", [10, 100])
 def test_runtime_rope_switches_like_transformers(seq):
-    """dynamic grows its base past max_position_embeddings; longrope takes long factors past the original length."""
+    """dynamic grows its base past max_position_embeddings; longrope takes long factors past the
+    original length."""
     for name in ("dynamic", "longrope"):
         hf_params, scaling = ROPE_CASES[name]
         cfg = _hf_config(hf_params)
@@ -126,15 +132,21 @@ def test_runtime_rope_switches_like_transformers(seq):
         cos, sin = rotary_cos_sin(pos, HEAD_DIM, 500.0, scaling, 64)
         _, factor = rope_frequencies(HEAD_DIM, 500.0, scaling, 64)
         angles = np.arange(seq)[:, None] * inv_ref.numpy()[None]
-        np.testing.assert_allclose(np.asarray(cos[0, :, : HEAD_DIM // 2]), np.cos(angles) * factor, atol=2e-5)
-        np.testing.assert_allclose(np.asarray(sin[0, :, HEAD_DIM // 2 :]), np.sin(angles) * factor, atol=2e-5)
+        np.testing.assert_allclose(
+            np.asarray(cos[0, :, : HEAD_DIM // 2]), np.cos(angles) * factor, atol=2e-5
+        )
+        np.testing.assert_allclose(
+            np.asarray(sin[0, :, HEAD_DIM // 2 :]), np.sin(angles) * factor, atol=2e-5
+        )
 
 
 def test_unsupported_rope_type_raises():
     with pytest.raises(UnsupportedModelError, match="proportional"):
         rope_frequencies(8, 1e4, RopeScaling("proportional"))
     with pytest.raises(UnsupportedModelError, match="short_factor"):
-        rope_frequencies(8, 1e4, RopeScaling("longrope", original_max_position_embeddings=4, short_factor=(1.0,)))
+        rope_frequencies(
+            8, 1e4, RopeScaling("longrope", original_max_position_embeddings=4, short_factor=(1.0,))
+        )
 
 
 def test_apply_rotary_matches_transformers():
@@ -159,15 +171,21 @@ def test_rmsnorm_formula_and_gemma_offset():
     ref = x / np.sqrt((x**2).mean(-1, keepdims=True) + 1e-5) * np.arange(6)
     np.testing.assert_allclose(np.asarray(norm(jnp.asarray(x))), ref, rtol=1e-5, atol=1e-6)
     gemma = RMSNorm(6, eps=1e-5, offset=1.0)
-    assert np.all(np.asarray(gemma.weight[...]) == 0)  # HF Gemma stores (scale - 1), initialised to 0
+    assert np.all(
+        np.asarray(gemma.weight[...]) == 0
+    )  # HF Gemma stores (scale - 1), initialised to 0
     gemma.weight[...] = jnp.arange(6, dtype=jnp.float32) - 1.0
     np.testing.assert_allclose(np.asarray(gemma(jnp.asarray(x))), ref, rtol=1e-5, atol=1e-6)
 
 
 def test_position_ids_from_mask():
     mask = jnp.array([[0, 0, 1, 1, 1], [1, 1, 1, 0, 0]])
-    np.testing.assert_array_equal(np.asarray(position_ids_from_mask(mask, 2, 5)), [[1, 1, 0, 1, 2], [0, 1, 2, 1, 1]])
-    np.testing.assert_array_equal(np.asarray(position_ids_from_mask(None, 2, 3)), [[0, 1, 2], [0, 1, 2]])
+    np.testing.assert_array_equal(
+        np.asarray(position_ids_from_mask(mask, 2, 5)), [[1, 1, 0, 1, 2], [0, 1, 2, 1, 1]]
+    )
+    np.testing.assert_array_equal(
+        np.asarray(position_ids_from_mask(None, 2, 3)), [[0, 1, 2], [0, 1, 2]]
+    )
 
 
 def test_attention_mask_causal_window_padding():
@@ -192,7 +210,9 @@ def _naive_attention(q, k, v, mask, scale, softcap):
             sc = q[bi, :, hi] @ k[bi, :, hi].T * scale
             if softcap:
                 sc = np.tanh(sc / softcap) * softcap
-            sc = np.where(mask[bi], sc, -1e30)  # fully masked rows become uniform (ignored by the test)
+            sc = np.where(
+                mask[bi], sc, -1e30
+            )  # fully masked rows become uniform (ignored by the test)
             p = np.exp(sc - sc.max(-1, keepdims=True))
             p /= p.sum(-1, keepdims=True)
             out[bi, :, hi] = p @ v[bi, :, hi]
@@ -207,7 +227,9 @@ def test_dot_product_attention_gqa_matches_naive(softcap, scale):
     v = rng.normal(size=(2, 6, 2, 8)).astype(np.float32)
     pad = np.array([[1] * 6, [0, 0, 1, 1, 1, 1]])
     mask = attention_mask(jnp.asarray(pad), 6, sliding_window=3)
-    ours = dot_product_attention(jnp.asarray(q), jnp.asarray(k), jnp.asarray(v), mask, scale=scale, softcap=softcap)
+    ours = dot_product_attention(
+        jnp.asarray(q), jnp.asarray(k), jnp.asarray(v), mask, scale=scale, softcap=softcap
+    )
     mask_np = np.broadcast_to(np.asarray(mask)[:, 0, 0], (2, 6, 6))
     ref = _naive_attention(q, k, v, mask_np, 8**-0.5 if scale is None else scale, softcap)
     real = mask_np.any(-1)  # query rows with at least one visible key
@@ -216,7 +238,11 @@ def test_dot_product_attention_gqa_matches_naive(softcap, scale):
 
 def test_attention_module_shapes_and_params():
     attn = Attention(16, 4, 2, 8, qkv_bias=True, out_bias=True, qk_norm=True, rngs=nnx.Rngs(0))
-    params = {"/".join(map(str, p)): v[...].shape for p, v in nnx.iter_graph(attn) if isinstance(v, nnx.Param)}
+    params = {
+        "/".join(map(str, p)): v[...].shape
+        for p, v in nnx.iter_graph(attn)
+        if isinstance(v, nnx.Param)
+    }
     assert params == {
         "q_proj": (16, 4, 8), "k_proj": (16, 2, 8), "v_proj": (16, 2, 8), "o_proj": (4, 8, 16), "q_bias": (4, 8),
         "k_bias": (2, 8), "v_bias": (2, 8), "o_bias": (16,), "q_norm/weight": (8,), "k_norm/weight": (8,),
@@ -253,4 +279,6 @@ def test_attention_is_jittable():
     x = jax.random.normal(jax.random.key(0), (2, 7, 16))
     mask = jnp.ones((2, 7), jnp.int32)
     cos, sin = rotary_cos_sin(position_ids_from_mask(mask, 2, 7), 4, 1e4)
-    np.testing.assert_allclose(np.asarray(run(attn, x, mask)), np.asarray(attn(x, cos, sin, mask)), atol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(run(attn, x, mask)), np.asarray(attn(x, cos, sin, mask)), atol=1e-6
+    )

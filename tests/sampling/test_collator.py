@@ -1,4 +1,5 @@
-"""The collator: remapped ids, labels, the vocabulary subset and the surface forms agree with each other."""
+"""The collator: remapped ids, labels, the vocabulary subset and the surface forms agree with each
+other."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import pytest
 from zett.sampling import IGNORE, Collator, CollatorConfig, SamplerConfig, batch_texts
 from zett.tokenization import from_canonical
 
-CONFIG = CollatorConfig(batch_size=16, block_size=64, n_subsample=4096, sampler=SamplerConfig(window=2))
+CONFIG = CollatorConfig(
+    batch_size=16, block_size=64, n_subsample=4096, sampler=SamplerConfig(window=2)
+)
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +45,9 @@ def test_ids_match_the_sampled_tokenizer(clm, bible):
         assert batch.vocab_ids[batch.input_ids[i, :n]].tolist() == want, i
     np.testing.assert_array_equal(batch.lang_ids, langs)
     # causal labels: every real token, in subset ids; -1 on padding
-    np.testing.assert_array_equal(batch.labels, np.where(batch.attention_mask == 1, batch.input_ids, IGNORE))
+    np.testing.assert_array_equal(
+        batch.labels, np.where(batch.attention_mask == 1, batch.input_ids, IGNORE)
+    )
     # bytes covered: whole texts where they fit
     for i in range(3):
         assert batch.n_bytes[i] == len(texts[i].encode("utf-8"))
@@ -63,8 +68,13 @@ def test_subset_and_surface_forms_are_consistent(clm, bible, minilm):
         tid = int(batch.vocab_ids[r])
         pieces = clm.decomposer.pieces(batch.surface_ids[r, : batch.surface_lengths[r]].tolist())
         if tid in vocab.special_ids:
-            assert batch.special_source_ids[r] == src.id_of(vocab.pieces[tid]) or src.tokens[batch.special_source_ids[r]] == ""
-            assert batch.surface_lengths[r] == 1 and batch.source_ids[r] == batch.special_source_ids[r]
+            assert (
+                batch.special_source_ids[r] == src.id_of(vocab.pieces[tid])
+                or src.tokens[batch.special_source_ids[r]] == ""
+            )
+            assert (
+                batch.surface_lengths[r] == 1 and batch.source_ids[r] == batch.special_source_ids[r]
+            )
             continue
         assert batch.special_source_ids[r] == -1
         want = from_canonical(vocab.pieces[tid])
@@ -144,4 +154,8 @@ def test_surface_cache_equals_decomposer(clm, bible):
         own = cache.lookup(part)[3]
         assert own.tolist() == [-1 if (j := clm.source_vocab.id_of(p)) is None else j for p in part]
         assert len(part) < 100 or ((own >= 0).any() and (own < 0).any())  # both kinds really occur
-    assert cache.hits == 2000 + 10 + 5000 + 17000 + len(pieces) - 15000 + 10 and want.n_truncated > 0 and len(cache._row) == len(pieces) - 15000
+    assert (
+        cache.hits == 2000 + 10 + 5000 + 17000 + len(pieces) - 15000 + 10
+        and want.n_truncated > 0
+        and len(cache._row) == len(pieces) - 15000
+    )

@@ -11,8 +11,14 @@ from zett.sampling import CollatorConfig, SamplerConfig
 def test_load_with_overrides(tmp_path):
     path = tmp_path / "c.yaml"
     save_config(CollatorConfig(batch_size=8), path)
-    c = load_config(CollatorConfig, path, ["sampler.window=4", "sampler.vocab_size_dist=log_uniform", "n_subsample=null"])
-    assert c.batch_size == 8 and c.sampler.window == 4 and c.sampler.vocab_size_dist == "log_uniform"
+    c = load_config(
+        CollatorConfig,
+        path,
+        ["sampler.window=4", "sampler.vocab_size_dist=log_uniform", "n_subsample=null"],
+    )
+    assert (
+        c.batch_size == 8 and c.sampler.window == 4 and c.sampler.vocab_size_dist == "log_uniform"
+    )
     assert c.n_subsample is None and c.sampler.noise_median == 1e-5
     assert load_config(SamplerConfig, None, ["vocab_size=16384"]).vocab_size == 16384
 

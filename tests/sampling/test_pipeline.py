@@ -7,13 +7,17 @@ import pytest
 
 from zett.sampling import BatchStream, CollatorConfig, InMemoryTexts, PipelineState, SamplerConfig
 
-BASE = dict(batch_size=6, block_size=32, n_subsample=1024, sampler=SamplerConfig(window=3, vocab_size=4096))
+BASE = dict(
+    batch_size=6, block_size=32, n_subsample=1024, sampler=SamplerConfig(window=3, vocab_size=4096)
+)
 
 
 @pytest.fixture(scope="module")
 def texts(bible):
     docs = [bible[i] for i in range(0, len(bible), max(1, len(bible) // 60))]
-    return InMemoryTexts(tuple(t for t, _ in docs), tuple(l for _, l in docs), bible.languages)
+    return InMemoryTexts(
+        tuple(t for t, _ in docs), tuple(lang for _, lang in docs), bible.languages
+    )
 
 
 def _take(stream, n):

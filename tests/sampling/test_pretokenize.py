@@ -26,7 +26,9 @@ def test_counting_and_tokenizer_split_alike(script_texts):
     for name, text in script_texts.items():
         assert _counting_words(text) == _tokenizer_words(text), name
         # lossless: the pre-tokens spell the text (with its prefix space)
-        assert from_canonical("".join(_counting_words(text))) == (PREFIX + text).encode("utf-8"), name
+        assert from_canonical("".join(_counting_words(text))) == (PREFIX + text).encode("utf-8"), (
+            name
+        )
 
 
 def test_indic_words_keep_their_marks(script_texts):
@@ -51,7 +53,8 @@ def test_counts_and_order():
 
 
 def _sweep(stride: int, offset: int = 0) -> None:
-    """Python twin vs Oniguruma on (a slice of) every code point, each between characters of every class."""
+    """Python twin vs Oniguruma on (a slice of) every code point, each between characters of every
+    class."""
     from tokenizers import Regex
 
     from zett.sampling.char_classes import all_code_points
@@ -86,5 +89,7 @@ def test_python_twin_splits_like_oniguruma_everywhere():
     from zett.sampling.char_classes import PROBES, probe
 
     for name, pattern in PROBES.items():
-        assert tuple(probe(pattern)) == getattr(_onig_classes, name.upper()), f"regenerate: {sampling.char_classes.__doc__}"
+        assert tuple(probe(pattern)) == getattr(_onig_classes, name.upper()), (
+            f"regenerate: {sampling.char_classes.__doc__}"
+        )
     _sweep(stride=1)

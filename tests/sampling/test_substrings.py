@@ -48,29 +48,40 @@ def test_matches_brute_force(script_texts, char_aligned):
     expected, total = _brute_force(texts, 15, char_aligned)
     assert stats.total == total
     assert _as_dict(stats) == dict(expected)
-    assert np.all(np.diff(stats.keys.astype(np.float64)) >= 0) and len(np.unique(stats.keys)) == len(stats)
+    assert np.all(np.diff(stats.keys.astype(np.float64)) >= 0) and len(
+        np.unique(stats.keys)
+    ) == len(stats)
 
-    # the same count with every occurrence located (the encoder's input): same stats; each kept occurrence spells
-    # its stats row; kept + other occurrences are every (start, length ≥ 2) inside a word, once
+    # the same count with every occurrence located (the encoder's input): same stats; each kept
+    # occurrence spells its stats row; kept + other occurrences are every (start, length ≥ 2) inside
+    # a word, once
     same, occ = count_occurrences(pre.words, pre.counts, 15, char_aligned)
     assert _as_dict(same) == _as_dict(stats) and same.total == stats.total
     text = "".join(pre.words)
-    assert [text[a : a + n] for a, n in zip(occ.starts.tolist(), occ.lengths.tolist())] == stats.strings(occ.rows)
+    assert [
+        text[a : a + n] for a, n in zip(occ.starts.tolist(), occ.lengths.tolist())
+    ] == stats.strings(occ.rows)
     other = [text[a : a + n] for a, n in zip(occ.other_starts.tolist(), occ.other_lengths.tolist())]
     assert other and all(sum(c in WHITESPACE_CHARS for c in x) >= 2 for x in other)
-    found = list(zip(occ.starts.tolist(), occ.lengths.tolist())) + list(zip(occ.other_starts.tolist(), occ.other_lengths.tolist()))
+    found = list(zip(occ.starts.tolist(), occ.lengths.tolist())) + list(
+        zip(occ.other_starts.tolist(), occ.other_lengths.tolist())
+    )
     want, at = [], 0
     for w in pre.words:
         raw = from_canonical(w)
-        ok = [i for i in range(len(raw) + 1) if not char_aligned or i == len(raw) or (raw[i] & 0xC0) != 0x80]
+        ok = [
+            i
+            for i in range(len(raw) + 1)
+            if not char_aligned or i == len(raw) or (raw[i] & 0xC0) != 0x80
+        ]
         want += [(at + a, b - a) for a in ok for b in ok if 2 <= b - a <= 15]
         at += len(w)
     assert sorted(found) == sorted(want)
 
 
 def test_every_start_position_on_multibyte_text():
-    # the reference took starts at every 4th character, shifted by one on multi-byte text: here every
-    # character start counts, and nothing starts inside a character
+    # the reference took starts at every 4th character, shifted by one on multi-byte text: here
+    # every character start counts, and nothing starts inside a character
     text = "日本語の文"
     pre = pre_tokenize([text])
     got = _as_dict(count_substrings(pre.words, pre.counts))
@@ -100,8 +111,9 @@ def test_window_keeps_last_batches(bible):
 
 
 def test_incremental_window_equals_a_window_built_from_scratch(bible):
-    """After many pushes (adds and evictions) the running table equals one built from the last `size` batches alone:
-    same keys, scores and strings, and every row points at the newest batch holding it."""
+    """After many pushes (adds and evictions) the running table equals one built from the last `size`
+    batches alone: same keys, scores and strings, and every row points at the newest batch holding
+    it."""
     batches = [[bible[i * 5 + j][0][:400] for j in range(5)] for i in range(7)]
     stats = [count_substrings(p.words, p.counts) for p in map(pre_tokenize, batches)]
     running = SubstringWindow(3)
@@ -117,4 +129,6 @@ def test_incremental_window_equals_a_window_built_from_scratch(bible):
     newest = np.full(len(running), -1)
     for age, s in enumerate(stats[-3:]):
         newest[np.searchsorted(running.keys, s.keys)] = age
-    np.testing.assert_array_equal(running.slots - running.slots.min(), newest)  # serials 4, 5, 6 → ages 0, 1, 2
+    np.testing.assert_array_equal(
+        running.slots - running.slots.min(), newest
+    )  # serials 4, 5, 6 → ages 0, 1, 2

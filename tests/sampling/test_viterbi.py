@@ -1,4 +1,5 @@
-"""The numpy Viterbi segments exactly like the `tokenizers` Unigram model, on every script and any noise."""
+"""The numpy Viterbi segments exactly like the `tokenizers` Unigram model, on every script and any
+noise."""
 
 from __future__ import annotations
 
@@ -23,7 +24,14 @@ from zett.sampling.viterbi import viterbi_encode
 def test_same_segmentation_as_tokenizers(bible, script_texts, config, seed):
     sampler = TokenizerSampler(config)
     texts, _ = batch_texts(bible, 0, 48, 2048, seed=0)
-    texts += list(script_texts.values()) + ["", " ", "\n\n\n", "x" * 300, "ÿÿÿ\x00\x01 " * 5, "a  b\n\n \t c\t\t\td   "]
+    texts += list(script_texts.values()) + [
+        "",
+        " ",
+        "\n\n\n",
+        "x" * 300,
+        "ÿÿÿ\x00\x01 " * 5,
+        "a  b\n\n \t c\t\t\td   ",
+    ]
     pre = pre_tokenize(texts)
     vocab = sampler(pre, np.random.default_rng(seed))
     want = encode_words(vocab, pre)
@@ -31,7 +39,8 @@ def test_same_segmentation_as_tokenizers(bible, script_texts, config, seed):
     np.testing.assert_array_equal(got.lengths, want.lengths)
     np.testing.assert_array_equal(got.ids, want.ids)
     np.testing.assert_array_equal(got.starts, want.starts)
-    # the collator's path: pieces found through the counted occurrences of the same words instead of by hash search
+    # the collator's path: pieces found through the counted occurrences of the same words instead of
+    # by hash search
     _, occ = count_occurrences(pre.words, pre.counts, config.max_substring_len, config.char_aligned)
     assert len(occ.other_keys) > 0  # whitespace runs (≥ 2 whitespace bytes) take the search path
     reused = viterbi_encode(vocab, pre, config.char_aligned, occurrences=occ)

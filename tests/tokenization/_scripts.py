@@ -1,4 +1,5 @@
-"""Hypothesis strategies: Unicode text mixing many scripts (Latin, Cyrillic, Greek, Arabic, Devanagari + marks, CJK, emoji)."""
+"""Hypothesis strategies: Unicode text mixing many scripts (Latin, Cyrillic, Greek, Arabic, Devanagari
++ marks, CJK, emoji)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,12 @@ RANGES = {
     "emoji": (0x1F300, 0x1FAFF),
 }
 
-_chars = st.one_of(*[st.characters(min_codepoint=lo, max_codepoint=hi, exclude_categories=("Cs",)) for lo, hi in RANGES.values()],
-                   st.sampled_from([" ", " ", "\n", "\t", "\u200d", "\xa0", "ÿ"]))
+_chars = st.one_of(
+    *[
+        st.characters(min_codepoint=lo, max_codepoint=hi, exclude_categories=("Cs",))
+        for lo, hi in RANGES.values()
+    ],
+    st.sampled_from([" ", " ", "\n", "\t", "\u200d", "\xa0", "ÿ"]),
+)
 
 multiscript_text = st.text(_chars, min_size=1, max_size=40)

@@ -1,4 +1,5 @@
-"""Real tokenizers (SmolLM2, Gemma 3, MiniLM) and real multilingual text (Bible verses), loaded once per session."""
+"""Real tokenizers (SmolLM2, Gemma 3, MiniLM) and real multilingual text (Bible verses), loaded once
+per session."""
 
 from __future__ import annotations
 
@@ -25,7 +26,10 @@ def bible_verses(per_bible: int = 40, stride: int = 97, offset: int = 0) -> list
         names = [r[0] for r in con.execute("SELECT DISTINCT bbName FROM bible ORDER BY bbName")]
         out: list[str] = []
         for n in names:
-            rows = con.execute("SELECT vText FROM bible WHERE bbName=? AND (id % ?)=? LIMIT ?", (n, stride, offset, per_bible))
+            rows = con.execute(
+                "SELECT vText FROM bible WHERE bbName=? AND (id % ?)=? LIMIT ?",
+                (n, stride, offset, per_bible),
+            )
             out += [r[0] for r in rows]
     return out
 
@@ -75,9 +79,17 @@ def sp_models(tmp_path_factory, training_text) -> dict[str, object]:
     corpus.write_text("\n".join(training_text), encoding="utf-8")
     out = {}
     for kind in ("unigram", "bpe"):
-        spm.SentencePieceTrainer.train(input=str(corpus), model_prefix=str(d / kind), vocab_size=1500, model_type=kind,
-                                       byte_fallback=True, character_coverage=0.9995, num_threads=1,
-                                       minloglevel=2, user_defined_symbols=["<sep_x>"])
+        spm.SentencePieceTrainer.train(
+            input=str(corpus),
+            model_prefix=str(d / kind),
+            vocab_size=1500,
+            model_type=kind,
+            byte_fallback=True,
+            character_coverage=0.9995,
+            num_threads=1,
+            minloglevel=2,
+            user_defined_symbols=["<sep_x>"],
+        )
         out[kind] = d / f"{kind}.model"
     return out
 
@@ -91,15 +103,29 @@ def hf_trained(training_text) -> dict[str, object]:
     uni = Tokenizer(models.Unigram())
     uni.pre_tokenizer = pre_tokenizers.Metaspace()
     uni.decoder = decoders.Metaspace()
-    uni.train_from_iterator(training_text, trainers.UnigramTrainer(vocab_size=1500, max_piece_length=12, special_tokens=["<unk>", "<s>", "</s>"],
-                                                                   unk_token="<unk>", show_progress=False))
+    uni.train_from_iterator(
+        training_text,
+        trainers.UnigramTrainer(
+            vocab_size=1500,
+            max_piece_length=12,
+            special_tokens=["<unk>", "<s>", "</s>"],
+            unk_token="<unk>",
+            show_progress=False,
+        ),
+    )
     out["unigram"] = uni
     bpe = Tokenizer(models.BPE())
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     bpe.decoder = decoders.ByteLevel()
-    bpe.train_from_iterator(training_text, trainers.BpeTrainer(vocab_size=1500, special_tokens=["<|endoftext|>"],
-                                                               initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-                                                               show_progress=False))
+    bpe.train_from_iterator(
+        training_text,
+        trainers.BpeTrainer(
+            vocab_size=1500,
+            special_tokens=["<|endoftext|>"],
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+            show_progress=False,
+        ),
+    )
     out["bpe"] = bpe
     return out
 
@@ -109,4 +135,8 @@ def decomposers(smollm2, gemma3, minilm):
     """Decomposers built once: building Gemma's (262k pieces, 514k merges) takes seconds."""
     from zett.tokenization import Decomposer
 
-    return {"smollm2": Decomposer(smollm2), "gemma3": Decomposer(gemma3), "minilm": Decomposer(minilm)}
+    return {
+        "smollm2": Decomposer(smollm2),
+        "gemma3": Decomposer(gemma3),
+        "minilm": Decomposer(minilm),
+    }

@@ -1,4 +1,5 @@
-"""Canonical byte-level view of real tokenizers: every token's bytes, leading spaces, byte fallback, special roles."""
+"""Canonical byte-level view of real tokenizers: every token's bytes, leading spaces, byte fallback,
+special roles."""
 
 from __future__ import annotations
 
@@ -7,21 +8,30 @@ import json
 import pytest
 from tokenizers import decoders
 
-from zett.tokenization import CanonicalVocab, SpecialToken, TokenizerError, canonicalize, load_tokenizer
+from zett.tokenization import (
+    CanonicalVocab,
+    SpecialToken,
+    TokenizerError,
+    canonicalize,
+    load_tokenizer,
+)
 from zett.tokenization.canonical import BYTE_PIECE, canonicalize_json
 
 
 def _decoded_texts(loaded, canon: CanonicalVocab, ids: list[int]) -> list[str]:
-    """What the original decoder makes of each id, read after an anchor word so leading spaces survive."""
+    """What the original decoder makes of each id, read after an anchor word so leading spaces
+    survive."""
     tok = loaded.tokenizer
-    if canon.kind == "wordpiece":  # BERT's decoder "cleans up" spaces before punctuation: look at raw pieces
+    if (
+        canon.kind == "wordpiece"
+    ):  # BERT's decoder "cleans up" spaces before punctuation: look at raw pieces
         dec = decoders.WordPiece(prefix="##", cleanup=False)
         return [dec.decode(["the", tok.id_to_token(i)])[3:] for i in ids]
     anchor = _anchor(canon)
     head = tok.decode([anchor], skip_special_tokens=False)
     both = tok.decode_batch([[anchor, i] for i in ids], skip_special_tokens=False)
     assert all(t.startswith(head) for t in both)
-    return [t[len(head):] for t in both]
+    return [t[len(head) :] for t in both]
 
 
 def _anchor(canon: CanonicalVocab) -> int:
@@ -70,13 +80,17 @@ def test_gemma3_sentencepiece_with_byte_fallback(gemma3):
     canon = canonicalize(gemma3)
     assert canon.kind == "metaspace" and canon.size == 262144
     vocab = gemma3.tokenizer.get_vocab()
-    byte_ids = {int(BYTE_PIECE.match(p).group(1), 16): i for p, i in vocab.items() if BYTE_PIECE.match(p)}
+    byte_ids = {
+        int(BYTE_PIECE.match(p).group(1), 16): i for p, i in vocab.items() if BYTE_PIECE.match(p)
+    }
     assert sorted(byte_ids) == list(range(256))
     assert all(canon.bytes_of(byte_ids[b]) == bytes([b]) for b in range(256))  # 0xFF included
     # a byte piece duplicating an ordinary piece is shadowed; id_of gives the ordinary one
     assert canon.shadowed and canon.shadowed <= set(byte_ids.values())
     assert canon.id_of("A") == vocab["A"] != byte_ids[0x41] and byte_ids[0x41] in canon.shadowed
-    assert canon.id_of("ÿ") == byte_ids[0xFF]  # 0xFF alone is no character: only the byte piece spells it
+    assert (
+        canon.id_of("ÿ") == byte_ids[0xFF]
+    )  # 0xFF alone is no character: only the byte piece spells it
     assert canon.bytes_of(vocab["▁the"]) == b" the"
     stats = check_round_trip(gemma3, canon)
     assert stats["checked"] > 255000
@@ -94,8 +108,13 @@ def test_minilm_wordpiece(minilm):
     assert canon.bytes_of(vocab["the"]) == b" the"  # word start: leading space
     assert canon.bytes_of(vocab["."]) == b" ."
     check_round_trip(minilm, canon)
-    assert {s.role: s.token for s in canon.specials} == {"pad": "[PAD]", "unk": "[UNK]", "cls": "[CLS]", "sep": "[SEP]",
-                                                          "mask": "[MASK]"}
+    assert {s.role: s.token for s in canon.specials} == {
+        "pad": "[PAD]",
+        "unk": "[UNK]",
+        "cls": "[CLS]",
+        "sep": "[SEP]",
+        "mask": "[MASK]",
+    }
 
 
 def test_minilm_vocab_txt_matches_tokenizer_json(minilm):
@@ -114,7 +133,9 @@ def test_loaded_sentencepiece_segments_like_sentencepiece(sp_models, verses, kin
     tok = load_tokenizer(sp_models[kind]).tokenizer
     mine = [e.ids for e in tok.encode_batch(verses, add_special_tokens=False)]
     same = sum(a == b for a, b in zip(proc.encode(verses), mine))
-    assert same / len(verses) > 0.99  # measured 99.85% on 4,650 verses (benchmarks/byte_level_agreement.py)
+    assert (
+        same / len(verses) > 0.99
+    )  # measured 99.85% on 4,650 verses (benchmarks/byte_level_agreement.py)
 
 
 @pytest.mark.parametrize("kind", ["unigram", "bpe"])
@@ -150,8 +171,15 @@ def test_trained_with_tokenizers(hf_trained, kind):
 
 
 def _wordpiece_json(vocab: dict[str, int]) -> dict:
-    return {"model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##", "vocab": vocab},
-            "added_tokens": [{"id": vocab["[UNK]"], "content": "[UNK]", "special": True}]}
+    return {
+        "model": {
+            "type": "WordPiece",
+            "unk_token": "[UNK]",
+            "continuing_subword_prefix": "##",
+            "vocab": vocab,
+        },
+        "added_tokens": [{"id": vocab["[UNK]"], "content": "[UNK]", "special": True}],
+    }
 
 
 def test_holes_in_ids_are_an_error():
@@ -167,9 +195,14 @@ def test_same_id_twice_is_an_error():
 
 def test_two_tokens_with_the_same_bytes_are_an_error():
     # "▁a" and an added " a" spell the same bytes, and neither is a byte-fallback piece
-    tj = {"model": {"type": "Unigram", "unk_id": 0, "vocab": [["<unk>", 0.0], ["▁a", -1.0]]},
-          "normalizer": {"type": "Replace", "pattern": {"String": " "}, "content": "▁"},
-          "added_tokens": [{"id": 0, "content": "<unk>", "special": True}, {"id": 2, "content": " a", "special": False}]}
+    tj = {
+        "model": {"type": "Unigram", "unk_id": 0, "vocab": [["<unk>", 0.0], ["▁a", -1.0]]},
+        "normalizer": {"type": "Replace", "pattern": {"String": " "}, "content": "▁"},
+        "added_tokens": [
+            {"id": 0, "content": "<unk>", "special": True},
+            {"id": 2, "content": " a", "special": False},
+        ],
+    }
     with pytest.raises(TokenizerError, match="same bytes"):
         canonicalize_json(tj)
 
@@ -185,7 +218,12 @@ def test_canonical_vocab_validation():
         CanonicalVocab(("ab",), (SpecialToken("eos", "</s>", 3),))
     # a lone lead byte (not UTF-8 on its own) is a valid token: it stands for that byte
     v = CanonicalVocab.from_tokens(["<s>", "Ã", "Ã©"], [SpecialToken("bos", "<s>", 0)])
-    assert v.bytes_of(1) == b"\xc3" and v.id_of("Ã©") == 2 and v.id_of("") is None and v.special_ids == (0,)
+    assert (
+        v.bytes_of(1) == b"\xc3"
+        and v.id_of("Ã©") == 2
+        and v.id_of("") is None
+        and v.special_ids == (0,)
+    )
 
 
 def test_wordpiece_vocab_txt_errors(tmp_path):

@@ -1,4 +1,5 @@
-"""Tokenizers rebuilt from GGUF metadata: SmolLM2 byte-level BPE and Gemma 3 SentencePiece on real text."""
+"""Tokenizers rebuilt from GGUF metadata: SmolLM2 byte-level BPE and Gemma 3 SentencePiece on real
+text."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ TRICKY = [
 def verses(lang: str, n: int) -> list[str]:
     with sqlite3.connect(assets.bible_db()) as db:
         rows = db.execute(
-            "SELECT vText FROM bible WHERE bbName=? ORDER BY bNumber, cNumber, vNumber LIMIT ?", (BIBLES[lang], n)
+            "SELECT vText FROM bible WHERE bbName=? ORDER BY bNumber, cNumber, vNumber LIMIT ?",
+            (BIBLES[lang], n),
         ).fetchall()
     return [r[0] for r in rows]
 
@@ -106,10 +108,16 @@ def test_gemma_saved_tokenizer_loads_in_transformers(gemma, tmp_path):
     import sentencepiece as spm
 
     gemma.save_tokenizer(tmp_path)
-    assert {p.name for p in tmp_path.iterdir()} >= {"tokenizer.json", "tokenizer.model", "tokenizer_config.json"}
+    assert {p.name for p in tmp_path.iterdir()} >= {
+        "tokenizer.json",
+        "tokenizer.model",
+        "tokenizer_config.json",
+    }
     sp = spm.SentencePieceProcessor(model_file=str(tmp_path / "tokenizer.model"))
     cfg = json.loads((tmp_path / "tokenizer_config.json").read_text())
-    assert cfg["bos_token"] == "<bos>" and cfg["eos_token"] == "<eos>" and cfg["add_bos_token"] is True
+    assert (
+        cfg["bos_token"] == "<bos>" and cfg["eos_token"] == "<eos>" and cfg["add_bos_token"] is True
+    )
     transformers = pytest.importorskip("transformers")
     hf = transformers.AutoTokenizer.from_pretrained(tmp_path)
     for text in TRICKY + verses("fr", 20) + verses("ja", 20):

@@ -41,6 +41,10 @@ def test_special_mapping_by_role(gemma3, smollm2, minilm):
 
 
 def test_control_tokens_match_by_text_only():
-    a = CanonicalVocab.from_tokens(["", "", "Ġa"], [SpecialToken("control", "<x>", 0), SpecialToken("control", "<y>", 1)])
-    b = CanonicalVocab.from_tokens(["Ġa", "", ""], [SpecialToken("control", "<y>", 1), SpecialToken("eos", "<x>", 2)])
+    a = CanonicalVocab.from_tokens(
+        ["", "", "Ġa"], [SpecialToken("control", "<x>", 0), SpecialToken("control", "<y>", 1)]
+    )
+    b = CanonicalVocab.from_tokens(
+        ["Ġa", "", ""], [SpecialToken("control", "<y>", 1), SpecialToken("eos", "<x>", 2)]
+    )
     assert map_specials(a, b) == {0: 2, 1: 1}

@@ -1,4 +1,5 @@
-"""Fixtures: a tiny random Llama with SmolLM2's real tokenizer, and a Unigram tokenizer trained on Bible verses."""
+"""Fixtures: a tiny random Llama with SmolLM2's real tokenizer, and a Unigram tokenizer trained on
+Bible verses."""
 
 from __future__ import annotations
 
@@ -16,7 +17,10 @@ def bible_text(per_bible: int = 60, stride: int = 53) -> list[str]:
         names = [r[0] for r in con.execute("SELECT DISTINCT bbName FROM bible ORDER BY bbName")]
         out: list[str] = []
         for n in names:
-            rows = con.execute("SELECT vText FROM bible WHERE bbName=? AND (id % ?)=0 LIMIT ?", (n, stride, per_bible))
+            rows = con.execute(
+                "SELECT vText FROM bible WHERE bbName=? AND (id % ?)=0 LIMIT ?",
+                (n, stride, per_bible),
+            )
             out += [r[0] for r in rows if r[0]]
         return out
     finally:
@@ -30,13 +34,16 @@ def verses() -> list[str]:
 
 @pytest.fixture(scope="session")
 def unigram_dir(tmp_path_factory, verses) -> Path:
-    """A HF tokenizer directory: Unigram (Metaspace) trained on the verses, with <s>, </s>, <pad>, <unk>."""
+    """A HF tokenizer directory: Unigram (Metaspace) trained on the verses, with <s>, </s>, <pad>,
+    <unk>."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
     tok = Tokenizer(models.Unigram())
     tok.pre_tokenizer = pre_tokenizers.Metaspace()
     tok.decoder = decoders.Metaspace()
-    trainer = trainers.UnigramTrainer(vocab_size=2000, special_tokens=["<unk>", "<s>", "</s>", "<pad>"], unk_token="<unk>")
+    trainer = trainers.UnigramTrainer(
+        vocab_size=2000, special_tokens=["<unk>", "<s>", "</s>", "<pad>"], unk_token="<unk>"
+    )
     tok.train_from_iterator(verses, trainer)
     d = tmp_path_factory.mktemp("unigram")
     tok.save(str(d / "tokenizer.json"))
@@ -60,9 +67,18 @@ def tiny_llama(out: Path, tokenizer_dir: Path, tied: bool, dtype: str = "float32
     from transformers import LlamaConfig, LlamaForCausalLM
 
     torch.manual_seed(0)
-    cfg = LlamaConfig(vocab_size=49152, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=128,
-                      tie_word_embeddings=tied, bos_token_id=1, eos_token_id=2)
+    cfg = LlamaConfig(
+        vocab_size=49152,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=128,
+        tie_word_embeddings=tied,
+        bos_token_id=1,
+        eos_token_id=2,
+    )
     model = LlamaForCausalLM(cfg).to(getattr(torch, dtype))
     model.save_pretrained(out)
     for f in tokenizer_dir.iterdir():

@@ -1,4 +1,5 @@
-"""Transfer with a (tiny, untrained) hypernetwork: rows equal `predict_embeddings`, wrong base model refused."""
+"""Transfer with a (tiny, untrained) hypernetwork: rows equal `predict_embeddings`, wrong base model
+refused."""
 
 from __future__ import annotations
 
@@ -16,21 +17,38 @@ from zett.models.hf_io import read_tensor
 from zett.tokenization import Decomposer, canonicalize, load_tokenizer
 from zett.transfer import TransferConfig, transfer
 
-CFG = HypernetConfig(hidden_size=64, intermediate_size=128, num_layers=1, predict_output_embeddings=True)
+CFG = HypernetConfig(
+    hidden_size=64, intermediate_size=128, num_layers=1, predict_output_embeddings=True
+)
 
 
 def test_hypernet_transfer_and_fingerprint(tmp_path, llama_untied, llama_tied, unigram_dir):
     e_in = read_tensor(llama_untied, "model.embed_tokens.weight")
     e_out = read_tensor(llama_untied, "lm_head.weight")
-    hn_dir = save_hypernet(tmp_path / "hn", Hypernet(CFG, e_in, e_out, rngs=nnx.Rngs(0)), str(llama_untied), "smollm2")
-    out = transfer(TransferConfig(model=str(llama_untied), tokenizer=str(unigram_dir), out=str(tmp_path / "o"),
-                                  hypernet=str(hn_dir), progress=False))
+    hn_dir = save_hypernet(
+        tmp_path / "hn", Hypernet(CFG, e_in, e_out, rngs=nnx.Rngs(0)), str(llama_untied), "smollm2"
+    )
+    out = transfer(
+        TransferConfig(
+            model=str(llama_untied),
+            tokenizer=str(unigram_dir),
+            out=str(tmp_path / "o"),
+            hypernet=str(hn_dir),
+            progress=False,
+        )
+    )
 
     hn = load_hypernet(hn_dir, e_in, e_out)
     target = canonicalize(load_tokenizer(unigram_dir))
-    want = predict_embeddings(hn, Decomposer(canonicalize(load_tokenizer(llama_untied)), maxlen=CFG.surface_maxlen),
-                              target, progress=False)
-    np.testing.assert_array_equal(read_tensor(out, "model.embed_tokens.weight"), want.input_embeddings)
+    want = predict_embeddings(
+        hn,
+        Decomposer(canonicalize(load_tokenizer(llama_untied)), maxlen=CFG.surface_maxlen),
+        target,
+        progress=False,
+    )
+    np.testing.assert_array_equal(
+        read_tensor(out, "model.embed_tokens.weight"), want.input_embeddings
+    )
     np.testing.assert_array_equal(read_tensor(out, "lm_head.weight"), want.output_embeddings)
     prov = json.loads((out / "zett_provenance.json").read_text())
     assert prov["method"] == "hypernet" and prov["hypernet"] == str(hn_dir)
@@ -53,8 +71,22 @@ def test_hypernet_transfer_and_fingerprint(tmp_path, llama_untied, llama_tied, u
     tensors["model.embed_tokens.weight"] = tensors["model.embed_tokens.weight"] * 2
     save_file(tensors, str(other / "model.safetensors"), metadata={"format": "pt"})
     with pytest.raises(ValueError, match="source embeddings differ"):
-        transfer(TransferConfig(model=str(other), tokenizer=str(unigram_dir), out=str(tmp_path / "o2"),
-                                hypernet=str(hn_dir), progress=False))
+        transfer(
+            TransferConfig(
+                model=str(other),
+                tokenizer=str(unigram_dir),
+                out=str(tmp_path / "o2"),
+                hypernet=str(hn_dir),
+                progress=False,
+            )
+        )
     with pytest.raises(ValueError, match="tied"):
-        transfer(TransferConfig(model=str(llama_tied), tokenizer=str(unigram_dir), out=str(tmp_path / "o3"),
-                                hypernet=str(hn_dir), progress=False))
+        transfer(
+            TransferConfig(
+                model=str(llama_tied),
+                tokenizer=str(unigram_dir),
+                out=str(tmp_path / "o3"),
+                hypernet=str(hn_dir),
+                progress=False,
+            )
+        )

@@ -1,4 +1,5 @@
-"""Slow: the real SmolLM2-135M GGUF onto Gemma-3's 262k SentencePiece tokenizer with FVT, loaded and run by transformers."""
+"""Slow: the real SmolLM2-135M GGUF onto Gemma-3's 262k SentencePiece tokenizer with FVT, loaded and
+run by transformers."""
 
 from __future__ import annotations
 
@@ -20,8 +21,15 @@ def test_smollm2_gguf_to_gemma3_tokenizer(tmp_path):
     from zett.models.hf_io import read_tensor
     from zett.transfer import TransferConfig, transfer
 
-    out = transfer(TransferConfig(model=str(assets.smollm2_gguf()), tokenizer=str(assets.gemma3_gguf()),
-                                  out=str(tmp_path / "smol-gemma"), method="fvt", progress=False))
+    out = transfer(
+        TransferConfig(
+            model=str(assets.smollm2_gguf()),
+            tokenizer=str(assets.gemma3_gguf()),
+            out=str(tmp_path / "smol-gemma"),
+            method="fvt",
+            progress=False,
+        )
+    )
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["vocab_size"] == 262144 and cfg["bos_token_id"] == 2 and cfg["eos_token_id"] == 1
     prov = json.loads((out / "zett_provenance.json").read_text())

@@ -1,4 +1,5 @@
-"""`zett.transfer` on tiny random Llamas (tied and untied): exact rows, bit-identical copies, HF-loadable output."""
+"""`zett.transfer` on tiny random Llamas (tied and untied): exact rows, bit-identical copies,
+HF-loadable output."""
 
 from __future__ import annotations
 
@@ -27,14 +28,26 @@ def _raw(directory: Path) -> dict[str, bytes]:
 
 
 @pytest.mark.parametrize("tied", [True, False])
-def test_fvt_transfer_matches_in_memory_and_copies_bit_identical(tmp_path, request, unigram_dir, verses, tied):
+def test_fvt_transfer_matches_in_memory_and_copies_bit_identical(
+    tmp_path, request, unigram_dir, verses, tied
+):
     src = request.getfixturevalue("llama_tied" if tied else "llama_untied")
-    out = transfer(TransferConfig(model=str(src), tokenizer=str(unigram_dir), out=str(tmp_path / "out"),
-                                  method="fvt", progress=False))
+    out = transfer(
+        TransferConfig(
+            model=str(src),
+            tokenizer=str(unigram_dir),
+            out=str(tmp_path / "out"),
+            method="fvt",
+            progress=False,
+        )
+    )
 
     # embedding rows equal what fvt gives in memory
-    source = SourceEmbeddings(canonicalize(load_tokenizer(src)), read_tensor(src, EMB),
-                              None if tied else read_tensor(src, HEAD))
+    source = SourceEmbeddings(
+        canonicalize(load_tokenizer(src)),
+        read_tensor(src, EMB),
+        None if tied else read_tensor(src, HEAD),
+    )
     target = canonicalize(load_tokenizer(unigram_dir))
     want = fvt_init(source, target)
     np.testing.assert_array_equal(read_tensor(out, EMB), want.input_embeddings)
@@ -57,8 +70,15 @@ def test_fvt_transfer_matches_in_memory_and_copies_bit_identical(tmp_path, reque
     assert cfg["vocab_size"] == target.size == 2000
     assert (cfg["bos_token_id"], cfg["eos_token_id"], cfg["pad_token_id"]) == (1, 2, 3)
     prov = json.loads((out / "zett_provenance.json").read_text())
-    assert prov["method"] == "fvt" and prov["base_model"] == str(src) and prov["target_tokenizer"] == str(unigram_dir)
-    assert prov["n_copied"] == want.info["n_copied"] > 100 and prov["n_copied"] + prov["n_initialised"] == 2000
+    assert (
+        prov["method"] == "fvt"
+        and prov["base_model"] == str(src)
+        and prov["target_tokenizer"] == str(unigram_dir)
+    )
+    assert (
+        prov["n_copied"] == want.info["n_copied"] > 100
+        and prov["n_copied"] + prov["n_initialised"] == 2000
+    )
     assert prov["zett_version"] and prov["date"]
 
     # loads in transformers with no custom code, and the tokenizer encodes like the given one
@@ -66,7 +86,9 @@ def test_fvt_transfer_matches_in_memory_and_copies_bit_identical(tmp_path, reque
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     model = AutoModelForCausalLM.from_pretrained(out)
-    np.testing.assert_array_equal(model.get_input_embeddings().weight.detach().numpy(), want.input_embeddings)
+    np.testing.assert_array_equal(
+        model.get_input_embeddings().weight.detach().numpy(), want.input_embeddings
+    )
     hf_tok = AutoTokenizer.from_pretrained(out)
     text = verses[7]
     ids = hf_tok(text, add_special_tokens=False)["input_ids"]
@@ -77,9 +99,17 @@ def test_fvt_transfer_matches_in_memory_and_copies_bit_identical(tmp_path, reque
 
 
 def test_sharded_output_and_dtype(tmp_path, llama_untied, unigram_dir):
-    out = transfer(TransferConfig(model=str(llama_untied), tokenizer=str(unigram_dir / "tokenizer.json"),
-                                  out=str(tmp_path / "o"), method="mean", dtype="bfloat16",
-                                  max_shard_bytes=100_000, progress=False))
+    out = transfer(
+        TransferConfig(
+            model=str(llama_untied),
+            tokenizer=str(unigram_dir / "tokenizer.json"),
+            out=str(tmp_path / "o"),
+            method="mean",
+            dtype="bfloat16",
+            max_shard_bytes=100_000,
+            progress=False,
+        )
+    )
     index = json.loads((out / "model.safetensors.index.json").read_text())
     assert len(set(index["weight_map"].values())) >= 3
     src = dict(iter_tensors(llama_untied))
@@ -87,7 +117,9 @@ def test_sharded_output_and_dtype(tmp_path, llama_untied, unigram_dir):
     assert set(got) == set(src)
     w = "model.layers.0.mlp.up_proj.weight"
     assert got[w].dtype.name == "bfloat16"
-    np.testing.assert_array_equal(got[w].astype(np.float32), src[w].astype(got[w].dtype).astype(np.float32))
+    np.testing.assert_array_equal(
+        got[w].astype(np.float32), src[w].astype(got[w].dtype).astype(np.float32)
+    )
     assert json.loads((out / "config.json").read_text())["vocab_size"] == 2000
     from transformers import AutoModelForCausalLM
 
@@ -98,7 +130,13 @@ def test_refuses_to_overwrite_and_clear_errors(tmp_path, llama_tied, unigram_dir
     out = tmp_path / "o"
     out.mkdir()
     (out / "keep").write_text("x")
-    cfg = dict(model=str(llama_tied), tokenizer=str(unigram_dir), out=str(out), method="fvt", progress=False)
+    cfg = dict(
+        model=str(llama_tied),
+        tokenizer=str(unigram_dir),
+        out=str(out),
+        method="fvt",
+        progress=False,
+    )
     with pytest.raises(FileExistsError, match="--overwrite"):
         transfer(TransferConfig(**cfg))
     assert (out / "keep").exists()
@@ -129,8 +167,15 @@ def test_bert_encoder_transfer(tmp_path, unigram_dir):
     from zett import assets
 
     src = assets.minilm_dir()
-    out = transfer(TransferConfig(model=str(src), tokenizer=str(unigram_dir), out=str(tmp_path / "o"),
-                                  method="fvt", progress=False))
+    out = transfer(
+        TransferConfig(
+            model=str(src),
+            tokenizer=str(unigram_dir),
+            out=str(tmp_path / "o"),
+            method="fvt",
+            progress=False,
+        )
+    )
     a, b = _raw(src), _raw(out)
     changed = sorted(k for k in a if a[k] != b.get(k))
     assert changed == ["embeddings.word_embeddings.weight"]

@@ -7,9 +7,13 @@ import argparse
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", help="YAML config (zett.eval.bench.BenchConfig fields)")
-    parser.add_argument("overrides", nargs="*", help="dotted overrides, e.g. texts_per_language=8 output=/tmp/b")
+    parser.add_argument(
+        "overrides", nargs="*", help="dotted overrides, e.g. texts_per_language=8 output=/tmp/b"
+    )
     parser.add_argument("--no-progress", action="store_true", help="no tqdm bar")
-    parser.add_argument("--report-only", action="store_true", help="only rewrite tables/plots from cells.jsonl")
+    parser.add_argument(
+        "--report-only", action="store_true", help="only rewrite tables/plots from cells.jsonl"
+    )
     parser.add_argument("--debug", action="store_true", help="raise errors with a traceback")
 
 

@@ -1,4 +1,5 @@
-"""Convert a model (HF directory, hub id or GGUF file) into a Hugging Face directory zett and transformers load."""
+"""Convert a model (HF directory, hub id or GGUF file) into a Hugging Face directory zett and
+transformers load."""
 
 from __future__ import annotations
 
@@ -8,10 +9,18 @@ import time
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("src", help="model directory (config.json + safetensors), hub id, or .gguf file")
-    parser.add_argument("dst", help="output directory (written to a temp dir beside it, then renamed)")
-    parser.add_argument("--dtype", choices=("float32", "bfloat16"), default="float32", help="saved weight dtype")
-    parser.add_argument("--overwrite", action="store_true", help="replace dst if it exists and is not empty")
+    parser.add_argument(
+        "src", help="model directory (config.json + safetensors), hub id, or .gguf file"
+    )
+    parser.add_argument(
+        "dst", help="output directory (written to a temp dir beside it, then renamed)"
+    )
+    parser.add_argument(
+        "--dtype", choices=("float32", "bfloat16"), default="float32", help="saved weight dtype"
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace dst if it exists and is not empty"
+    )
     parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
 
 
@@ -32,7 +41,8 @@ def run(args: argparse.Namespace) -> int:
     c = model.config
     n_params = hf_io.num_params(model)
     _say(
-        f"loaded {c.family}: {c.num_hidden_layers} layers, hidden {c.hidden_size}, vocab {c.vocab_size}, "
+        f"loaded {c.family}: {c.num_hidden_layers} layers, hidden {c.hidden_size}, vocab "
+        f"{c.vocab_size}, "
         f"{n_params / 1e6:.1f}M parameters ({time.perf_counter() - start:.1f}s)"
     )
     if ckpt.save_tokenizer is None:

@@ -1,4 +1,5 @@
-"""The main job: move SmolLM2 onto a new tokenizer zero-shot (hypernetwork vs FVT/FOCUS) and compare."""
+"""The main job: move SmolLM2 onto a new tokenizer zero-shot (hypernetwork vs FVT/FOCUS) and
+compare."""
 
 from __future__ import annotations
 
@@ -6,15 +7,35 @@ import argparse
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", default="smollm2", help="base model: alias (smollm2), GGUF, HF dir or hub id")
-    parser.add_argument("--lang", default="de", help="language of the packaged Bible text to train/evaluate on")
-    parser.add_argument("--tokenizer", default=None, help="target tokenizer (default: Unigram trained on --lang text)")
-    parser.add_argument("--vocab-size", type=int, default=16000, help="size of the trained Unigram tokenizer")
-    parser.add_argument("--text", default=None, help="your own text file (one document per line) instead of the Bible")
-    parser.add_argument("--methods", default="hypernet,fvt,focus", help="comma-separated: hypernet and heuristics")
-    parser.add_argument("--hypernet", default=None, help="hypernetwork directory (default: the shipped SmolLM2 one)")
+    parser.add_argument(
+        "--model", default="smollm2", help="base model: alias (smollm2), GGUF, HF dir or hub id"
+    )
+    parser.add_argument(
+        "--lang", default="de", help="language of the packaged Bible text to train/evaluate on"
+    )
+    parser.add_argument(
+        "--tokenizer",
+        default=None,
+        help="target tokenizer (default: Unigram trained on --lang text)",
+    )
+    parser.add_argument(
+        "--vocab-size", type=int, default=16000, help="size of the trained Unigram tokenizer"
+    )
+    parser.add_argument(
+        "--text",
+        default=None,
+        help="your own text file (one document per line) instead of the Bible",
+    )
+    parser.add_argument(
+        "--methods", default="hypernet,fvt,focus", help="comma-separated: hypernet and heuristics"
+    )
+    parser.add_argument(
+        "--hypernet", default=None, help="hypernetwork directory (default: the shipped SmolLM2 one)"
+    )
     parser.add_argument("--texts", type=int, default=24, help="held-out texts to score")
-    parser.add_argument("--max-new-tokens", type=int, default=24, help="tokens of the sample generation (0: none)")
+    parser.add_argument(
+        "--max-new-tokens", type=int, default=24, help="tokens of the sample generation (0: none)"
+    )
     parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
 
 
@@ -26,9 +47,14 @@ def run(args: argparse.Namespace) -> int:
 
     console = Console()
     cfg = DemoConfig(
-        model=args.model, lang=args.lang, tokenizer=args.tokenizer, vocab_size=args.vocab_size,
+        model=args.model,
+        lang=args.lang,
+        tokenizer=args.tokenizer,
+        vocab_size=args.vocab_size,
         methods=tuple(m.strip() for m in args.methods.split(",") if m.strip()),
-        hypernet=args.hypernet or str(SHIPPED_HYPERNET), text_file=args.text, heldout_texts=args.texts,
+        hypernet=args.hypernet or str(SHIPPED_HYPERNET),
+        text_file=args.text,
+        heldout_texts=args.texts,
         max_new_tokens=args.max_new_tokens,
     )
     with console.status("zett demo: working …"):
@@ -38,10 +64,18 @@ def run(args: argparse.Namespace) -> int:
     for col in ("method", "tokenizer", "bits/byte", "vs original", "bytes/token"):
         table.add_column(col, justify="left" if col in ("method", "tokenizer") else "right")
     for row in result.rows:
-        table.add_row(row.method, row.tokenizer, f"{row.bits_per_byte:.3f}", f"{row.bits_per_byte / ref.bits_per_byte:.2f}×",
-                      f"{row.bytes_per_token:.2f}")
+        table.add_row(
+            row.method,
+            row.tokenizer,
+            f"{row.bits_per_byte:.3f}",
+            f"{row.bits_per_byte / ref.bits_per_byte:.2f}×",
+            f"{row.bytes_per_token:.2f}",
+        )
     console.print(table)
-    console.print("lower bits/byte is better; more bytes/token means the new tokenizer compresses the text better")
+    console.print(
+        "lower bits/byte is better; more bytes/token means the new tokenizer compresses the text "
+        "better"
+    )
     for method, text in result.generations.items():
         console.print(f"[bold]greedy continuation ({method}, new tokenizer):[/bold] {text}")
     return 0

@@ -23,7 +23,9 @@ COMMANDS: dict[str, str] = {
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="zett", description=__import__("zett").__doc__)
-    parser.add_argument("--version", action="version", version=f"zett {__import__('zett').__version__}")
+    parser.add_argument(
+        "--version", action="version", version=f"zett {__import__('zett').__version__}"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module_name in COMMANDS.items():
         try:

@@ -11,18 +11,46 @@ from pathlib import Path
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("text", help="UTF-8 text file to sample the vocabulary from")
-    parser.add_argument("out", help="output: a directory (tokenizer.json is written into it) or a .json path")
-    parser.add_argument("--base", default=None,
-                        help="base tokenizer (tokenizer.json, HF dir, .gguf, ...) whose special tokens keep their ids "
-                             "and whose post-processor is kept")
+    parser.add_argument(
+        "out", help="output: a directory (tokenizer.json is written into it) or a .json path"
+    )
+    parser.add_argument(
+        "--base",
+        default=None,
+        help="base tokenizer (tokenizer.json, HF dir, .gguf, ...) whose special tokens keep their "
+        "ids "
+        "and whose post-processor is kept",
+    )
     parser.add_argument("--config", default=None, help="YAML file with a SamplerConfig")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE",
-                        help="SamplerConfig override, e.g. --set vocab_size=16384 (repeatable)")
-    parser.add_argument("--vocab-size", type=int, default=None, help="shortcut for --set vocab_size=N")
-    parser.add_argument("--no-noise", action="store_true", help="σ = 0: the top substrings by plain frequency × length")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="SamplerConfig override, e.g. --set vocab_size=16384 (repeatable)",
+    )
+    parser.add_argument(
+        "--vocab-size", type=int, default=None, help="shortcut for --set vocab_size=N"
+    )
+    parser.add_argument(
+        "--no-noise",
+        action="store_true",
+        help="σ = 0: the top substrings by plain frequency × length",
+    )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--max-chars", type=int, default=2048, help="texts are cut into documents of whole lines ≤ this")
-    parser.add_argument("--max-texts", type=int, default=None, help="use a seeded random subset of this many documents")
+    parser.add_argument(
+        "--max-chars",
+        type=int,
+        default=2048,
+        help="texts are cut into documents of whole lines ≤ this",
+    )
+    parser.add_argument(
+        "--max-texts",
+        type=int,
+        default=None,
+        help="use a seeded random subset of this many documents",
+    )
     parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
 
 
@@ -42,7 +70,9 @@ def run(args: argparse.Namespace) -> int:
 
     docs = read_text_file(args.text, args.max_chars)
     if args.max_texts is not None and len(docs) > args.max_texts:
-        keep = np.sort(np.random.default_rng([args.seed, 3]).choice(len(docs), args.max_texts, replace=False))
+        keep = np.sort(
+            np.random.default_rng([args.seed, 3]).choice(len(docs), args.max_texts, replace=False)
+        )
         docs = [docs[i] for i in keep]
     base = load_tokenizer(args.base) if args.base else None
     specials = canonicalize(base).specials if base else ()
@@ -66,7 +96,13 @@ def run(args: argparse.Namespace) -> int:
     n_bytes = sum(len(d.encode("utf-8")) for d in docs)
     n_tokens = sum(len(e.ids) for e in tok.encode_batch(docs, add_special_tokens=False))
     print(f"wrote {path}")
-    print(f"vocabulary size: {vocab.size} ({len(vocab.specials)} special tokens, sigma {vocab.sigma:.3g})")
-    print(f"bytes per token: {n_bytes / max(n_tokens, 1):.3f} ({n_bytes} bytes, {n_tokens} tokens, {len(docs)} texts)")
+    print(
+        f"vocabulary size: {vocab.size} ({len(vocab.specials)} special tokens, sigma "
+        f"{vocab.sigma:.3g})"
+    )
+    print(
+        f"bytes per token: {n_bytes / max(n_tokens, 1):.3f} ({n_bytes} bytes, {n_tokens} tokens, "
+        f"{len(docs)} texts)"
+    )
     sys.stdout.flush()
     return 0

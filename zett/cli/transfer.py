@@ -1,4 +1,5 @@
-"""Move a checkpoint onto a new tokenizer (hypernetwork or heuristic), streamed into a Hugging Face directory."""
+"""Move a checkpoint onto a new tokenizer (hypernetwork or heuristic), streamed into a Hugging Face
+directory."""
 
 from __future__ import annotations
 
@@ -8,19 +9,45 @@ METHODS = ("fvt", "focus", "random", "mean", "mean_noise", "mvn", "lexical")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", required=True, help="HF model directory, hub id, .gguf file or alias (smollm2, gemma3, minilm)")
-    parser.add_argument("--tokenizer", required=True,
-                        help="target tokenizer: tokenizer.json, HF dir, SentencePiece .model, GGUF, vocab.txt or hub id")
+    parser.add_argument(
+        "--model",
+        required=True,
+        help="HF model directory, hub id, .gguf file or alias (smollm2, gemma3, minilm)",
+    )
+    parser.add_argument(
+        "--tokenizer",
+        required=True,
+        help="target tokenizer: tokenizer.json, HF dir, SentencePiece .model, GGUF, vocab.txt or "
+        "hub id",
+    )
     how = parser.add_mutually_exclusive_group(required=True)
-    how.add_argument("--hypernet", help="a saved zett hypernet directory trained for this base model")
-    how.add_argument("--method", choices=METHODS, help="a heuristic initialisation instead of a hypernet")
-    parser.add_argument("--out", required=True, help="output directory (written to a temp dir beside it, then renamed)")
-    parser.add_argument("--dtype", choices=("float32", "bfloat16", "float16"), default=None,
-                        help="dtype of the written floating tensors (default: as the source; float32 for GGUF)")
+    how.add_argument(
+        "--hypernet", help="a saved zett hypernet directory trained for this base model"
+    )
+    how.add_argument(
+        "--method", choices=METHODS, help="a heuristic initialisation instead of a hypernet"
+    )
+    parser.add_argument(
+        "--out",
+        required=True,
+        help="output directory (written to a temp dir beside it, then renamed)",
+    )
+    parser.add_argument(
+        "--dtype",
+        choices=("float32", "bfloat16", "float16"),
+        default=None,
+        help="dtype of the written floating tensors (default: as the source; float32 for GGUF)",
+    )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--texts", help="for --method focus: a UTF-8 text file in the target language(s)")
-    parser.add_argument("--max-shard-size", type=float, default=5.0, help="GiB per safetensors shard (default 5)")
-    parser.add_argument("--overwrite", action="store_true", help="replace --out if it exists and is not empty")
+    parser.add_argument(
+        "--texts", help="for --method focus: a UTF-8 text file in the target language(s)"
+    )
+    parser.add_argument(
+        "--max-shard-size", type=float, default=5.0, help="GiB per safetensors shard (default 5)"
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace --out if it exists and is not empty"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
 
@@ -31,9 +58,17 @@ def run(args: argparse.Namespace) -> int:
 
     model = resolve_alias(args.model)
     cfg = TransferConfig(
-        model=model, tokenizer=args.tokenizer, out=args.out, method=args.method, hypernet=args.hypernet,
-        dtype=args.dtype, seed=args.seed, texts=args.texts, overwrite=args.overwrite,
-        max_shard_bytes=int(args.max_shard_size * 2**30), progress=not args.quiet,
+        model=model,
+        tokenizer=args.tokenizer,
+        out=args.out,
+        method=args.method,
+        hypernet=args.hypernet,
+        dtype=args.dtype,
+        seed=args.seed,
+        texts=args.texts,
+        overwrite=args.overwrite,
+        max_shard_bytes=int(args.max_shard_size * 2**30),
+        progress=not args.quiet,
     )
     out = transfer(cfg)
     print(out)

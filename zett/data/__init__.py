@@ -1,7 +1,17 @@
-"""Multilingual train/held-out text corpora: built offline from local sources, loaded from disk or the hub."""
+"""Multilingual train/held-out text corpora: built offline from local sources, loaded from disk or the
+hub."""
 
 from zett.data.build import DEFAULT_LANGS, SOURCES, CorpusConfig, build_corpus
 from zett.data.languages import LANGUAGES, Language, get_language
 from zett.data.load import load_texts
 
-__all__ = ["DEFAULT_LANGS", "LANGUAGES", "SOURCES", "CorpusConfig", "Language", "build_corpus", "get_language", "load_texts"]
+__all__ = [
+    "DEFAULT_LANGS",
+    "LANGUAGES",
+    "SOURCES",
+    "CorpusConfig",
+    "Language",
+    "build_corpus",
+    "get_language",
+    "load_texts",
+]

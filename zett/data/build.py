@@ -38,7 +38,9 @@ class CorpusConfig:
     max_heldout_chars_per_lang: int | None = None  # None: max_chars_per_lang * f / (1 - f)
     seed: int = 0
     debian_packages: tuple[str, ...] | None = None  # None: debian.DEFAULT_PACKAGES for the langs
-    cache_dir: str | None = None  # Debian package cache; None: $ZETT_CACHE/debian or ~/.cache/zett/debian
+    cache_dir: str | None = (
+        None  # Debian package cache; None: $ZETT_CACHE/debian or ~/.cache/zett/debian
+    )
     target_passage_chars: int = 1000
     max_passage_chars: int = 2000
     min_passage_chars: int = 200
@@ -50,13 +52,17 @@ class CorpusConfig:
             raise ValueError(f"languages must be distinct and non-empty, got {self.langs}")
         unknown = [s for s in self.sources if s not in SOURCES]
         if unknown or not self.sources:
-            raise ValueError(f"unknown source(s) {unknown or self.sources}; known: {', '.join(SOURCES)}")
+            raise ValueError(
+                f"unknown source(s) {unknown or self.sources}; known: {', '.join(SOURCES)}"
+            )
         if not 0.0 < self.heldout_fraction < 1.0:
             raise ValueError(f"heldout_fraction must be in (0, 1), got {self.heldout_fraction}")
         if self.max_chars_per_lang <= 0:
             raise ValueError(f"max_chars_per_lang must be positive, got {self.max_chars_per_lang}")
         if not 0 < self.min_passage_chars <= self.target_passage_chars <= self.max_passage_chars:
-            raise ValueError("need 0 < min_passage_chars <= target_passage_chars <= max_passage_chars")
+            raise ValueError(
+                "need 0 < min_passage_chars <= target_passage_chars <= max_passage_chars"
+            )
         if self.debian_packages is not None:
             debian.check_package_names(self.debian_packages)
 
@@ -85,21 +91,30 @@ def _ordered(docs: list[Document], seed: int) -> list[Document]:
     return [d for _, d in sorted(keyed, key=lambda kd: kd[0])]
 
 
-def _select(docs: list[Document], budget: int, seen: set[bytes], config: CorpusConfig) -> list[dict]:
-    """Passages of `docs` in seeded order until `budget` characters; skips hashes in `seen` (and adds)."""
+def _select(
+    docs: list[Document], budget: int, seen: set[bytes], config: CorpusConfig
+) -> list[dict]:
+    """Passages of `docs` in seeded order until `budget` characters; skips hashes in `seen` (and
+    adds)."""
     records: list[dict] = []
     total = 0
     for doc in _ordered(docs, config.seed):
         passages = chunk_passages(
-            doc.segments, doc.joiner, config.target_passage_chars, config.max_passage_chars,
-            config.min_passage_chars, code=doc.code,
+            doc.segments,
+            doc.joiner,
+            config.target_passage_chars,
+            config.max_passage_chars,
+            config.min_passage_chars,
+            code=doc.code,
         )
         for text in passages:
             h = content_hash(text)
             if h in seen:
                 continue
             seen.add(h)
-            records.append({"text": text, "lang": doc.lang, "source": doc.source, "doc": doc.doc_id})
+            records.append(
+                {"text": text, "lang": doc.lang, "source": doc.source, "doc": doc.doc_id}
+            )
             total += len(text)
             if total >= budget:
                 return records
@@ -134,7 +149,9 @@ def _stats(records: list[dict]) -> dict:
     return {**count(records), "sources": {s: count(rs) for s, rs in sorted(by_source.items())}}
 
 
-def _collect(lang: str, config: CorpusConfig, debian_docs: debian.DebianDocs | None) -> list[Document]:
+def _collect(
+    lang: str, config: CorpusConfig, debian_docs: debian.DebianDocs | None
+) -> list[Document]:
     docs: list[Document] = []
     if "bible" in config.sources:
         docs += bible.iter_documents(lang)
@@ -157,7 +174,10 @@ def _debian_docs(config: CorpusConfig) -> debian.DebianDocs | None:
     docs = debian.DebianDocs(packages, config.langs, cache, strict=explicit)
     docs.documents(config.langs[0])  # fetch and parse now, so a failure surfaces before any writing
     if docs.skipped:
-        warnings.warn(f"debian-docs: skipped {len(docs.skipped)} package(s): {', '.join(docs.skipped)}", stacklevel=2)
+        warnings.warn(
+            f"debian-docs: skipped {len(docs.skipped)} package(s): {', '.join(docs.skipped)}",
+            stacklevel=2,
+        )
     return docs
 
 
@@ -205,7 +225,10 @@ def build_corpus(out: str | os.PathLike, config: CorpusConfig = CorpusConfig()) 
         "languages": manifest_langs,
         "scripts": sorted({e["script"] for e in manifest_langs.values()}),
         "totals": {
-            split: {k: sum(e["splits"][split][k] for e in manifest_langs.values()) for k in ("passages", "chars", "bytes")}
+            split: {
+                k: sum(e["splits"][split][k] for e in manifest_langs.values())
+                for k in ("passages", "chars", "bytes")
+            }
             for split in SPLITS
         },
         "wall_time_s": round(time.perf_counter() - start, 1),
@@ -214,10 +237,14 @@ def build_corpus(out: str | os.PathLike, config: CorpusConfig = CorpusConfig()) 
     return manifest
 
 
-def _assert_disjoint(lang: str, train: list[dict], heldout: list[dict], units: dict[str, str]) -> None:
+def _assert_disjoint(
+    lang: str, train: list[dict], heldout: list[dict], units: dict[str, str]
+) -> None:
     train_units = {units[r["doc"]] for r in train}
     held_units = {units[r["doc"]] for r in heldout}
     if train_units & held_units:
-        raise AssertionError(f"{lang}: units in both splits: {sorted(train_units & held_units)[:5]}")
+        raise AssertionError(
+            f"{lang}: units in both splits: {sorted(train_units & held_units)[:5]}"
+        )
     if {content_hash(r["text"]) for r in train} & {content_hash(r["text"]) for r in heldout}:
         raise AssertionError(f"{lang}: a passage is in both train and held-out")

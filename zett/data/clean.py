@@ -7,7 +7,8 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 
-# Han, kana, CJK punctuation and full-width forms: spaces between two of these are typesetting, not words.
+# Han, kana, CJK punctuation and full-width forms: spaces between two of these are typesetting, not
+# words.
 _CJK = "\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
 _CJK_GAP = re.compile(f"(?<=[{_CJK}])\\s+(?=[{_CJK}“”‘’])|(?<=[{_CJK}“”‘’])\\s+(?=[{_CJK}])")
 _SENTENCE_END = re.compile(r"(?<=[.!?;。！？；])\s*")
@@ -21,7 +22,9 @@ def normalize_text(text: str, spaced: bool = True) -> str:
     for ch in _INVISIBLE:
         if ch in text:
             text = text.replace(ch, "")
-    text = " ".join(text.split())  # str.split() knows all Unicode whitespace; far faster than a regex
+    text = " ".join(
+        text.split()
+    )  # str.split() knows all Unicode whitespace; far faster than a regex
     if not spaced:
         text = _CJK_GAP.sub("", text)
     return text
@@ -29,7 +32,12 @@ def normalize_text(text: str, spaced: bool = True) -> str:
 
 def normalize_code(text: str) -> str:
     """NFC, unix newlines, trailing blanks stripped; indentation and line structure kept."""
-    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n").replace("\ufeff", "")
+    text = (
+        unicodedata.normalize("NFC", text)
+        .replace("\r\n", "\n")
+        .replace("\r", "\n")
+        .replace("\ufeff", "")
+    )
     return "\n".join(line.rstrip() for line in text.split("\n")).strip("\n")
 
 
@@ -87,7 +95,11 @@ def chunk_passages(
                 passages.append(current)
                 current = ""
     if current:
-        if passages and len(current) < min_chars and len(passages[-1]) + len(joiner) + len(current) <= max_chars:
+        if (
+            passages
+            and len(current) < min_chars
+            and len(passages[-1]) + len(joiner) + len(current) <= max_chars
+        ):
             passages[-1] = f"{passages[-1]}{joiner}{current}"
         else:
             passages.append(current)

@@ -19,8 +19,12 @@ class Document:
     doc_id: str
     unit: str
     segments: tuple[str, ...]
-    joiner: str = " "  # between segments in a passage: " " verses, "" unspaced scripts, "\n" paragraphs
-    code: bool = False  # segments are code blocks: long ones are cut at line ends, not sentence ends
+    joiner: str = (
+        " "  # between segments in a passage: " " verses, "" unspaced scripts, "\n" paragraphs
+    )
+    code: bool = (
+        False  # segments are code blocks: long ones are cut at line ends, not sentence ends
+    )
 
     @property
     def chars(self) -> int:

@@ -10,12 +10,15 @@ CODE_LANG = "py"
 
 @dataclass(frozen=True)
 class Language:
-    """A corpus language: ISO 639-1 code (or `py` for Python code), name and the scripts it is written in."""
+    """A corpus language: ISO 639-1 code (or `py` for Python code), name and the scripts it is written
+    in."""
 
     code: str
     name: str
     scripts: tuple[str, ...]
-    spaced: bool = True  # False: words are not separated by spaces (zh, ja), so segments join with ""
+    spaced: bool = (
+        True  # False: words are not separated by spaces (zh, ja), so segments join with ""
+    )
 
     @property
     def script(self) -> str:
@@ -78,22 +81,27 @@ def get_language(code: str) -> Language:
     try:
         return LANGUAGES[code]
     except KeyError:
-        raise ValueError(f"unknown language {code!r}; known: {', '.join(sorted(LANGUAGES))}") from None
+        raise ValueError(
+            f"unknown language {code!r}; known: {', '.join(sorted(LANGUAGES))}"
+        ) from None
 
 
 def _script_class(scripts: tuple[str, ...]) -> re.Pattern[str]:
     key = ",".join(scripts)
     if key not in _CLASS_CACHE:
-        ranges = "".join(f"\\U{lo:08x}-\\U{hi:08x}" for s in scripts for lo, hi in _SCRIPT_RANGES[s])
+        ranges = "".join(
+            f"\\U{lo:08x}-\\U{hi:08x}" for s in scripts for lo, hi in _SCRIPT_RANGES[s]
+        )
         _CLASS_CACHE[key] = re.compile(f"[{ranges}]")
     return _CLASS_CACHE[key]
 
 
 def script_fraction(text: str, scripts: tuple[str, ...]) -> float:
-    """Share of the letters of `text` (letters of any known script) that belong to `scripts`; 0 if none.
+    """Share of the letters of `text` (letters of any known script) that belong to `scripts`; 0 if
+    none.
 
-    Only the first 1000 characters are looked at: this is a language test, and it runs on every paragraph.
-    """
+    Only the first 1000 characters are looked at: this is a language test, and it runs on every
+    paragraph."""
     text = text[:1000]
     known = len(_script_class(tuple(_SCRIPT_RANGES)).findall(text))
     if known == 0:
@@ -107,7 +115,9 @@ def english_fraction(text: str) -> float:
     return sum(w in _ENGLISH_WORDS for w in words) / len(words) if words else 0.0
 
 
-def looks_like(text: str, lang: Language, min_script: float = 0.5, max_english: float = 0.2) -> bool:
+def looks_like(
+    text: str, lang: Language, min_script: float = 0.5, max_english: float = 0.2
+) -> bool:
     """Whether `text` plausibly is in `lang`: mostly its script, and (if not English) not English."""
     if lang.code == CODE_LANG:
         return True

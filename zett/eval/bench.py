@@ -1,4 +1,5 @@
-"""`zett bench`: bits per byte of models × target tokenizers × languages × embedding methods, resumable."""
+"""`zett bench`: bits per byte of models × target tokenizers × languages × embedding methods,
+resumable."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import inspect
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -18,8 +20,9 @@ METHOD_NAMES = ("original", "fvt", "lexical", "mean", "mean_noise", "mvn", "rand
 @dataclass(frozen=True)
 class BenchConfig:
     """models: aliases/paths; tokenizers: `original`, aliases/paths, `unigram:<lang>:<size>`, `bytes`;
-    methods: `original`, heuristic names, `hypernet:<dir>`. A `unigram:<lang>` tokenizer is scored only on
-    its own language when `unigram_own_language` (a German tokenizer says nothing about Hindi)."""
+    methods: `original`, heuristic names, `hypernet:<dir>`. A `unigram:<lang>` tokenizer is scored
+    only on its own language when `unigram_own_language` (a German tokenizer says nothing about
+    Hindi)."""
 
     models: tuple[str, ...] = ("smollm2",)
     tokenizers: tuple[str, ...] = ("bytes",)
@@ -53,9 +56,13 @@ def validate(config: BenchConfig) -> None:
     """Fails before any work on names that cannot mean anything."""
     for m in config.methods:
         if m not in METHOD_NAMES and not m.startswith("hypernet:"):
-            raise ValueError(f"unknown method {m!r}; expected one of {list(METHOD_NAMES)} or 'hypernet:<dir>'")
+            raise ValueError(
+                f"unknown method {m!r}; expected one of {list(METHOD_NAMES)} or 'hypernet:<dir>'"
+            )
         if m.startswith("hypernet:") and not Path(m.split(":", 1)[1]).is_dir():
-            raise FileNotFoundError(f"method {m!r}: hypernetwork directory {m.split(':', 1)[1]} not found")
+            raise FileNotFoundError(
+                f"method {m!r}: hypernetwork directory {m.split(':', 1)[1]} not found"
+            )
     for t in config.tokenizers:
         if t.startswith("unigram:"):
             parts = t.split(":")
@@ -65,12 +72,16 @@ def validate(config: BenchConfig) -> None:
             from zett import assets
 
             if not Path(assets.resolve(t)).exists():
-                raise FileNotFoundError(f"unknown tokenizer {t!r}: neither an alias nor an existing path")
+                raise FileNotFoundError(
+                    f"unknown tokenizer {t!r}: neither an alias nor an existing path"
+                )
     from zett import assets
 
     for m in config.models:
         if not Path(assets.resolve(m)).exists():
-            raise FileNotFoundError(f"unknown model {m!r}: neither an alias (smollm2, gemma3) nor an existing path")
+            raise FileNotFoundError(
+                f"unknown model {m!r}: neither an alias (smollm2, gemma3) nor an existing path"
+            )
 
 
 def _same_checkpoint(a: str, b: str) -> bool:
@@ -88,16 +99,20 @@ def hypernet_base_model(method: str) -> str:
 def plan_cells(config: BenchConfig) -> list[Cell]:
     """Order: model → tokenizer → method → language, so one embedding table at a time is alive.
 
-    A model's own tokenizer in `tokenizers` is its `original` row, not a transfer, and a hypernetwork only
-    runs on the base model it was trained for, so several models can share one config."""
+    A model's own tokenizer in `tokenizers` is its `original` row, not a transfer, and a
+    hypernetwork only runs on the base model it was trained for, so several models can share one
+    config."""
     cells = []
     for model in config.models:
         for lang in config.languages:
             if "original" in config.methods:
                 cells.append(Cell(model, "original", lang, "original"))
         for tok in config.tokenizers:
-            if tok == "original" or (tok not in ("bytes",) and not tok.startswith("unigram:")
-                                     and _same_checkpoint(tok, model)):
+            if tok == "original" or (
+                tok not in ("bytes",)
+                and not tok.startswith("unigram:")
+                and _same_checkpoint(tok, model)
+            ):
                 continue
             langs = config.languages
             if tok.startswith("unigram:") and config.unigram_own_language:
@@ -105,18 +120,25 @@ def plan_cells(config: BenchConfig) -> list[Cell]:
             for method in config.methods:
                 if method == "original":
                     continue
-                if method.startswith("hypernet:") and not _same_checkpoint(hypernet_base_model(method), model):
+                if method.startswith("hypernet:") and not _same_checkpoint(
+                    hypernet_base_model(method), model
+                ):
                     continue
                 cells.extend(Cell(model, tok, lang, method) for lang in langs)
     return cells
 
 
 def make_bytes_tokenizer():
-    """A byte-level tokenizer: one token per UTF-8 byte, ids = byte values, plus an `<|endoftext|>` special."""
+    """A byte-level tokenizer: one token per UTF-8 byte, ids = byte values, plus an `<|endoftext|>`
+    special."""
     from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
 
     # GPT-2's byte → printable-unicode map, the same one ByteLevel pre-tokenisation emits
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    bs = (
+        list(range(ord("!"), ord("~") + 1))
+        + list(range(ord("¡"), ord("¬") + 1))
+        + list(range(ord("®"), ord("ÿ") + 1))
+    )
     cs, n = bs[:], 0
     for b in range(256):
         if b not in bs:
@@ -139,7 +161,10 @@ def train_unigram(texts: list[str], vocab_size: int):
     tok.pre_tokenizer = pre_tokenizers.Metaspace()
     tok.decoder = decoders.Metaspace()
     trainer = trainers.UnigramTrainer(
-        vocab_size=vocab_size, special_tokens=["<unk>", "<s>", "</s>"], unk_token="<unk>", show_progress=False
+        vocab_size=vocab_size,
+        special_tokens=["<unk>", "<s>", "</s>"],
+        unk_token="<unk>",
+        show_progress=False,
     )
     tok.train_from_iterator(texts, trainer)
     return tok
@@ -152,7 +177,8 @@ def _atomic_write(path: Path, text: str) -> None:
 
 
 class Bench:
-    """Runs the cells of a config into `config.output`; every finished cell is a line of cells.jsonl."""
+    """Runs the cells of a config into `config.output`; every finished cell is a line of
+    cells.jsonl."""
 
     def __init__(self, config: BenchConfig, log: Callable[[str], None] = print) -> None:
         validate(config)
@@ -171,10 +197,16 @@ class Bench:
         from zett.data import load_texts
 
         if (lang, split) not in self._texts:
-            n = self.config.texts_per_language if split == "heldout" else self.config.unigram_train_texts
+            n = (
+                self.config.texts_per_language
+                if split == "heldout"
+                else self.config.unigram_train_texts
+            )
             texts = list(load_texts(self.config.corpus, split, [lang])["text"][:n])
             if not texts:
-                raise ValueError(f"corpus {self.config.corpus} has no {split} texts for language {lang!r}")
+                raise ValueError(
+                    f"corpus {self.config.corpus} has no {split} texts for language {lang!r}"
+                )
             self._texts[(lang, split)] = texts
         return self._texts[(lang, split)]
 
@@ -219,13 +251,16 @@ class Bench:
             self._src_vocab = canonicalize(self._src)
             prefix = self._src_vocab.special("bos") or self._src_vocab.special("eos")
             if prefix is None:
-                raise ValueError(f"model {name!r}: its tokenizer declares neither BOS nor EOS to condition on")
+                raise ValueError(
+                    f"model {name!r}: its tokenizer declares neither BOS nor EOS to condition on"
+                )
             self._prefix = prefix.id
             self._tables_key = None
         return self._model
 
     def tables(self, model_name: str, tok_spec: str, method: str):
-        """TargetEmbeddings for (model, tokenizer, method), kept until the next combination is asked for."""
+        """TargetEmbeddings for (model, tokenizer, method), kept until the next combination is asked
+        for."""
         key = (model_name, tok_spec, method)
         if self._tables_key == key:
             return self._tables
@@ -243,8 +278,12 @@ class Bench:
             from zett.hypernet.predict import predict_embeddings
 
             hn = load_hypernet(method.split(":", 1)[1], e_in, e_out)
-            tables = predict_embeddings(hn, Decomposer(self._src, maxlen=self.config.hypernet_maxlen), target,
-                                        progress=False)
+            tables = predict_embeddings(
+                hn,
+                Decomposer(self._src, maxlen=self.config.hypernet_maxlen),
+                target,
+                progress=False,
+            )
         else:
             fn = get_heuristic(method)  # ImportError for focus while it is not there
             opts: dict[str, Any] = {}
@@ -284,21 +323,43 @@ class Bench:
         texts = self.texts(cell.language)
         rec: dict[str, Any] = asdict(cell)
         t0 = time.time()
-        common = dict(max_len=self.config.max_len, batch_size=self.config.batch_size, progress=False)
+        common = dict(
+            max_len=self.config.max_len, batch_size=self.config.batch_size, progress=False
+        )
         if cell.method == "original":
-            r = evaluate_bpb(model, self._src.tokenizer, texts, prefix_row=self._prefix,
-                             special_ids=self._src_vocab.special_ids, **common)
+            r = evaluate_bpb(
+                model,
+                self._src.tokenizer,
+                texts,
+                prefix_row=self._prefix,
+                special_ids=self._src_vocab.special_ids,
+                **common,
+            )
         else:
             try:
                 tables, target = self.tables(cell.model, cell.tokenizer, cell.method)
             except ImportError as e:
                 rec.update(skipped=f"{cell.method} unavailable: {e}")
                 return rec
-            r = evaluate_bpb(model, self.tokenizer(cell.tokenizer).tokenizer, texts, prefix_row=self._prefix,
-                             input_embeddings=tables.input_embeddings, output_embeddings=tables.output_embeddings,
-                             special_ids=target.special_ids, **common)
-        rec.update(bits_per_byte=r.bits_per_byte, bytes_per_token=r.bytes_per_token, nll_bits=r.nll_bits,
-                   n_bytes=r.n_bytes, n_tokens=r.n_tokens, n_texts=len(texts), seconds=round(time.time() - t0, 2))
+            r = evaluate_bpb(
+                model,
+                self.tokenizer(cell.tokenizer).tokenizer,
+                texts,
+                prefix_row=self._prefix,
+                input_embeddings=tables.input_embeddings,
+                output_embeddings=tables.output_embeddings,
+                special_ids=target.special_ids,
+                **common,
+            )
+        rec.update(
+            bits_per_byte=r.bits_per_byte,
+            bytes_per_token=r.bytes_per_token,
+            nll_bits=r.nll_bits,
+            n_bytes=r.n_bytes,
+            n_tokens=r.n_tokens,
+            n_texts=len(texts),
+            seconds=round(time.time() - t0, 2),
+        )
         return rec
 
     def run(self, progress: bool = True) -> list[dict]:
@@ -323,7 +384,8 @@ class Bench:
 
 
 def report_only(config: BenchConfig) -> list[dict]:
-    """Writes the tables and plots from the cells finished so far (e.g. while a long run is still going)."""
+    """Writes the tables and plots from the cells finished so far (e.g. while a long run is still
+    going)."""
     from zett.eval.report import write_report
 
     done = Bench(config, log=lambda s: None).done()
@@ -332,5 +394,7 @@ def report_only(config: BenchConfig) -> list[dict]:
     return records
 
 
-def run_bench(config: BenchConfig, progress: bool = True, log: Callable[[str], None] = print) -> list[dict]:
+def run_bench(
+    config: BenchConfig, progress: bool = True, log: Callable[[str], None] = print
+) -> list[dict]:
     return Bench(config, log=log).run(progress=progress)

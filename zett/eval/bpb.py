@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -16,7 +16,8 @@ LOG2 = math.log(2.0)
 
 @dataclass(frozen=True)
 class BpbResult:
-    """nll_bits: summed over scored tokens; n_bytes: UTF-8 bytes of the texts; n_tokens: scored tokens."""
+    """nll_bits: summed over scored tokens; n_bytes: UTF-8 bytes of the texts; n_tokens: scored
+    tokens."""
 
     nll_bits: float
     n_bytes: int
@@ -36,11 +37,14 @@ class BpbResult:
         return 2.0 ** (self.nll_bits / max(self.n_tokens, 1))
 
 
-def token_nll(logits: jax.Array, targets: jax.Array, weights: jax.Array, vocab_limit: int | None = None) -> jax.Array:
-    """logits [batch, seq, vocab], targets [batch, seq] (already shifted), weights [batch, seq] → Σ nll (nats).
+def token_nll(
+    logits: jax.Array, targets: jax.Array, weights: jax.Array, vocab_limit: int | None = None
+) -> jax.Array:
+    """logits [batch, seq, vocab], targets [batch, seq] (already shifted), weights [batch, seq] → Σ nll
+    (nats).
 
-    `vocab_limit`: only the first rows are the tokenizer's vocabulary; rows past it (a conditioning row
-    appended for evaluation) are not predictable tokens and must not take probability mass."""
+    `vocab_limit`: only the first rows are the tokenizer's vocabulary; rows past it (a conditioning
+    row appended for evaluation) are not predictable tokens and must not take probability mass."""
     if vocab_limit is not None:
         logits = logits[..., :vocab_limit]
     logp = jax.nn.log_softmax(logits.astype(jnp.float32), axis=-1)
@@ -73,7 +77,9 @@ def bits_per_byte(
     not add special tokens. Pad and special tokens are never scored. A text longer than `max_len`
     tokens is an error rather than a silent truncation (which would mis-count bytes)."""
     specials = np.asarray(sorted(set(special_ids)), np.int64)
-    buckets = [b for b in (32, 64, 128, 256, 512, 1024, 2048, 4096) if b <= max_len + 1] + [max_len + 1]
+    buckets = [b for b in (32, 64, 128, 256, 512, 1024, 2048, 4096) if b <= max_len + 1] + [
+        max_len + 1
+    ]
 
     nll = jax.jit(lambda logits, targets, weights: token_nll(logits, targets, weights, vocab_limit))
 
@@ -86,11 +92,15 @@ def bits_per_byte(
     for text in texts:
         ids = encode(text)
         if len(ids) > max_len:
-            raise ValueError(f"text of {len(ids)} tokens exceeds max_len={max_len}; split the text first")
+            raise ValueError(
+                f"text of {len(ids)} tokens exceeds max_len={max_len}; split the text first"
+            )
         encoded.append(ids)
     order = np.argsort([len(e) for e in encoded])
     total_nats, n_tokens = 0.0, 0
-    for start in tqdm(range(0, len(order), batch_size), desc="bits/byte", disable=not progress, leave=False):
+    for start in tqdm(
+        range(0, len(order), batch_size), desc="bits/byte", disable=not progress, leave=False
+    ):
         chunk = [encoded[i] for i in order[start : start + batch_size]]
         width = _bucket(max(len(c) for c in chunk) + 1, buckets)
         ids = np.full((batch_size, width), pad_id, np.int32)

@@ -1,16 +1,18 @@
-"""Log-likelihood multiple choice: score N continuations of a context, pick by total or per-byte log-likelihood."""
+"""Log-likelihood multiple choice: score N continuations of a context, pick by total or per-byte
+log-likelihood."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 
 
 @dataclass(frozen=True)
 class Choice:
-    """scores: [n_choices] summed log-likelihood (nats) of each continuation; n_bytes: its UTF-8 bytes."""
+    """scores: [n_choices] summed log-likelihood (nats) of each continuation; n_bytes: its UTF-8
+    bytes."""
 
     scores: np.ndarray
     n_bytes: np.ndarray
@@ -25,9 +27,14 @@ class Choice:
         return int(np.argmax(self.scores / np.maximum(self.n_bytes, 1)))
 
 
-def continuation_loglik(forward: Callable, prefix_ids: Sequence[int], context_ids: Sequence[int],
-                        cont_ids: Sequence[int]) -> float:
-    """Σ log p(cont | prefix + context) in nats; `forward(ids[1, seq], mask[1, seq])` → logits [1, seq, vocab]."""
+def continuation_loglik(
+    forward: Callable,
+    prefix_ids: Sequence[int],
+    context_ids: Sequence[int],
+    cont_ids: Sequence[int],
+) -> float:
+    """Σ log p(cont | prefix + context) in nats; `forward(ids[1, seq], mask[1, seq])` → logits [1, seq,
+    vocab]."""
     import jax
     import jax.numpy as jnp
 
@@ -42,16 +49,25 @@ def continuation_loglik(forward: Callable, prefix_ids: Sequence[int], context_id
     return float(jnp.take_along_axis(logp[start:], targets[:, None], axis=-1).sum())
 
 
-def choose(model, tokenizer, context: str, continuations: Sequence[str], prefix_ids: Sequence[int] = (),
-           forward: Callable | None = None) -> Choice:
-    """Scores each continuation after `context`; the split is made in text, so every continuation is tokenised
-    on its own after the context's tokens (the usual lm-eval-harness convention)."""
+def choose(
+    model,
+    tokenizer,
+    context: str,
+    continuations: Sequence[str],
+    prefix_ids: Sequence[int] = (),
+    forward: Callable | None = None,
+) -> Choice:
+    """Scores each continuation after `context`; the split is made in text, so every continuation is
+    tokenised on its own after the context's tokens (the usual lm-eval-harness convention)."""
     from zett.eval.bpb import model_forward
 
     forward = forward or model_forward(model)
     encode = lambda t: tokenizer.encode(t, add_special_tokens=False).ids  # noqa: E731
     ctx = encode(context)
     if not ctx and not prefix_ids:
-        raise ValueError("empty context and no prefix ids: the first continuation token has nothing to condition on")
+        raise ValueError(
+            "empty context and no prefix ids: the first continuation token has nothing to "
+            "condition on"
+        )
     scores = [continuation_loglik(forward, prefix_ids, ctx, encode(c)) for c in continuations]
     return Choice(np.asarray(scores), np.asarray([len(c.encode("utf-8")) for c in continuations]))

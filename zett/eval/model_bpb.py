@@ -1,8 +1,9 @@
-"""Bits per byte of a base model under any tokenizer + embedding tables (original, heuristic, hypernet)."""
+"""Bits per byte of a base model under any tokenizer + embedding tables (original, heuristic,
+hypernet)."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import jax.numpy as jnp
 import numpy as np
@@ -12,10 +13,12 @@ from zett.eval.bpb import BpbResult, bits_per_byte, model_forward
 
 
 def split_text(text: str, encode, max_len: int) -> list[str]:
-    """Splits `text` at whitespace into pieces that encode to ≤ `max_len` tokens each (bytes preserved)."""
+    """Splits `text` at whitespace into pieces that encode to ≤ `max_len` tokens each (bytes
+    preserved)."""
     if len(encode(text)) <= max_len:
         return [text]
-    # split before the middle space (never at 0, so both halves are shorter); unspaced text is halved by characters
+    # split before the middle space (never at 0, so both halves are shorter); unspaced text is
+    # halved by characters
     spaces = [i for i, c in enumerate(text) if c == " " and i > 0]
     cut = spaces[len(spaces) // 2] if spaces else len(text) // 2
     left, right = text[:cut], text[cut:]
@@ -39,8 +42,8 @@ def evaluate_bpb(
 
     With tables given ([target_vocab, embed]), the model runs on them instead of its own; the source
     row `prefix_row` (its BOS, or EOS) is appended as an extra id that every text is conditioned on,
-    so every method is scored on exactly the same bytes (it is an input only: the softmax runs over the
-    target vocabulary). Without tables, `prefix_row` is used as is."""
+    so every method is scored on exactly the same bytes (it is an input only: the softmax runs over
+    the target vocabulary). Without tables, `prefix_row` is used as is."""
     encode = lambda t: tokenizer.encode(t, add_special_tokens=False).ids  # noqa: E731
     pieces = [p for t in texts for p in split_text(t, encode, max_len)]
     overrides: dict[str, jnp.ndarray] = {}
@@ -53,7 +56,9 @@ def evaluate_bpb(
         overrides["input_embeddings"] = jnp.asarray(e_in)
         if model.tied:
             if output_embeddings is not None:
-                raise ValueError("the model ties its embeddings: pass no separate output embeddings")
+                raise ValueError(
+                    "the model ties its embeddings: pass no separate output embeddings"
+                )
             overrides["output_embeddings"] = jnp.asarray(e_in)
         else:
             if output_embeddings is None:
@@ -64,7 +69,9 @@ def evaluate_bpb(
             )
         if output_bias is not None:
             src_bias = np.asarray(model.get_output_bias())
-            overrides["output_bias"] = jnp.asarray(np.concatenate([output_bias, src_bias[prefix_row][None]]))
+            overrides["output_bias"] = jnp.asarray(
+                np.concatenate([output_bias, src_bias[prefix_row][None]])
+            )
     forward = model_forward(model, **overrides)
     return bits_per_byte(
         forward,

@@ -1,9 +1,22 @@
-"""Vocabulary extension: modality id layouts, tokenizer and checkpoint growth, new-row initialisers, training aids."""
+"""Vocabulary extension: modality id layouts, tokenizer and checkpoint growth, new-row initialisers,
+training aids."""
 
-from zett.extend.checkpoint import CheckpointExtensionError, extend_checkpoint, extend_table, new_row_ids
+from zett.extend.checkpoint import (
+    CheckpointExtensionError,
+    extend_checkpoint,
+    extend_table,
+    new_row_ids,
+)
 from zett.extend.hf_config import read_layout, update_config
 from zett.extend.init import METHODS, InitSpec, init_rows, make_init
-from zett.extend.layout import IdMapping, IdOutOfRangeError, IdRange, LayoutError, Segment, VocabLayout
+from zett.extend.layout import (
+    IdMapping,
+    IdOutOfRangeError,
+    IdRange,
+    LayoutError,
+    Segment,
+    VocabLayout,
+)
 from zett.extend.pipeline import ExtensionPlan, plan_extension, plan_for_dir, run_extension
 from zett.extend.tokenizer import (
     TokenizerExtensionError,

@@ -6,12 +6,13 @@ import json
 import re
 import shutil
 import tempfile
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import Callable, Mapping
 
 import numpy as np
+
 from zett.extend.init import InitSpec, init_rows
 from zett.extend.layout import IdMapping
 from zett.extend.safetensors_stream import read_header, rewrite
@@ -22,7 +23,9 @@ INDEX_NAME = "model.safetensors.index.json"
 # bert/roberta/xlm-r, gpt-2 style); "input" rows are embeddings, "output" rows the LM head
 _INPUT = re.compile(r"(^|\.)(embed_tokens|word_embeddings|wte)\.weight$")
 _OUTPUT = re.compile(r"(^|\.)(lm_head|embed_out|output|cls\.predictions\.decoder|decoder)\.weight$")
-_BIAS = re.compile(r"(^|\.)(cls\.predictions\.bias|cls\.predictions\.decoder\.bias|lm_head\.bias|decoder\.bias)$")
+_BIAS = re.compile(
+    r"(^|\.)(cls\.predictions\.bias|cls\.predictions\.decoder\.bias|lm_head\.bias|decoder\.bias)$"
+)
 
 
 class CheckpointExtensionError(ValueError):
@@ -47,7 +50,9 @@ def shard_files(ckpt_dir: Path) -> dict[str, list[str]]:
     return {files[0]: [k for k in header if k != "__metadata__"]}
 
 
-def vocab_tensors(names: list[str], shapes: Mapping[str, tuple[int, ...]], rows: int) -> dict[str, str]:
+def vocab_tensors(
+    names: list[str], shapes: Mapping[str, tuple[int, ...]], rows: int
+) -> dict[str, str]:
     """{tensor name: "input" | "output" | "bias"} for tensors whose first axis is the vocabulary."""
     found = {}
     for n in names:
@@ -69,7 +74,9 @@ def tensor_shapes(ckpt_dir: Path) -> dict[str, tuple[int, ...]]:
         header, _ = read_header(ckpt_dir / shard)
         for n in names:
             if n not in header:
-                raise CheckpointExtensionError(f"{ckpt_dir / shard}: tensor {n!r} listed in the index is missing")
+                raise CheckpointExtensionError(
+                    f"{ckpt_dir / shard}: tensor {n!r} listed in the index is missing"
+                )
             shapes[n] = tuple(header[n]["shape"])
     return shapes
 
@@ -81,11 +88,15 @@ def new_row_ids(mapping: IdMapping) -> np.ndarray:
     return np.flatnonzero(~taken)
 
 
-def extend_table(old: np.ndarray, mapping: IdMapping, spec: InitSpec, kind: str = "input") -> np.ndarray:
+def extend_table(
+    old: np.ndarray, mapping: IdMapping, spec: InitSpec, kind: str = "input"
+) -> np.ndarray:
     """[old_vocab, ...] → [new_vocab, ...]: old rows copied bit-identically to `mapping(old id)`, new
     rows from `spec` (bias vectors: new entries get the mean of the old ones)."""
     if old.shape[0] != mapping.old_size:
-        raise CheckpointExtensionError(f"table has {old.shape[0]} rows but the mapping expects {mapping.old_size}")
+        raise CheckpointExtensionError(
+            f"table has {old.shape[0]} rows but the mapping expects {mapping.old_size}"
+        )
     new_ids = new_row_ids(mapping)
     out = np.empty((mapping.new_size,) + old.shape[1:], old.dtype)
     out[mapping.old_to_new] = old
@@ -98,7 +109,9 @@ def extend_table(old: np.ndarray, mapping: IdMapping, spec: InitSpec, kind: str 
 
 def _write_atomic_dir(out_dir: Path, fill: Callable[[Path], None], overwrite: bool) -> None:
     if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
-        raise CheckpointExtensionError(f"{out_dir} exists and is not empty (pass overwrite=True / --overwrite)")
+        raise CheckpointExtensionError(
+            f"{out_dir} exists and is not empty (pass overwrite=True / --overwrite)"
+        )
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-"))
     try:
@@ -130,10 +143,10 @@ def extend_checkpoint(
     """Writes `src_dir`'s checkpoint to `out_dir` with vocabulary tables grown along `mapping`.
 
     Only one vocabulary tensor (old and new) is in memory at a time; every other tensor is
-    byte-copied through in chunks (`safetensors_stream.rewrite`); shard names and
-    the index are kept; `config` (already updated) is written as config.json, `extra_files` (e.g.
-    tokenizer files) next to it. `tensors` overrides auto-detection: {name: "input"|"output"|"bias"}.
-    Returns {tensor: (old shape, new shape)}."""
+    byte-copied through in chunks (`safetensors_stream.rewrite`); shard names and the index are
+    kept; `config` (already updated) is written as config.json, `extra_files` (e.g. tokenizer files)
+    next to it. `tensors` overrides auto-detection: {name: "input"|"output"|"bias"}. Returns
+    {tensor: (old shape, new shape)}."""
     src_dir, out_dir = Path(src_dir), Path(out_dir)
     shards = shard_files(src_dir)
     shapes = tensor_shapes(src_dir)
@@ -142,18 +155,25 @@ def extend_checkpoint(
         if not any(k == "input" for k in tensors.values()):
             raise CheckpointExtensionError(
                 f"{src_dir}: no input embedding with {mapping.old_size} rows among "
-                f"{[n for n in shapes if 'emb' in n] or list(shapes)[:5]}; pass the tensor names explicitly"
+                f"{[n for n in shapes if 'emb' in n] or list(shapes)[:5]}; pass the tensor names "
+                f"explicitly"
             )
     for n in tensors:
         if n not in shapes:
             raise CheckpointExtensionError(f"{src_dir}: tensor {n!r} not in the checkpoint")
         if shapes[n][0] != mapping.old_size:
             raise CheckpointExtensionError(
-                f"{src_dir}: tensor {n!r} has {shapes[n][0]} rows but the vocabulary has {mapping.old_size} ids "
+                f"{src_dir}: tensor {n!r} has {shapes[n][0]} rows but the vocabulary has "
+                f"{mapping.old_size} ids "
                 "(tokenizer/config and checkpoint disagree)"
             )
     if tied is None:
-        tied = bool(config.get("tie_word_embeddings", (config.get("text_config") or {}).get("tie_word_embeddings", False)))
+        tied = bool(
+            config.get(
+                "tie_word_embeddings",
+                (config.get("text_config") or {}).get("tie_word_embeddings", False),
+            )
+        )
     changed: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
 
     def fill(tmp: Path) -> None:
@@ -166,8 +186,12 @@ def extend_checkpoint(
                     continue
                 # a tied head must stay equal to the embedding, so it shares the input's seed
                 seed = spec.seed + (1 if kind == "output" and not tied else 0)
-                transforms[n] = partial(extend_table, mapping=mapping, spec=replace(spec, seed=seed),
-                                        kind="output" if kind == "output" and not tied else "input")
+                transforms[n] = partial(
+                    extend_table,
+                    mapping=mapping,
+                    spec=replace(spec, seed=seed),
+                    kind="output" if kind == "output" and not tied else "input",
+                )
                 new_shapes[n] = (mapping.new_size,) + shapes[n][1:]
                 changed[n] = (shapes[n], new_shapes[n])
             total += rewrite(src_dir / shard, tmp / shard, transforms, new_shapes)

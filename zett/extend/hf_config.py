@@ -42,20 +42,29 @@ def read_layout(
 
     Text-only models: one `text` segment of `tokenizer_size` ids (or `vocab_size` when not given)
     plus a reserved `padding` segment for embedding rows beyond the tokenizer. `declared` is a
-    layout saved by an earlier extension (vocab_layout.json); it wins when it agrees with the config."""
+    layout saved by an earlier extension (vocab_layout.json); it wins when it agrees with the
+    config."""
     if is_gemma3n(config):
         layout = _read_gemma3n(config, where)
-        if declared is not None and [(r.lo, r.hi) for r in declared.ranges] != [(r.lo, r.hi) for r in layout.ranges]:
-            raise LayoutError(f"{where}: ranges {list(map(str, layout.ranges))} disagree with the saved layout "
-                              f"{list(map(str, declared.ranges))}")
+        if declared is not None and [(r.lo, r.hi) for r in declared.ranges] != [
+            (r.lo, r.hi) for r in layout.ranges
+        ]:
+            raise LayoutError(
+                f"{where}: ranges {list(map(str, layout.ranges))} disagree with the saved layout "
+                f"{list(map(str, declared.ranges))}"
+            )
     elif declared is not None:
         total = _text_config(config).get("vocab_size")
         if total != declared.size:
-            raise LayoutError(f"{where}: vocab_size={total} but the saved layout covers {declared.size} ids")
+            raise LayoutError(
+                f"{where}: vocab_size={total} but the saved layout covers {declared.size} ids"
+            )
         tail = declared.without_reserved_tail()
         if tokenizer_size is not None and tokenizer_size != tail.size:
-            raise LayoutError(f"size mismatch: tokenizer has {tokenizer_size} tokens but the saved layout's "
-                              f"segments {tail.names} cover {tail.size}")
+            raise LayoutError(
+                f"size mismatch: tokenizer has {tokenizer_size} tokens but the saved layout's "
+                f"segments {tail.names} cover {tail.size}"
+            )
         _check_token_ids(config, declared, where)
         return declared
     else:
@@ -67,11 +76,17 @@ def read_layout(
         text = layout["text"]
         if tokenizer_size > layout.size:
             raise LayoutError(
-                f"tokenizer has {tokenizer_size} tokens but {where} declares only {layout.size} ids; "
+                f"tokenizer has {tokenizer_size} tokens but {where} declares only {layout.size} "
+                f"ids; "
                 "the checkpoint has no rows for the extra tokens"
             )
         if layout.names == ("text",) and tokenizer_size < text.size:
-            layout = VocabLayout((Segment("text", tokenizer_size), Segment("padding", text.size - tokenizer_size, True)))
+            layout = VocabLayout(
+                (
+                    Segment("text", tokenizer_size),
+                    Segment("padding", text.size - tokenizer_size, True),
+                )
+            )
     _check_token_ids(config, layout, where)
     return layout
 
@@ -104,7 +119,9 @@ def _check_token_ids(config: dict, layout: VocabLayout, where: str) -> None:
         for k, v in _token_id_fields(cfg).items():
             for x in v if isinstance(v, list) else [v]:
                 if not 0 <= x < layout.size:
-                    raise LayoutError(f"{where}: {k}={x} is outside the vocabulary [0, {layout.size})")
+                    raise LayoutError(
+                        f"{where}: {k}={x} is outside the vocabulary [0, {layout.size})"
+                    )
 
 
 def _map_ids(cfg: dict, mapping: IdMapping) -> None:
@@ -113,9 +130,12 @@ def _map_ids(cfg: dict, mapping: IdMapping) -> None:
 
 
 def update_config(config: dict, layout: VocabLayout, mapping: IdMapping | None = None) -> dict:
-    """A copy of `config` describing `layout`: sizes, modality offsets and token ids (through `mapping`)."""
+    """A copy of `config` describing `layout`: sizes, modality offsets and token ids (through
+    `mapping`)."""
     if mapping is not None and mapping.new_size != layout.size:
-        raise LayoutError(f"mapping ends at {mapping.new_size} ids but the layout has {layout.size}")
+        raise LayoutError(
+            f"mapping ends at {mapping.new_size} ids but the layout has {layout.size}"
+        )
     out = copy.deepcopy(config)
     tc = _text_config(out)
     if mapping is not None:
@@ -125,8 +145,10 @@ def update_config(config: dict, layout: VocabLayout, mapping: IdMapping | None =
     if is_gemma3n(out):
         if layout.names != GEMMA3N_SEGMENTS:
             raise LayoutError(
-                f"Gemma-3n configs can express only the segments {GEMMA3N_SEGMENTS}, not {layout.names}: "
-                "its audio embedder takes every id >= audio offset, so ids appended after audio would be "
+                f"Gemma-3n configs can express only the segments {GEMMA3N_SEGMENTS}, not "
+                f"{layout.names}: "
+                "its audio embedder takes every id >= audio offset, so ids appended after audio "
+                "would be "
                 "embedded as audio; grow the 'text' segment instead"
             )
         tc["vocab_size"] = layout.size

@@ -1,4 +1,5 @@
-"""`hypernet` initialisation of added tokens: the trained hypernetwork predicts their rows from their text."""
+"""`hypernet` initialisation of added tokens: the trained hypernetwork predicts their rows from their
+text."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import numpy as np
 from tokenizers import Tokenizer
 
 
-
-def hypernet_rows(plan, original: Tokenizer, model_dir: Path, hypernet_dir: str | Path) -> dict[str, np.ndarray | None]:
+def hypernet_rows(
+    plan, original: Tokenizer, model_dir: Path, hypernet_dir: str | Path
+) -> dict[str, np.ndarray | None]:
     """{"input": [n_new, embed], "output": [n_new, embed] or None} in `new_row_ids` order.
 
     Rows of tokens without a textual form (special tokens, padding rows) are NaN here and are
@@ -24,9 +26,16 @@ def hypernet_rows(plan, original: Tokenizer, model_dir: Path, hypernet_dir: str 
     kinds = vocab_tensors(list(shapes), shapes, plan.mapping.old_size)
     by_kind = {k: n for n, k in kinds.items()}
     if "input" not in by_kind:
-        raise ValueError(f"{model_dir}: no input embedding with {plan.mapping.old_size} rows to build the hypernet on")
+        raise ValueError(
+            f"{model_dir}: no input embedding with {plan.mapping.old_size} rows to build the "
+            f"hypernet on"
+        )
     e_in = np.asarray(read_tensor(model_dir, by_kind["input"]), np.float32)
-    e_out = np.asarray(read_tensor(model_dir, by_kind["output"]), np.float32) if "output" in by_kind else None
+    e_out = (
+        np.asarray(read_tensor(model_dir, by_kind["output"]), np.float32)
+        if "output" in by_kind
+        else None
+    )
     hypernet = load_hypernet(hypernet_dir, e_in, e_out)
     texts = {i: (None if plan.special else t) for t, i in zip(plan.tokens, plan.token_ids)}
     rows = new_row_ids(plan.mapping)
@@ -36,7 +45,8 @@ def hypernet_rows(plan, original: Tokenizer, model_dir: Path, hypernet_dir: str 
     out_out = None if e_out is None else np.full((len(rows), d), np.nan, np.float32)
     if with_text:
         pred_in, pred_out, _ = predict_tokens(
-            hypernet, Decomposer(original, maxlen=hypernet.cfg.surface_maxlen),
+            hypernet,
+            Decomposer(original, maxlen=hypernet.cfg.surface_maxlen),
             [to_canonical(t.encode("utf-8")) for _, t in with_text],
         )
         idx = np.asarray([k for k, _ in with_text])

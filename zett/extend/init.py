@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -62,7 +62,9 @@ def row_covariance(old: np.ndarray, mean: np.ndarray, chunk: int = 8192) -> np.n
     return cov / max(n - 1, 1)
 
 
-def _mean_plus_noise(rows: np.ndarray, std: np.ndarray, n_new: int, noise: float, rng: np.random.Generator) -> np.ndarray:
+def _mean_plus_noise(
+    rows: np.ndarray, std: np.ndarray, n_new: int, noise: float, rng: np.random.Generator
+) -> np.ndarray:
     mean = rows.astype(np.float64).mean(0)
     return mean + noise * std * rng.standard_normal((n_new, rows.shape[1]))
 
@@ -112,7 +114,12 @@ def init_rows(old: np.ndarray, n_new: int, spec: InitSpec, kind: str = "input") 
 
 
 def _fvt(
-    old: np.ndarray, n_new: int, spec: InitSpec, mean: np.ndarray, std: np.ndarray, rng: np.random.Generator
+    old: np.ndarray,
+    n_new: int,
+    spec: InitSpec,
+    mean: np.ndarray,
+    std: np.ndarray,
+    rng: np.random.Generator,
 ) -> np.ndarray:
     """Fast Vocabulary Transfer: mean of the old rows of each new token's decomposition."""
     decs = spec.decompositions
@@ -126,7 +133,10 @@ def _fvt(
             continue
         arr = np.asarray(ids)
         if (arr < 0).any() or (arr >= old.shape[0]).any():
-            raise ValueError(f"decomposition of new token {i} has id outside the table [0, {old.shape[0]}): {ids}")
+            raise ValueError(
+                f"decomposition of new token {i} has id outside the table [0, {old.shape[0]}): "
+                f"{ids}"
+            )
         out[i] = old[arr].astype(np.float64).mean(0)
     return out
 

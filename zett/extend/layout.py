@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -53,7 +53,9 @@ class Segment:
         if not self.name:
             raise LayoutError("segment names must be non-empty")
         if not isinstance(self.size, (int, np.integer)) or self.size < 0:
-            raise LayoutError(f"segment {self.name!r}: size must be a non-negative int, got {self.size!r}")
+            raise LayoutError(
+                f"segment {self.name!r}: size must be a non-negative int, got {self.size!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,9 @@ class IdMapping:
     def compose(self, later: IdMapping) -> IdMapping:
         """This mapping followed by `later` (whose old size must equal this one's new size)."""
         if later.old_size != self.new_size:
-            raise LayoutError(f"cannot compose mappings: sizes {self.new_size} and {later.old_size} differ")
+            raise LayoutError(
+                f"cannot compose mappings: sizes {self.new_size} and {later.old_size} differ"
+            )
         new_ids = {k: later.old_to_new[v] for k, v in self.new_ids.items()}
         new_ids.update(later.new_ids)
         return IdMapping(later.old_to_new[self.old_to_new], later.new_size, new_ids)
@@ -141,7 +145,9 @@ class VocabLayout:
                 raise LayoutError(f"range {name}[{lo}, {hi}) overlaps {prev}[..., {pos})")
             if lo > pos:
                 if not allow_gaps:
-                    raise LayoutError(f"gap of {lo - pos} ids [{pos}, {lo}) before range {name} is not declared")
+                    raise LayoutError(
+                        f"gap of {lo - pos} ids [{pos}, {lo}) before range {name} is not declared"
+                    )
                 segments.append(Segment(f"{gap_name}_{pos}", lo - pos, reserved=True))
             segments.append(Segment(name, hi - lo))
             pos, prev = hi, name
@@ -150,7 +156,10 @@ class VocabLayout:
                 raise LayoutError(f"ranges end at {pos} but the vocabulary has only {total} ids")
             if pos < total:
                 if not allow_gaps:
-                    raise LayoutError(f"ids [{pos}, {total}) are not covered by any range (vocabulary size {total})")
+                    raise LayoutError(
+                        f"ids [{pos}, {total}) are not covered by any range (vocabulary size "
+                        f"{total})"
+                    )
                 segments.append(Segment(f"{gap_name}_{pos}", total - pos, reserved=True))
         return cls(tuple(segments))
 
@@ -199,12 +208,15 @@ class VocabLayout:
         return out
 
     def check(self, ids: np.ndarray | int, name: str | None = None) -> None:
-        """Raises `IdOutOfRangeError` naming the first id outside `name`'s range (or the vocabulary)."""
+        """Raises `IdOutOfRangeError` naming the first id outside `name`'s range (or the
+        vocabulary)."""
         arr = np.asarray(ids)
         r = self[name] if name is not None else IdRange("vocabulary", 0, self.size)
         bad = ~r.mask(arr)
         if bad.any():
-            raise IdOutOfRangeError(f"id {int(arr[bad].flat[0])} is outside {r} ({int(bad.sum())} ids out of range)")
+            raise IdOutOfRangeError(
+                f"id {int(arr[bad].flat[0])} is outside {r} ({int(bad.sum())} ids out of range)"
+            )
 
     def to_global(self, name: str, local_ids: np.ndarray | int) -> np.ndarray:
         """Local ids [0, size) within segment `name` → vocabulary ids (strictly range-checked)."""
@@ -212,7 +224,9 @@ class VocabLayout:
         local = np.asarray(local_ids)
         bad = (local < 0) | (local >= r.size)
         if bad.any():
-            raise IdOutOfRangeError(f"local id {int(local[bad].flat[0])} is outside [0, {r.size}) of segment {name!r}")
+            raise IdOutOfRangeError(
+                f"local id {int(local[bad].flat[0])} is outside [0, {r.size}) of segment {name!r}"
+            )
         return local + r.lo
 
     def to_local(self, name: str, ids: np.ndarray | int) -> np.ndarray:
@@ -224,15 +238,20 @@ class VocabLayout:
     def grow(self, name: str, n: int) -> tuple[VocabLayout, IdMapping]:
         """Adds `n` ids at the end of segment `name`; all later offsets shift by `n`.
 
-        Returns the new layout and the old→new id mapping; the added ids are `mapping.new_ids[name]`."""
+        Returns the new layout and the old→new id mapping; the added ids are
+        `mapping.new_ids[name]`."""
         if n < 0:
             raise LayoutError(f"cannot grow {name!r} by a negative count {n}")
         r = self[name]
-        segs = tuple(Segment(s.name, s.size + n, s.reserved) if s.name == name else s for s in self.segments)
+        segs = tuple(
+            Segment(s.name, s.size + n, s.reserved) if s.name == name else s for s in self.segments
+        )
         old = np.arange(self.size, dtype=np.int64)
         old_to_new = np.where(old >= r.hi, old + n, old)
         new = VocabLayout(segs)
-        return new, IdMapping(old_to_new, new.size, {name: np.arange(r.hi, r.hi + n, dtype=np.int64)})
+        return new, IdMapping(
+            old_to_new, new.size, {name: np.arange(r.hi, r.hi + n, dtype=np.int64)}
+        )
 
     def append(self, name: str, size: int, reserved: bool = False) -> tuple[VocabLayout, IdMapping]:
         """A new segment after the last one; old ids are unchanged."""
@@ -252,9 +271,13 @@ class VocabLayout:
         segs = self.segments[:k] + (Segment(name, size),) + self.segments[k:]
         old = np.arange(self.size, dtype=np.int64)
         new = VocabLayout(segs)
-        return new, IdMapping(np.where(old >= lo, old + size, old), new.size, {name: np.arange(lo, lo + size)})
+        return new, IdMapping(
+            np.where(old >= lo, old + size, old), new.size, {name: np.arange(lo, lo + size)}
+        )
 
-    def pad_to_multiple(self, multiple: int, name: str = "padding") -> tuple[VocabLayout, IdMapping]:
+    def pad_to_multiple(
+        self, multiple: int, name: str = "padding"
+    ) -> tuple[VocabLayout, IdMapping]:
         """Appends (or enlarges a trailing reserved `name` segment) so that `size % multiple == 0`."""
         if multiple <= 0:
             raise LayoutError(f"pad multiple must be positive, got {multiple}")
@@ -283,7 +306,10 @@ class VocabLayout:
         return "\n".join(lines)
 
     def to_dict(self) -> list[dict]:
-        return [{"name": r.name, "lo": r.lo, "hi": r.hi, "size": r.size, "reserved": r.reserved} for r in self.ranges]
+        return [
+            {"name": r.name, "lo": r.lo, "hi": r.hi, "size": r.size, "reserved": r.reserved}
+            for r in self.ranges
+        ]
 
     @classmethod
     def from_dict(cls, items: Sequence[Mapping]) -> VocabLayout:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
@@ -12,7 +12,9 @@ import optax
 from zett.extend.layout import VocabLayout
 
 
-def allowed_ids(layout: VocabLayout, names: Sequence[str] | str, vocab_size: int | None = None) -> np.ndarray:
+def allowed_ids(
+    layout: VocabLayout, names: Sequence[str] | str, vocab_size: int | None = None
+) -> np.ndarray:
     """Bool [vocab] that is True exactly on the ids of segments `names` (half-open ranges).
 
     `vocab_size` may exceed `layout.size` (padded logits); the extra ids are never allowed."""
@@ -34,7 +36,8 @@ def segment_masks(layout: VocabLayout, vocab_size: int | None = None) -> np.ndar
 
 def mask_logits(logits: jax.Array, allowed: jax.Array) -> jax.Array:
     """logits [..., vocab] with disallowed ids set to the dtype's lowest value (not -inf, so a softmax
-    over an all-masked row stays finite). `allowed` broadcasts against logits: [vocab] or [..., vocab]."""
+    over an all-masked row stays finite). `allowed` broadcasts against logits: [vocab] or [...,
+    vocab]."""
     return jnp.where(allowed, logits, jnp.finfo(logits.dtype).min)
 
 
@@ -51,7 +54,9 @@ def masked_cross_entropy(
 
     A label outside `allowed` gets a huge loss (about -finfo.min) rather than an error inside jit;
     validate labels beforehand with `VocabLayout.check(labels, name)`."""
-    ce = optax.softmax_cross_entropy_with_integer_labels(mask_logits(logits.astype(jnp.float32), allowed), labels)
+    ce = optax.softmax_cross_entropy_with_integer_labels(
+        mask_logits(logits.astype(jnp.float32), allowed), labels
+    )
     if weights is None:
         return ce.mean()
     w = weights.astype(ce.dtype)

@@ -1,9 +1,11 @@
-"""An optax transformation that freezes old vocabulary rows for N steps and scales new rows' updates."""
+"""An optax transformation that freezes old vocabulary rows for N steps and scales new rows'
+updates."""
 
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -42,10 +44,18 @@ def vocab_row_schedule(
         select_fn = select
 
     def is_table(path: str, leaf: Any) -> bool:
-        return hasattr(leaf, "shape") and leaf.ndim >= 1 and leaf.shape[0] == vocab and select_fn(path, leaf)
+        return (
+            hasattr(leaf, "shape")
+            and leaf.ndim >= 1
+            and leaf.shape[0] == vocab
+            and select_fn(path, leaf)
+        )
 
     def init_fn(params: Any) -> RowScheduleState:
-        n = sum(is_table(jax.tree_util.keystr(p), x) for p, x in jax.tree_util.tree_leaves_with_path(params))
+        n = sum(
+            is_table(jax.tree_util.keystr(p), x)
+            for p, x in jax.tree_util.tree_leaves_with_path(params)
+        )
         if n == 0:
             raise ValueError(
                 f"vocab_row_schedule: no parameter with {vocab} rows matches the selection; "
@@ -53,7 +63,9 @@ def vocab_row_schedule(
             )
         return RowScheduleState(count=jnp.zeros([], jnp.int32))
 
-    def update_fn(updates: Any, state: RowScheduleState, params: Any = None) -> tuple[Any, RowScheduleState]:
+    def update_fn(
+        updates: Any, state: RowScheduleState, params: Any = None
+    ) -> tuple[Any, RowScheduleState]:
         old_scale = jnp.where(state.count < freeze_old_steps, 0.0, 1.0)
         row_scale = jnp.where(new_rows, new_lr_multiplier, old_scale)  # [vocab]
 
@@ -61,7 +73,9 @@ def vocab_row_schedule(
             if not is_table(jax.tree_util.keystr(path), u):
                 return u
             s = row_scale.reshape((vocab,) + (1,) * (u.ndim - 1)).astype(u.dtype)
-            return jnp.where(s == 0, jnp.zeros_like(u), u * s)  # exact zeros even for inf/nan updates
+            return jnp.where(
+                s == 0, jnp.zeros_like(u), u * s
+            )  # exact zeros even for inf/nan updates
 
         updates = jax.tree_util.tree_map_with_path(scale, updates)
         return updates, RowScheduleState(count=optax.safe_increment(state.count))
@@ -77,4 +91,6 @@ def with_row_schedule(
     select: Callable[[str, Any], bool] | str = DEFAULT_VOCAB_PATHS,
 ) -> optax.GradientTransformation:
     """`inner` (e.g. `optax.adamw(1e-3)`) followed by `vocab_row_schedule`."""
-    return optax.chain(inner, vocab_row_schedule(new_rows, freeze_old_steps, new_lr_multiplier, select))
+    return optax.chain(
+        inner, vocab_row_schedule(new_rows, freeze_old_steps, new_lr_multiplier, select)
+    )

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 from tokenizers import Tokenizer
@@ -77,8 +77,8 @@ def plan_extension(
 ) -> ExtensionPlan:
     """Where `tokens` go: grows `segment` (or adds it as a new one), shifts later segments, pads.
 
-    Raises `LayoutError` for inconsistent sizes (tokenizer > config, config ≠ checkpoint rows) and for
-    layouts the config cannot express."""
+    Raises `LayoutError` for inconsistent sizes (tokenizer > config, config ≠ checkpoint rows) and
+    for layouts the config cannot express."""
     if not tokens:
         raise ValueError("no tokens to add")
     n_tok = tokenizer_size(tokenizer)
@@ -86,18 +86,23 @@ def plan_extension(
         old = read_layout(config, tokenizer_size=n_tok, declared=declared)
     elif declared is not None:
         if declared.without_reserved_tail().size != n_tok:
-            raise LayoutError(f"size mismatch: tokenizer has {n_tok} tokens, the saved layout {declared.size} ids")
+            raise LayoutError(
+                f"size mismatch: tokenizer has {n_tok} tokens, the saved layout {declared.size} ids"
+            )
         old = declared
     else:
         old = VocabLayout.of(text=n_tok)
     if checkpoint_rows is not None and checkpoint_rows != old.size:
         raise LayoutError(
-            f"size mismatch: the checkpoint's embedding has {checkpoint_rows} rows but config/tokenizer "
+            f"size mismatch: the checkpoint's embedding has {checkpoint_rows} rows but "
+            f"config/tokenizer "
             f"describe {old.size} ids (tokenizer: {n_tok})"
         )
     if segment in old:
         if old[segment].reserved:
-            raise LayoutError(f"segment {segment!r} is reserved padding; add tokens to a modality segment")
+            raise LayoutError(
+                f"segment {segment!r} is reserved padding; add tokens to a modality segment"
+            )
         new, mapping = old.grow(segment, len(tokens))
     else:
         new, mapping = old.add_segment(segment, len(tokens))
@@ -107,7 +112,17 @@ def plan_extension(
         mapping = mapping.compose(pad)
         token_ids = tuple(int(pad(i)) for i in token_ids)
     new_config = update_config(config, new, mapping) if config is not None else None
-    return ExtensionPlan(old, new, mapping, segment, tuple(tokens), token_ids, special, new_config, dict(tensors or {}))
+    return ExtensionPlan(
+        old,
+        new,
+        mapping,
+        segment,
+        tuple(tokens),
+        token_ids,
+        special,
+        new_config,
+        dict(tensors or {}),
+    )
 
 
 def fvt_decompositions(plan: ExtensionPlan, original: Tokenizer) -> tuple[tuple[int, ...], ...]:
@@ -158,10 +173,13 @@ def plan_for_dir(
         if not inputs:
             emb = {n: s for n, s in shapes.items() if "emb" in n or "lm_head" in n}
             raise LayoutError(
-                f"size mismatch: config.json declares {total} ids but no embedding tensor has that many rows: {emb}"
+                f"size mismatch: config.json declares {total} ids but no embedding tensor has that "
+                f"many rows: {emb}"
             )
         rows = shapes[inputs[0]][0]
-    plan = plan_extension(tok, tokens, config, segment, special, pad_to_multiple, rows, tensors, declared)
+    plan = plan_extension(
+        tok, tokens, config, segment, special, pad_to_multiple, rows, tensors, declared
+    )
     return plan, tok
 
 
@@ -179,10 +197,21 @@ def run_extension(
     Returns a summary dict (also what the CLI prints as JSON)."""
     model_dir, out_dir = Path(model_dir), Path(out_dir)
     new_tok = add_tokens(original, plan.tokens, plan.token_ids, plan.special, plan.mapping)
-    summary: dict = {"out_dir": str(out_dir), "tokens": len(plan.tokens), "layout": plan.new_layout.to_dict()}
+    summary: dict = {
+        "out_dir": str(out_dir),
+        "tokens": len(plan.tokens),
+        "layout": plan.new_layout.to_dict(),
+    }
     if plan.config is None:
-        save_tokenizer(new_tok, out_dir, model_dir if model_dir.is_dir() else None,
-                       plan.tokens, plan.token_ids, plan.special, plan.mapping)
+        save_tokenizer(
+            new_tok,
+            out_dir,
+            model_dir if model_dir.is_dir() else None,
+            plan.tokens,
+            plan.token_ids,
+            plan.special,
+            plan.mapping,
+        )
         (out_dir / LAYOUT_FILE).write_text(json.dumps(plan.new_layout.to_dict(), indent=2))
     else:
         if spec.method == "fvt":
@@ -191,16 +220,32 @@ def run_extension(
             from zett.extend.hypernet_init import hypernet_rows
 
             if spec.hypernet is None:
-                raise ValueError("init 'hypernet' needs the hypernetwork directory (--hypernet DIR)")
+                raise ValueError(
+                    "init 'hypernet' needs the hypernetwork directory (--hypernet DIR)"
+                )
             spec = replace(spec, predicted=hypernet_rows(plan, original, model_dir, spec.hypernet))
         with tempfile.TemporaryDirectory() as tmp:
-            save_tokenizer(new_tok, tmp, model_dir, plan.tokens, plan.token_ids, plan.special, plan.mapping)
+            save_tokenizer(
+                new_tok, tmp, model_dir, plan.tokens, plan.token_ids, plan.special, plan.mapping
+            )
             extra = {p.name: p.read_bytes() for p in Path(tmp).iterdir()}
         extra[LAYOUT_FILE] = json.dumps(plan.new_layout.to_dict(), indent=2)
-        changed = extend_checkpoint(model_dir, out_dir, plan.mapping, spec, plan.config,
-                                    tensors=plan.tensors or None, extra_files=extra, overwrite=overwrite)
+        changed = extend_checkpoint(
+            model_dir,
+            out_dir,
+            plan.mapping,
+            spec,
+            plan.config,
+            tensors=plan.tensors or None,
+            extra_files=extra,
+            overwrite=overwrite,
+        )
         summary["tensors"] = {n: {"old": list(a), "new": list(b)} for n, (a, b) in changed.items()}
     if verify:
         report = verify_tokenizer(out_dir, plan.tokens, plan.token_ids, original, plan.mapping)
-        summary["verify"] = {"ok": report.ok, "backends": list(report.backends), "problems": list(report.problems)}
+        summary["verify"] = {
+            "ok": report.ok,
+            "backends": list(report.backends),
+            "problems": list(report.problems),
+        }
     return summary

@@ -1,17 +1,20 @@
-"""Streaming safetensors I/O: a file written tensor by tensor (byte-copied or from one array at a time), and a rewrite
-of one file where untouched tensors are byte-copied and chosen ones transformed.
+"""Streaming safetensors I/O: a file written tensor by tensor (byte-copied or from one array at a
+time), and a rewrite of one file where untouched tensors are byte-copied and chosen ones
+transformed.
 
-`safetensors.numpy.save_file` needs every tensor of a file in memory at once (a whole 7B shard); this
-writer keeps one tensor in memory and copies the rest through in fixed-size chunks, and never decodes
-their dtype (bf16/fp8 pass through untouched). `zett.transfer.stream` writes its shards with it too."""
+`safetensors.numpy.save_file` needs every tensor of a file in memory at once (a whole 7B shard);
+this writer keeps one tensor in memory and copies the rest through in fixed-size chunks, and never
+decodes their dtype (bf16/fp8 pass through untouched). `zett.transfer.stream` writes its shards with
+it too."""
 
 from __future__ import annotations
 
 import json
 import struct
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Callable, Mapping, Sequence
+from typing import BinaryIO
 
 import ml_dtypes
 import numpy as np
@@ -54,18 +57,23 @@ def read_array(path: Path, header: dict, start: int, name: str) -> np.ndarray:
     info = header[name]
     dtype = NUMPY_DTYPES.get(info["dtype"])
     if dtype is None:
-        raise SafetensorsFormatError(f"{path}: tensor {name!r} has dtype {info['dtype']}, not a float/int table")
+        raise SafetensorsFormatError(
+            f"{path}: tensor {name!r} has dtype {info['dtype']}, not a float/int table"
+        )
     b, e = info["data_offsets"]
     count = int(np.prod(info["shape"], dtype=np.int64))
     if (e - b) != count * dtype.itemsize:
-        raise SafetensorsFormatError(f"{path}: tensor {name!r} spans {e - b} bytes, expected {count * dtype.itemsize}")
+        raise SafetensorsFormatError(
+            f"{path}: tensor {name!r} spans {e - b} bytes, expected {count * dtype.itemsize}"
+        )
     arr = np.fromfile(path, dtype=dtype, count=count, offset=start + b)
     return arr.reshape(info["shape"])
 
 
 @dataclass(frozen=True)
 class ShardTensor:
-    """One tensor of a file being written: its header fields and `write(fout)`, which must write exactly `nbytes`."""
+    """One tensor of a file being written: its header fields and `write(fout)`, which must write
+    exactly `nbytes`."""
 
     name: str
     dtype: str
@@ -75,14 +83,21 @@ class ShardTensor:
 
 
 def write_file(
-    path: Path, tensors: Sequence[ShardTensor], metadata: dict | None, on_tensor: Callable[[int], None] | None = None
+    path: Path,
+    tensors: Sequence[ShardTensor],
+    metadata: dict | None,
+    on_tensor: Callable[[int], None] | None = None,
 ) -> int:
-    """Writes a safetensors file, tensors in the given order, each streamed by its `write`; returns the data bytes.
-    `on_tensor(nbytes)` is called after each tensor (progress)."""
+    """Writes a safetensors file, tensors in the given order, each streamed by its `write`; returns the
+    data bytes. `on_tensor(nbytes)` is called after each tensor (progress)."""
     header: dict = {} if metadata is None else {"__metadata__": metadata}
     pos = 0
     for t in tensors:
-        header[t.name] = {"dtype": t.dtype, "shape": list(t.shape), "data_offsets": [pos, pos + t.nbytes]}
+        header[t.name] = {
+            "dtype": t.dtype,
+            "shape": list(t.shape),
+            "data_offsets": [pos, pos + t.nbytes],
+        }
         pos += t.nbytes
     blob = json.dumps(header, separators=(",", ":")).encode()
     blob += b" " * (-(8 + len(blob)) % _ALIGN)
@@ -93,7 +108,9 @@ def write_file(
             before = fout.tell()
             t.write(fout)
             if fout.tell() - before != t.nbytes:
-                raise SafetensorsFormatError(f"tensor {t.name!r}: wrote {fout.tell() - before} bytes, expected {t.nbytes}")
+                raise SafetensorsFormatError(
+                    f"tensor {t.name!r}: wrote {fout.tell() - before} bytes, expected {t.nbytes}"
+                )
             if on_tensor is not None:
                 on_tensor(t.nbytes)
     return pos
@@ -111,11 +128,17 @@ def copy_range(fin: BinaryIO, offset: int, size: int, fout: BinaryIO, what: str)
         left -= len(chunk)
 
 
-def write_array(fout: BinaryIO, arr: np.ndarray, dtype: np.dtype, shape: Sequence[int], what: str) -> None:
+def write_array(
+    fout: BinaryIO, arr: np.ndarray, dtype: np.dtype, shape: Sequence[int], what: str
+) -> None:
     """The array's raw bytes, after checking it has the dtype and shape its header entry promised."""
     if arr.dtype != dtype or tuple(arr.shape) != tuple(shape):
-        raise SafetensorsFormatError(f"{what}: got {arr.dtype} {list(arr.shape)}, expected {dtype} {list(shape)}")
-    fout.write(np.ascontiguousarray(arr).reshape(-1).view(np.uint8).data)  # bf16 has no buffer format
+        raise SafetensorsFormatError(
+            f"{what}: got {arr.dtype} {list(arr.shape)}, expected {dtype} {list(shape)}"
+        )
+    fout.write(
+        np.ascontiguousarray(arr).reshape(-1).view(np.uint8).data
+    )  # bf16 has no buffer format
 
 
 def rewrite(
@@ -124,7 +147,8 @@ def rewrite(
     transforms: Mapping[str, Callable[[np.ndarray], np.ndarray]],
     new_shapes: Mapping[str, tuple[int, ...]],
 ) -> int:
-    """Copies `src` to `dst`, replacing tensor `name` by `transforms[name](old)` of shape `new_shapes[name]`.
+    """Copies `src` to `dst`, replacing tensor `name` by `transforms[name](old)` of shape
+    `new_shapes[name]`.
 
     Tensor order and metadata are kept. Returns the number of tensor data bytes written."""
     header, start = read_header(src)
@@ -132,9 +156,16 @@ def rewrite(
     names = sorted(header, key=lambda k: header[k]["data_offsets"][0])
     with open(src, "rb") as fin:
 
-        def transformed(name: str, dtype: np.dtype, shape: tuple[int, ...]) -> Callable[[BinaryIO], None]:
-            return lambda fout: write_array(fout, transforms[name](read_array(src, header, start, name)), dtype, shape,
-                                            f"transform of {name!r}")
+        def transformed(
+            name: str, dtype: np.dtype, shape: tuple[int, ...]
+        ) -> Callable[[BinaryIO], None]:
+            return lambda fout: write_array(
+                fout,
+                transforms[name](read_array(src, header, start, name)),
+                dtype,
+                shape,
+                f"transform of {name!r}",
+            )
 
         def copied(name: str, b: int, e: int) -> Callable[[BinaryIO], None]:
             return lambda fout: copy_range(fin, start + b, e - b, fout, f"{src}: tensor {name!r}")
@@ -145,11 +176,19 @@ def rewrite(
             if name in transforms:
                 dtype = NUMPY_DTYPES.get(info["dtype"])
                 if dtype is None:
-                    raise SafetensorsFormatError(f"{src}: cannot transform {name!r} of dtype {info['dtype']}")
+                    raise SafetensorsFormatError(
+                        f"{src}: cannot transform {name!r} of dtype {info['dtype']}"
+                    )
                 shape = tuple(new_shapes[name])
                 size = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-                plan.append(ShardTensor(name, info["dtype"], shape, size, transformed(name, dtype, shape)))
+                plan.append(
+                    ShardTensor(name, info["dtype"], shape, size, transformed(name, dtype, shape))
+                )
             else:
                 b, e = info["data_offsets"]
-                plan.append(ShardTensor(name, info["dtype"], tuple(info["shape"]), e - b, copied(name, b, e)))
+                plan.append(
+                    ShardTensor(
+                        name, info["dtype"], tuple(info["shape"]), e - b, copied(name, b, e)
+                    )
+                )
         return write_file(dst, plan, meta)

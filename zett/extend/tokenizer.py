@@ -1,4 +1,5 @@
-"""Adding tokens to a `tokenizers` tokenizer at ids chosen by a `VocabLayout`, saving and verifying it."""
+"""Adding tokens to a `tokenizers` tokenizer at ids chosen by a `VocabLayout`, saving and verifying
+it."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import json
 import re
 import shutil
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from tokenizers import Tokenizer
@@ -16,7 +18,12 @@ from tokenizers import Tokenizer
 from zett.extend.layout import IdMapping
 
 # files of an HF tokenizer directory that are copied alongside tokenizer.json
-TOKENIZER_SIDE_FILES = ("tokenizer_config.json", "special_tokens_map.json", "generation_config.json", "chat_template.jinja")
+TOKENIZER_SIDE_FILES = (
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "generation_config.json",
+    "chat_template.jinja",
+)
 
 
 class TokenizerExtensionError(ValueError):
@@ -38,7 +45,8 @@ def load_tokenizer(path: str | Path) -> Tokenizer:
     f = p / "tokenizer.json" if p.is_dir() else p
     if not f.is_file():
         raise FileNotFoundError(
-            f"{f}: no tokenizer.json (zett extend needs a `tokenizers` tokenizer; convert SentencePiece "
+            f"{f}: no tokenizer.json (zett extend needs a `tokenizers` tokenizer; convert "
+            f"SentencePiece "
             "models with transformers' `convert_slow_tokenizer` first)"
         )
     try:
@@ -60,7 +68,8 @@ def _remap_post_processor(pp: Any, mapping: IdMapping) -> None:
 
 
 def remap_tokenizer_json(tok: dict, mapping: IdMapping) -> dict:
-    """Moves every id of a tokenizer.json dict through `mapping` (model vocab, added tokens, processors)."""
+    """Moves every id of a tokenizer.json dict through `mapping` (model vocab, added tokens,
+    processors)."""
     tok = json.loads(json.dumps(tok))
     model = tok["model"]
     vocab = model.get("vocab")
@@ -69,7 +78,9 @@ def remap_tokenizer_json(tok: dict, mapping: IdMapping) -> dict:
     elif isinstance(vocab, list):  # Unigram: the list position is the id, so it cannot move
         n = len(vocab)
         if not np.array_equal(mapping.old_to_new[:n], np.arange(n)):
-            raise TokenizerExtensionError(f"{model.get('type')} model ids [0, {n}) cannot be moved by a re-layout")
+            raise TokenizerExtensionError(
+                f"{model.get('type')} model ids [0, {n}) cannot be moved by a re-layout"
+            )
     for t in tok.get("added_tokens", []):
         t["id"] = int(mapping(t["id"]))
     _remap_post_processor(tok.get("post_processor"), mapping)
@@ -100,7 +111,8 @@ def add_tokens(
     clash = [t for t in tokens if t in vocab]
     if clash:
         raise TokenizerExtensionError(
-            f"{len(clash)} token(s) already in the vocabulary, e.g. {clash[0]!r} (id {vocab[clash[0]]})"
+            f"{len(clash)} token(s) already in the vocabulary, e.g. {clash[0]!r} (id "
+            f"{vocab[clash[0]]})"
         )
     tok = json.loads(tokenizer.to_str())
     if mapping is not None and not mapping.is_identity_prefix:
@@ -108,10 +120,18 @@ def add_tokens(
     added = tok.setdefault("added_tokens", [])
     for t, i in zip(tokens, ids):
         added.append(
-            {"id": i, "content": t, "single_word": False, "lstrip": False, "rstrip": False,
-             "normalized": not special, "special": special}
+            {
+                "id": i,
+                "content": t,
+                "single_word": False,
+                "lstrip": False,
+                "rstrip": False,
+                "normalized": not special,
+                "special": special,
+            }
         )
-    # tokenizers assigns ids to added tokens outside the model vocabulary in file order, so order by id
+    # tokenizers assigns ids to added tokens outside the model vocabulary in file order, so order by
+    # id
     added.sort(key=lambda t: t["id"])
     new = Tokenizer.from_str(json.dumps(tok))
     got = [new.token_to_id(t) for t in tokens]
@@ -119,7 +139,8 @@ def add_tokens(
     if wrong:
         t, i, g = wrong[0]
         raise TokenizerExtensionError(
-            f"{len(wrong)} token(s) did not land on their planned id, e.g. {t!r}: planned {i}, got {g} "
+            f"{len(wrong)} token(s) did not land on their planned id, e.g. {t!r}: planned {i}, got "
+            f"{g} "
             "(ids of added tokens must follow the existing vocabulary without gaps)"
         )
     return new
@@ -150,7 +171,9 @@ def _encoders(tok_dir: Path) -> dict[str, Any]:
     if (tok_dir / "tokenizer_config.json").is_file():
         encs["transformers"] = AutoTokenizer.from_pretrained(str(tok_dir))
     else:  # a bare tokenizer.json: no config to dispatch on
-        encs["transformers"] = PreTrainedTokenizerFast(tokenizer_file=str(tok_dir / "tokenizer.json"))
+        encs["transformers"] = PreTrainedTokenizerFast(
+            tokenizer_file=str(tok_dir / "tokenizer.json")
+        )
     return encs
 
 
@@ -201,16 +224,23 @@ def verify_tokenizer(
     return VerifyReport(len(tokens), tuple(encs), tuple(problems))
 
 
-def _update_tokenizer_config(cfg: dict, tokens: Sequence[str], ids: Sequence[int], special: bool,
-                             mapping: IdMapping | None) -> dict:
+def _update_tokenizer_config(
+    cfg: dict, tokens: Sequence[str], ids: Sequence[int], special: bool, mapping: IdMapping | None
+) -> dict:
     dec = cfg.get("added_tokens_decoder")
     if isinstance(dec, dict):
         new_dec = {}
         for k, v in dec.items():
             new_dec[str(int(mapping(int(k))) if mapping is not None else int(k))] = v
         for t, i in zip(tokens, ids):
-            new_dec[str(i)] = {"content": t, "lstrip": False, "normalized": not special, "rstrip": False,
-                               "single_word": False, "special": special}
+            new_dec[str(i)] = {
+                "content": t,
+                "lstrip": False,
+                "normalized": not special,
+                "rstrip": False,
+                "single_word": False,
+                "special": special,
+            }
         cfg["added_tokens_decoder"] = dict(sorted(new_dec.items(), key=lambda kv: int(kv[0])))
     return cfg
 

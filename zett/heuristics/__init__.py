@@ -1,4 +1,5 @@
-"""Embedding-initialisation baselines behind one interface: `HEURISTICS[name](source, target, seed=...)`."""
+"""Embedding-initialisation baselines behind one interface: `HEURISTICS[name](source, target,
+seed=...)`."""
 
 from zett.heuristics.base import Heuristic, SourceEmbeddings, TargetEmbeddings, assemble, copy_plan
 from zett.heuristics.fvt import fvt_init, lexical_init
@@ -22,7 +23,9 @@ def get_heuristic(name: str) -> Heuristic:
     try:
         return HEURISTICS[name]
     except KeyError:
-        raise ValueError(f"unknown method {name!r}; available: {sorted(HEURISTICS) + ['focus']}") from None
+        raise ValueError(
+            f"unknown method {name!r}; available: {sorted(HEURISTICS) + ['focus']}"
+        ) from None
 
 
 __all__ = [

@@ -1,12 +1,14 @@
-"""FOCUS (Dobler & de Melo 2023): new tokens = sparsemax-weighted mixes of overlapping tokens' source rows."""
+"""FOCUS (Dobler & de Melo 2023): new tokens = sparsemax-weighted mixes of overlapping tokens' source
+rows."""
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -17,18 +19,23 @@ from zett.tokenization import CanonicalVocab
 
 @dataclass(frozen=True)
 class TokenVectors:
-    """Auxiliary (fastText) vectors for the target tokens that have one: ids [n] and vectors [n, dim]."""
+    """Auxiliary (fastText) vectors for the target tokens that have one: ids [n] and vectors [n,
+    dim]."""
 
     ids: np.ndarray
     vectors: np.ndarray
 
     def __post_init__(self) -> None:
         if self.ids.ndim != 1 or self.vectors.ndim != 2 or len(self.ids) != len(self.vectors):
-            raise ValueError(f"TokenVectors: ids {self.ids.shape} and vectors {self.vectors.shape} do not line up")
+            raise ValueError(
+                f"TokenVectors: ids {self.ids.shape} and vectors {self.vectors.shape} do not line "
+                f"up"
+            )
 
 
 def _as_tokenizer(tokenizer: Any):
-    """A `tokenizers.Tokenizer` from a Tokenizer, a LoadedTokenizer, or anything `load_tokenizer` reads."""
+    """A `tokenizers.Tokenizer` from a Tokenizer, a LoadedTokenizer, or anything `load_tokenizer`
+    reads."""
     from tokenizers import Tokenizer
 
     from zett.tokenization import load_tokenizer
@@ -42,8 +49,9 @@ def _as_tokenizer(tokenizer: Any):
 
 def fasttext_word(token: str) -> str:
     """A token string as one fastText word: whitespace, control characters and backslashes escaped as
-    `\\<hex>;` (fastText splits words on them), and `</s>` (fastText's end-of-line word) prefixed. Injective,
-    so every target token keeps its own word, and its characters stay visible to the n-grams."""
+    `\\<hex>;` (fastText splits words on them), and `</s>` (fastText's end-of-line word) prefixed.
+    Injective, so every target token keeps its own word, and its characters stay visible to the
+    n-grams."""
     w = "".join(f"\\{ord(c):x};" if c.isspace() or ord(c) < 32 or c == "\\" else c for c in token)
     return "\\" + w if w == "</s>" else w
 
@@ -52,11 +60,16 @@ def write_token_corpus(texts: Sequence[str], tokenizer: Any, path: str | os.Path
     """Writes one line per text, the target token strings as fastText words (as deepfocus does, so the
     character n-grams see the pieces' spelling); returns the number of tokens written."""
     tok = _as_tokenizer(tokenizer)
-    word = [fasttext_word(tok.id_to_token(i) or "") for i in range(tok.get_vocab_size(with_added_tokens=True))]
+    word = [
+        fasttext_word(tok.id_to_token(i) or "")
+        for i in range(tok.get_vocab_size(with_added_tokens=True))
+    ]
     n = 0
     with open(path, "w", encoding="utf-8") as f:
         for start in range(0, len(texts), 1024):
-            for enc in tok.encode_batch(list(texts[start : start + 1024]), add_special_tokens=False):
+            for enc in tok.encode_batch(
+                list(texts[start : start + 1024]), add_special_tokens=False
+            ):
                 if enc.ids:
                     f.write(" ".join(word[i] for i in enc.ids) + "\n")
                     n += len(enc.ids)
@@ -74,22 +87,24 @@ def train_token_vectors(
     ngrams: tuple[int, int] = (3, 6),
     rare: str = "ngrams",
 ) -> TokenVectors:
-    """fastText on target-tokenized text with deepfocus' settings: token strings as words, CBOW, neg 10,
-    dim 100, 3 epochs, min_count 10, fastText's default 3–6 character n-grams.
+    """fastText on target-tokenized text with deepfocus' settings: token strings as words, CBOW, neg
+    10, dim 100, 3 epochs, min_count 10, fastText's default 3–6 character n-grams.
 
-    `rare` decides the tokens seen fewer than `min_count` times. "random" is deepfocus' tokenlevel mode:
-    they get no vector (FOCUS draws them at random). "ngrams" gives each the vector fastText composes
-    for an out-of-vocabulary word from its character n-grams — what deepfocus' wordlevel mode does for
-    every token — when at least one of those n-grams was trained; only tokens with none stay missing.
-    On small texts most of a Unigram vocabulary is rare (German Bible, 16k pieces: 44% seen < 10 times),
-    and random rows cost far more than a spelling-based guess. fastText 0.9.2 takes no seed, and more
-    than one thread makes it nondeterministic."""
+    `rare` decides the tokens seen fewer than `min_count` times. "random" is deepfocus' tokenlevel
+    mode: they get no vector (FOCUS draws them at random). "ngrams" gives each the vector fastText
+    composes for an out-of-vocabulary word from its character n-grams — what deepfocus' wordlevel
+    mode does for every token — when at least one of those n-grams was trained; only tokens with
+    none stay missing. On small texts most of a Unigram vocabulary is rare (German Bible, 16k
+    pieces: 44% seen < 10 times), and random rows cost far more than a spelling-based guess.
+    fastText 0.9.2 takes no seed, and more than one thread makes it nondeterministic."""
     import fasttext
 
     if rare not in ("ngrams", "random"):
         raise ValueError(f"rare must be 'ngrams' or 'random', got {rare!r}")
     if rare == "ngrams" and ngrams[1] <= 0:
-        raise ValueError("rare='ngrams' needs character n-grams (ngrams=(minn, maxn) with maxn > 0)")
+        raise ValueError(
+            "rare='ngrams' needs character n-grams (ngrams=(minn, maxn) with maxn > 0)"
+        )
     if not texts:
         raise ValueError("FOCUS needs target-language texts to train fastText on; got none")
     tok = _as_tokenizer(tokenizer)
@@ -97,10 +112,21 @@ def train_token_vectors(
         path = Path(tmp) / "tokens.txt"
         if write_token_corpus(texts, tok, path) == 0:
             raise ValueError("FOCUS: the target tokenizer produced no tokens for the given texts")
-        grams = dict(minn=ngrams[0], maxn=ngrams[1]) if ngrams[1] > 0 else dict(minn=0, maxn=0, bucket=0)
+        grams = (
+            dict(minn=ngrams[0], maxn=ngrams[1])
+            if ngrams[1] > 0
+            else dict(minn=0, maxn=0, bucket=0)
+        )
         model = fasttext.train_unsupervised(
-            str(path), model="cbow", dim=dim, epoch=epochs, minCount=min_count, neg=10,
-            thread=threads or os.cpu_count() or 1, verbose=0, **grams,
+            str(path),
+            model="cbow",
+            dim=dim,
+            epoch=epochs,
+            minCount=min_count,
+            neg=10,
+            thread=threads or os.cpu_count() or 1,
+            verbose=0,
+            **grams,
         )
     return vectors_from_fasttext(model, tok, rare=rare)
 
@@ -114,7 +140,8 @@ def vectors_from_fasttext(model: Any, tokenizer: Any, rare: str = "random") -> T
     vocab = [w for w in model.get_words() if w in id_of]
     words = list(vocab)
     if rare == "ngrams":
-        # rows past the word rows are n-gram buckets; one is trained iff some in-vocabulary word holds it
+        # rows past the word rows are n-gram buckets; one is trained iff some in-vocabulary word
+        # holds it
         all_words = model.get_words()
         trained = np.zeros(len(all_words) + model.f.getArgs().bucket, bool)
         for w in all_words:
@@ -123,13 +150,18 @@ def vectors_from_fasttext(model: Any, tokenizer: Any, rare: str = "random") -> T
         known = set(vocab)
         words += [w for w in id_of if w not in known and trained[model.get_subwords(w)[1]].any()]
     ids = np.fromiter((id_of[w] for w in words), np.int64, len(words))
-    vecs = np.stack([model.get_word_vector(w) for w in words]) if words else np.zeros((0, model.get_dimension()), np.float32)
+    vecs = (
+        np.stack([model.get_word_vector(w) for w in words])
+        if words
+        else np.zeros((0, model.get_dimension()), np.float32)
+    )
     keep = np.abs(vecs).sum(1) > 0
     return TokenVectors(ids[keep], vecs[keep].astype(np.float32))
 
 
 def sparsemax(z: np.ndarray) -> np.ndarray:
-    """Row-wise sparsemax (Martins & Astudillo 2016) of [rows, n]: the Euclidean projection onto the simplex."""
+    """Row-wise sparsemax (Martins & Astudillo 2016) of [rows, n]: the Euclidean projection onto the
+    simplex."""
     z = np.asarray(z, np.float64)
     zs = -np.sort(-z, axis=1)
     cs = np.cumsum(zs, axis=1)
@@ -172,28 +204,50 @@ def focus_init(
     rare: str = "ngrams",
     chunk: int = 512,
 ) -> TargetEmbeddings:
-    """FOCUS: copy the overlap; a new token with a fastText vector = sparsemax(cosine to the overlapping
-    tokens that have one) · their source rows; a new token without one ~ N(source mean, source std) per dim.
+    """FOCUS: copy the overlap; a new token with a fastText vector = sparsemax(cosine to the
+    overlapping tokens that have one) · their source rows; a new token without one ~ N(source mean,
+    source std) per dim.
 
-    The auxiliary vectors come from `vectors`, or are trained here on `texts` encoded by `tokenizer` (the
-    target tokenizer whose ids `target` describes: a `tokenizers.Tokenizer`, a LoadedTokenizer, or a
-    path; fastText options as in `train_token_vectors`). The same weights are applied to every table
-    (input, output, bias)."""
+    The auxiliary vectors come from `vectors`, or are trained here on `texts` encoded by `tokenizer`
+    (the target tokenizer whose ids `target` describes: a `tokenizers.Tokenizer`, a LoadedTokenizer,
+    or a path; fastText options as in `train_token_vectors`). The same weights are applied to every
+    table (input, output, bias)."""
     if not copy:
-        raise ValueError("FOCUS mixes the copied overlap's source rows; it cannot run with copy=False")
+        raise ValueError(
+            "FOCUS mixes the copied overlap's source rows; it cannot run with copy=False"
+        )
     if vectors is None:
         if texts is None or tokenizer is None:
-            raise ValueError("focus_init needs `vectors`, or `texts` and the target `tokenizer` to train fastText")
+            raise ValueError(
+                "focus_init needs `vectors`, or `texts` and the target `tokenizer` to train "
+                "fastText"
+            )
         tok = _as_tokenizer(tokenizer)
         if tok.get_vocab_size(with_added_tokens=True) != target.size:
-            raise ValueError(f"target tokenizer has {tok.get_vocab_size(with_added_tokens=True)} ids, target vocabulary {target.size}")
-        vectors = train_token_vectors(texts, tok, dim=dim, epochs=epochs, min_count=min_count, threads=threads,
-                                      ngrams=ngrams, rare=rare)
+            raise ValueError(
+                f"target tokenizer has {tok.get_vocab_size(with_added_tokens=True)} ids, target "
+                f"vocabulary {target.size}"
+            )
+        vectors = train_token_vectors(
+            texts,
+            tok,
+            dim=dim,
+            epochs=epochs,
+            min_count=min_count,
+            threads=threads,
+            ngrams=ngrams,
+            rare=rare,
+        )
     if vectors.ids.size and (vectors.ids.min() < 0 or vectors.ids.max() >= max(target.size, 1)):
-        raise ValueError(f"fastText vectors name target ids up to {int(vectors.ids.max())}, vocabulary has {target.size}")
+        raise ValueError(
+            f"fastText vectors name target ids up to {int(vectors.ids.max())}, vocabulary has "
+            f"{target.size}"
+        )
 
     t_ids, s_ids = copy_plan(source, target)
-    t_ids, first = np.unique(t_ids, return_index=True)  # a special may also match by text: one anchor per target id
+    t_ids, first = np.unique(
+        t_ids, return_index=True
+    )  # a special may also match by text: one anchor per target id
     s_ids = s_ids[first]
     row_of = np.full(max(target.size, int(t_ids.max(initial=-1)) + 1), -1, np.int64)
     row_of[vectors.ids] = np.arange(len(vectors.ids))
@@ -206,9 +260,14 @@ def focus_init(
             anchor_row = row_of[t_ids]
             anchored = anchor_row >= 0
             if has.any() and not anchored.any():
-                raise ValueError("FOCUS: no overlapping token has a fastText vector (texts too small or min_count too high)")
+                raise ValueError(
+                    "FOCUS: no overlapping token has a fastText vector (texts too small or "
+                    "min_count too high)"
+                )
             plan["has"], plan["anchor_src"] = has, s_ids[anchored]
-            plan["weights"] = focus_weights(vectors.vectors[vec_row[has]], vectors.vectors[anchor_row[anchored]], chunk)
+            plan["weights"] = focus_weights(
+                vectors.vectors[vec_row[has]], vectors.vectors[anchor_row[anchored]], chunk
+            )
             plan["rng"] = np.random.default_rng(seed)
         has = plan["has"]
         out = np.empty((missing.size, table.shape[1]), table.dtype)
@@ -219,5 +278,9 @@ def focus_init(
 
     result = assemble(source, target, fill, copy, "focus")
     has = plan.get("has", np.zeros(0, bool))
-    result.info.update(n_focus=int(has.sum()), n_random=int((~has).sum()), n_anchors=int(len(plan.get("anchor_src", ()))))
+    result.info.update(
+        n_focus=int(has.sum()),
+        n_random=int((~has).sum()),
+        n_anchors=int(len(plan.get("anchor_src", ()))),
+    )
     return result

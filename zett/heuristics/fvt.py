@@ -9,7 +9,9 @@ from zett.heuristics.base import SourceEmbeddings, TargetEmbeddings, assemble
 from zett.tokenization import CanonicalVocab
 
 
-def decomposition_matrix(source: SourceEmbeddings, tokens: list[str]) -> tuple[sp.csr_matrix, np.ndarray]:
+def decomposition_matrix(
+    source: SourceEmbeddings, tokens: list[str]
+) -> tuple[sp.csr_matrix, np.ndarray]:
     """[n_tokens, source_vocab + 256] averaging matrix over each token's full (untruncated)
     decomposition, and a [n_tokens] flag for tokens that decompose to nothing (empty strings)."""
     dec = source.get_decomposer()
@@ -25,25 +27,34 @@ def _mean_rows(by_source: sp.csr_matrix, table: np.ndarray) -> np.ndarray:
     upcast the whole table on every call). Columns are renumbered in order, so every row sums the
     same products in the same order: the result is bit-identical."""
     used = np.unique(by_source.indices)
-    local = sp.csr_matrix((by_source.data, np.searchsorted(used, by_source.indices), by_source.indptr),
-                          shape=(by_source.shape[0], used.size))
+    local = sp.csr_matrix(
+        (by_source.data, np.searchsorted(used, by_source.indices), by_source.indptr),
+        shape=(by_source.shape[0], used.size),
+    )
     return local @ table[used].astype(np.float64)
 
 
 def fvt_init(
-    source: SourceEmbeddings, target: CanonicalVocab, *, seed: int = 0, copy: bool = True, chunk: int = 4096
+    source: SourceEmbeddings,
+    target: CanonicalVocab,
+    *,
+    seed: int = 0,
+    copy: bool = True,
+    chunk: int = 4096,
 ) -> TargetEmbeddings:
     """Fast Vocabulary Transfer: overlapping tokens copied, others = mean of their pieces' rows.
 
-    Bytes the source cannot spell (fallback ids) contribute the mean source row. The decomposition is
-    computed once for all tables, and rows are computed `chunk` at a time (float64) and written
+    Bytes the source cannot spell (fallback ids) contribute the mean source row. The decomposition
+    is computed once for all tables, and rows are computed `chunk` at a time (float64) and written
     straight into the output table, so memory stays near the old + new tables."""
     tokens = list(target.tokens)
     cache: dict[str, object] = {}
 
     def fill(_key, table, missing):
         if "matrix" not in cache:
-            cache["matrix"], cache["empty"] = decomposition_matrix(source, [tokens[i] for i in missing])
+            cache["matrix"], cache["empty"] = decomposition_matrix(
+                source, [tokens[i] for i in missing]
+            )
         matrix, empty = cache["matrix"], cache["empty"]
         n_src = source.get_decomposer().source_vocab_size
         mean = table.mean(0, dtype=np.float64)
@@ -58,7 +69,9 @@ def fvt_init(
     return assemble(source, target, fill, copy, "fvt")
 
 
-def lexical_init(source: SourceEmbeddings, target: CanonicalVocab, *, seed: int = 0, copy: bool = True) -> TargetEmbeddings:
+def lexical_init(
+    source: SourceEmbeddings, target: CanonicalVocab, *, seed: int = 0, copy: bool = True
+) -> TargetEmbeddings:
     """Copy the overlap; every other token gets the source UNK row when there is one, else the mean."""
     unk = source.vocab.special("unk")
 

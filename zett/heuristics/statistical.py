@@ -9,7 +9,9 @@ from zett.models.resize import mvn_rows
 from zett.tokenization import CanonicalVocab
 
 
-def random_init(source: SourceEmbeddings, target: CanonicalVocab, *, seed: int = 0, copy: bool = True) -> TargetEmbeddings:
+def random_init(
+    source: SourceEmbeddings, target: CanonicalVocab, *, seed: int = 0, copy: bool = True
+) -> TargetEmbeddings:
     """Per-dimension normal matching the source table's mean and std."""
     rng = np.random.default_rng(seed)
 
@@ -20,13 +22,26 @@ def random_init(source: SourceEmbeddings, target: CanonicalVocab, *, seed: int =
     return assemble(source, target, fill, copy, "random")
 
 
-def mean_init(source: SourceEmbeddings, target: CanonicalVocab, *, seed: int = 0, copy: bool = True) -> TargetEmbeddings:
+def mean_init(
+    source: SourceEmbeddings, target: CanonicalVocab, *, seed: int = 0, copy: bool = True
+) -> TargetEmbeddings:
     """Every new row is the mean source row."""
-    return assemble(source, target, lambda _k, t, m: np.broadcast_to(t.mean(0), (m.size, t.shape[1])), copy, "mean")
+    return assemble(
+        source,
+        target,
+        lambda _k, t, m: np.broadcast_to(t.mean(0), (m.size, t.shape[1])),
+        copy,
+        "mean",
+    )
 
 
 def mean_noise_init(
-    source: SourceEmbeddings, target: CanonicalVocab, *, seed: int = 0, copy: bool = True, noise: float = 0.1
+    source: SourceEmbeddings,
+    target: CanonicalVocab,
+    *,
+    seed: int = 0,
+    copy: bool = True,
+    noise: float = 0.1,
 ) -> TargetEmbeddings:
     """Mean source row + N(0, (noise × per-dimension std)²)."""
     rng = np.random.default_rng(seed)
@@ -38,6 +53,9 @@ def mean_noise_init(
     return assemble(source, target, fill, copy, "mean_noise")
 
 
-def mvn_init(source: SourceEmbeddings, target: CanonicalVocab, *, seed: int = 0, copy: bool = True) -> TargetEmbeddings:
-    """Multivariate normal of the old rows, as `transformers`' `resize_token_embeddings` (cov × 1e-9)."""
+def mvn_init(
+    source: SourceEmbeddings, target: CanonicalVocab, *, seed: int = 0, copy: bool = True
+) -> TargetEmbeddings:
+    """Multivariate normal of the old rows, as `transformers`' `resize_token_embeddings` (cov ×
+    1e-9)."""
     return assemble(source, target, lambda _k, t, m: mvn_rows(t, m.size, seed), copy, "mvn")

@@ -13,16 +13,14 @@ import numpy as np
 class HypernetBatch:
     """One step's inputs; every shape is static so the step compiles once.
 
-    input_ids:        [batch, seq] ids into the vocabulary subset (0..subset-1)
-    attention_mask:   [batch, seq] 1 = token, 0 = pad
-    labels:           [batch, seq] next-token (causal) or masked-token (MLM) targets in subset ids, -1 = none
-    surface_ids:      [subset, maxlen] source ids (≥ source vocab = byte fallback) per subset token
-    surface_lengths:  [subset] pieces per token (0 on padding rows)
-    special_source_ids: [subset] source id to copy verbatim (special tokens), -1 = predict
-    source_ids:       [subset] id of the same string in the source vocab (aux loss), -1 = none
-    vocab_mask:       [subset] True for real rows; padding rows never receive probability
-    n_bytes:          [batch] UTF-8 bytes of each text (bits per byte)
-    """
+    input_ids:        [batch, seq] ids into the vocabulary subset (0..subset-1) attention_mask:
+    [batch, seq] 1 = token, 0 = pad labels:           [batch, seq] next-token (causal) or
+    masked-token (MLM) targets in subset ids, -1 = none surface_ids:      [subset, maxlen] source
+    ids (≥ source vocab = byte fallback) per subset token surface_lengths:  [subset] pieces per
+    token (0 on padding rows) special_source_ids: [subset] source id to copy verbatim (special
+    tokens), -1 = predict source_ids:       [subset] id of the same string in the source vocab (aux
+    loss), -1 = none vocab_mask:       [subset] True for real rows; padding rows never receive
+    probability n_bytes:          [batch] UTF-8 bytes of each text (bits per byte)"""
 
     input_ids: jax.Array
     attention_mask: jax.Array
@@ -35,7 +33,9 @@ class HypernetBatch:
     n_bytes: jax.Array
 
     @classmethod
-    def identity(cls, source_ids: np.ndarray, maxlen: int, specials: np.ndarray | None = None) -> "HypernetBatch":
+    def identity(
+        cls, source_ids: np.ndarray, maxlen: int, specials: np.ndarray | None = None
+    ) -> HypernetBatch:
         """Identity warm-up batch: random source tokens, each its own length-1 surface form."""
         k = len(source_ids)
         surface = np.zeros((k, maxlen), np.int32)

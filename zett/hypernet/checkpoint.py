@@ -1,4 +1,5 @@
-"""Training checkpoints (orbax: params + optimizer + step + data state) and the exported hypernet dir."""
+"""Training checkpoints (orbax: params + optimizer + step + data state) and the exported hypernet
+dir."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ HYPERNET_META = "hypernet.json"
 
 
 class TrainCheckpointer:
-    """Saves every N steps into `workdir/checkpoints`; `restore_latest` resumes a killed run exactly."""
+    """Saves every N steps into `workdir/checkpoints`; `restore_latest` resumes a killed run
+    exactly."""
 
     def __init__(self, workdir: str | Path, keep: int = 2):
         self.directory = Path(workdir).absolute() / "checkpoints"
@@ -39,7 +41,9 @@ class TrainCheckpointer:
     def latest_step(self) -> int | None:
         return self.manager.latest_step()
 
-    def save(self, step: int, hypernet: Hypernet, optimizer: nnx.Optimizer, data_state: dict[str, Any]) -> None:
+    def save(
+        self, step: int, hypernet: Hypernet, optimizer: nnx.Optimizer, data_state: dict[str, Any]
+    ) -> None:
         self.manager.save(
             step,
             args=ocp.args.Composite(
@@ -50,7 +54,9 @@ class TrainCheckpointer:
         )
         self.manager.wait_until_finished()
 
-    def restore_latest(self, hypernet: Hypernet, optimizer: nnx.Optimizer) -> tuple[int, dict[str, Any]] | None:
+    def restore_latest(
+        self, hypernet: Hypernet, optimizer: nnx.Optimizer
+    ) -> tuple[int, dict[str, Any]] | None:
         """Loads the newest checkpoint into `hypernet`/`optimizer` in place → (step, data_state)."""
         step = self.manager.latest_step()
         if step is None:
@@ -82,10 +88,14 @@ def embeddings_fingerprint(table: np.ndarray) -> str:
 
 
 def save_hypernet(
-    out_dir: str | Path, hypernet: Hypernet, base_model: str, source_tokenizer: str, extra: dict[str, Any] | None = None
+    out_dir: str | Path,
+    hypernet: Hypernet,
+    base_model: str,
+    source_tokenizer: str,
+    extra: dict[str, Any] | None = None,
 ) -> Path:
-    """A self-describing directory: `hypernet.json` (config, base model, source tokenizer,
-    fingerprint) + `hypernet.safetensors` (trainable weights only; source tables stay with the model)."""
+    """A self-describing directory: `hypernet.json` (config, base model, source tokenizer, fingerprint)
+    + `hypernet.safetensors` (trainable weights only; source tables stay with the model)."""
     out = Path(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
@@ -103,7 +113,9 @@ def save_hypernet(
             "source_tokenizer": source_tokenizer,
             "source_vocab_size": hypernet.source_vocab_size,
             "embed_dim": d,
-            "source_fingerprint": embeddings_fingerprint(np.asarray(hypernet.source_table[...])[:, :d]),
+            "source_fingerprint": embeddings_fingerprint(
+                np.asarray(hypernet.source_table[...])[:, :d]
+            ),
             "zett_version": __import__("zett").__version__,
             **(extra or {}),
         }
@@ -138,11 +150,15 @@ def load_hypernet(
     src = np.asarray(source_input_embeddings, np.float32)
     if src.shape != (meta["source_vocab_size"], meta["embed_dim"]):
         raise ValueError(
-            f"{path}: hypernet expects source embeddings {(meta['source_vocab_size'], meta['embed_dim'])}, "
+            f"{path}: hypernet expects source embeddings "
+            f"{(meta['source_vocab_size'], meta['embed_dim'])}, "
             f"got {src.shape} — it was trained for {meta['base_model']!r}"
         )
     if check_fingerprint and embeddings_fingerprint(src) != meta["source_fingerprint"]:
-        raise ValueError(f"{path}: source embeddings differ from those of {meta['base_model']!r} it was trained on")
+        raise ValueError(
+            f"{path}: source embeddings differ from those of {meta['base_model']!r} it was trained "
+            f"on"
+        )
     hn = Hypernet(cfg, src, source_output_embeddings, source_output_bias, rngs=nnx.Rngs(cfg.seed))
     weights = load_file(str(Path(path) / HYPERNET_WEIGHTS))
     state = nnx.state(hn, nnx.Param)
@@ -150,10 +166,17 @@ def load_hypernet(
     missing = sorted(set(expected) - set(weights))
     unexpected = sorted(set(weights) - set(expected))
     if missing or unexpected:
-        raise ValueError(f"{path}: weights do not match the config (missing {missing[:5]}, unexpected {unexpected[:5]})")
+        raise ValueError(
+            f"{path}: weights do not match the config (missing {missing[:5]}, unexpected "
+            f"{unexpected[:5]})"
+        )
     for name, var in expected.items():
         if weights[name].shape != var.get_value().shape:
-            raise ValueError(f"{path}: {name} has shape {weights[name].shape}, expected {var.get_value().shape}")
-        var.set_value(jax.numpy.asarray(weights[name], dtype=var.get_value().dtype))  # bf16 exports load as fp32
+            raise ValueError(
+                f"{path}: {name} has shape {weights[name].shape}, expected {var.get_value().shape}"
+            )
+        var.set_value(
+            jax.numpy.asarray(weights[name], dtype=var.get_value().dtype)
+        )  # bf16 exports load as fp32
     nnx.update(hn, state)
     return hn

@@ -1,4 +1,4 @@
-"""Hypernetwork architecture config (DESIGN 3.4)."""
+"""Hypernetwork architecture config."""
 
 from __future__ import annotations
 
@@ -25,7 +25,9 @@ class HypernetConfig:
     def __post_init__(self) -> None:
         heads = self.resolved_num_heads
         if self.hidden_size % heads:
-            raise ValueError(f"hidden_size={self.hidden_size} is not divisible by num_heads={heads}")
+            raise ValueError(
+                f"hidden_size={self.hidden_size} is not divisible by num_heads={heads}"
+            )
         if self.surface_maxlen < 1:
             raise ValueError("surface_maxlen must be >= 1")
 

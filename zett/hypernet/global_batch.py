@@ -16,7 +16,13 @@ from zett.parallel.mesh import DEFAULT_RULES, TEXT_FIELDS, batch_field_sharding,
 
 SUBSET_FIELDS = ("surface_ids", "surface_lengths", "special_source_ids", "source_ids", "vocab_mask")
 # what a padding row of the collator's subset holds; rows merged away become padding rows
-_PADDING = {"surface_ids": 0, "surface_lengths": 0, "special_source_ids": -1, "source_ids": -1, "vocab_mask": False}
+_PADDING = {
+    "surface_ids": 0,
+    "surface_lengths": 0,
+    "special_source_ids": -1,
+    "source_ids": -1,
+    "vocab_mask": False,
+}
 
 
 @dataclass(frozen=True)
@@ -35,18 +41,27 @@ def data_parts(mesh: Mesh, batch_size: int, count: int = 0, rules=DEFAULT_RULES)
     n_proc = jax.process_count()
     count = count or n_proc
     if count % n_proc or batch_size % count:
-        raise ValueError(f"{count} data parts must be a multiple of the {n_proc} processes and divide batch_size {batch_size}")
+        raise ValueError(
+            f"{count} data parts must be a multiple of the {n_proc} processes and divide "
+            f"batch_size {batch_size}"
+        )
     if n_proc == 1:
         return DataParts(count, tuple(range(count)))
     shape = (batch_size, 1)
     rows: set[int] = set()
-    for index in batch_field_sharding("input_ids", shape, mesh, rules).addressable_devices_indices_map(shape).values():
+    for index in (
+        batch_field_sharding("input_ids", shape, mesh, rules)
+        .addressable_devices_indices_map(shape)
+        .values()
+    ):
         rows.update(range(*index[0].indices(batch_size)))
     per_process, lo = batch_size // n_proc, min(rows)
     if rows != set(range(lo, lo + per_process)) or lo % per_process:
         raise ValueError(
-            "each process's devices must hold one contiguous block of batch_size / num_processes text rows: shard the "
-            f"batch over data/fsdp across hosts and keep the model axis within a host (this process holds {len(rows)} rows)"
+            "each process's devices must hold one contiguous block of batch_size / num_processes "
+            "text rows: shard the "
+            f"batch over data/fsdp across hosts and keep the model axis within a host (this "
+            f"process holds {len(rows)} rows)"
         )
     size = batch_size // count
     return DataParts(count, tuple(range(lo // size, (lo + per_process) // size)))
@@ -64,13 +79,17 @@ def first_occurrence(vocab_ids: np.ndarray, vocab_mask: np.ndarray) -> np.ndarra
 
 
 def merge_parts(local: Sequence, parts: DataParts, full_vocab: bool) -> dict[str, np.ndarray]:
-    """This process's collated parts (`zett.sampling.Batch`) → the arrays of its share of the global batch.
+    """This process's collated parts (`zett.sampling.Batch`) → the arrays of its share of the global
+    batch.
 
     Subset fields come out global (identical on every host): the parts' subsets end to end, a token
     that several parts chose kept once (later copies become padding rows, so no token gets two
     logits). Text fields stay local, their ids renumbered into the merged subset. With `full_vocab`
     every part already holds the whole sampled vocabulary, so part 0's subset serves all."""
-    stacked = {f: np.stack([np.asarray(getattr(b, f)) for b in local]) for f in (*SUBSET_FIELDS, "vocab_ids")}
+    stacked = {
+        f: np.stack([np.asarray(getattr(b, f)) for b in local])
+        for f in (*SUBSET_FIELDS, "vocab_ids")
+    }
     stacked["part"] = np.asarray(parts.local, np.int32)
     if jax.process_count() > 1:
         from jax.experimental import multihost_utils
@@ -79,7 +98,9 @@ def merge_parts(local: Sequence, parts: DataParts, full_vocab: bool) -> dict[str
         stacked = {f: np.asarray(v).reshape((-1, *np.shape(v)[2:])) for f, v in gathered.items()}
     order = np.argsort(stacked["part"])
     if not np.array_equal(stacked["part"][order], np.arange(parts.count)):
-        raise RuntimeError(f"gathered parts {sorted(stacked['part'].tolist())}, expected 0..{parts.count - 1}")
+        raise RuntimeError(
+            f"gathered parts {sorted(stacked['part'].tolist())}, expected 0..{parts.count - 1}"
+        )
     g = {f: v[order] for f, v in stacked.items()}
     k = g["vocab_mask"].shape[1]
     if full_vocab:
@@ -104,7 +125,9 @@ def merge_parts(local: Sequence, parts: DataParts, full_vocab: bool) -> dict[str
     return out
 
 
-def global_batch(local: Sequence, parts: DataParts, mesh: Mesh, rules=DEFAULT_RULES, full_vocab: bool = False) -> HypernetBatch:
+def global_batch(
+    local: Sequence, parts: DataParts, mesh: Mesh, rules=DEFAULT_RULES, full_vocab: bool = False
+) -> HypernetBatch:
     """The step's `HypernetBatch` on `mesh`, from this process's parts only (see `merge_parts`)."""
     arrays = merge_parts(local, parts, full_vocab)
     n_proc = jax.process_count()
@@ -112,10 +135,15 @@ def global_batch(local: Sequence, parts: DataParts, mesh: Mesh, rules=DEFAULT_RU
         return shard_batch(HypernetBatch(**arrays), mesh, rules)
     placed = {}
     for f, v in arrays.items():
-        if f in TEXT_FIELDS:  # this host's rows only: the global array is assembled from every host's
+        if (
+            f in TEXT_FIELDS
+        ):  # this host's rows only: the global array is assembled from every host's
             shape = (v.shape[0] * n_proc, *v.shape[1:])
-            placed[f] = jax.make_array_from_process_local_data(batch_field_sharding(f, shape, mesh, rules), v, shape)
+            placed[f] = jax.make_array_from_process_local_data(
+                batch_field_sharding(f, shape, mesh, rules), v, shape
+            )
         else:  # identical on every host after the merge
-            placed[f] = jax.make_array_from_callback(v.shape, batch_field_sharding(f, v.shape, mesh, rules),
-                                                     lambda index, v=v: v[index])
+            placed[f] = jax.make_array_from_callback(
+                v.shape, batch_field_sharding(f, v.shape, mesh, rules), lambda index, v=v: v[index]
+            )
     return HypernetBatch(**placed)

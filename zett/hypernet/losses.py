@@ -1,4 +1,5 @@
-"""Hypernetwork losses: LM loss of the frozen base model under predicted embeddings, and the aux loss."""
+"""Hypernetwork losses: LM loss of the frozen base model under predicted embeddings, and the aux
+loss."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from zett.hypernet.model import Hypernet
 NEG_INF = -1e9
 
 
-def predicted_tables(hypernet: Hypernet, batch: HypernetBatch) -> tuple[jax.Array, jax.Array | None, jax.Array | None]:
+def predicted_tables(
+    hypernet: Hypernet, batch: HypernetBatch
+) -> tuple[jax.Array, jax.Array | None, jax.Array | None]:
     """Subset embeddings [subset, embed] (input, output or None when tied, bias or None).
 
     Special tokens are never predicted: their rows are copied from the source model."""
@@ -20,14 +23,26 @@ def predicted_tables(hypernet: Hypernet, batch: HypernetBatch) -> tuple[jax.Arra
     special = (batch.special_source_ids >= 0)[:, None]
     rows = hypernet.source_table[...][jnp.clip(batch.special_source_ids, 0)]  # [subset, source_dim]
     e_in = jnp.where(special, rows[:, :d], pred.input_embeddings)
-    e_out = None if pred.output_embeddings is None else jnp.where(special, rows[:, d:], pred.output_embeddings)
+    e_out = (
+        None
+        if pred.output_embeddings is None
+        else jnp.where(special, rows[:, d:], pred.output_embeddings)
+    )
     bias = pred.bias
     if bias is not None:
-        bias = jnp.where(special[:, 0], hypernet.source_bias[...][jnp.clip(batch.special_source_ids, 0)], bias)
+        bias = jnp.where(
+            special[:, 0], hypernet.source_bias[...][jnp.clip(batch.special_source_ids, 0)], bias
+        )
     return e_in, e_out, bias
 
 
-def lm_nll(base_model, e_in: jax.Array, e_out: jax.Array | None, bias: jax.Array | None, batch: HypernetBatch):
+def lm_nll(
+    base_model,
+    e_in: jax.Array,
+    e_out: jax.Array | None,
+    bias: jax.Array | None,
+    batch: HypernetBatch,
+):
     """Σ next-token (causal: labels[t+1] from position t) or masked-token (MLM: labels[t] at t) NLL in
     nats over labelled positions, and their count. Labels are −1 where there is no loss."""
     out_table = e_in if e_out is None else e_out
@@ -48,12 +63,16 @@ def lm_nll(base_model, e_in: jax.Array, e_out: jax.Array | None, bias: jax.Array
     return -(picked * weights).sum(), weights.sum()
 
 
-def aux_loss(hypernet: Hypernet, e_in: jax.Array, e_out: jax.Array | None, batch: HypernetBatch) -> jax.Array:
+def aux_loss(
+    hypernet: Hypernet, e_in: jax.Array, e_out: jax.Array | None, batch: HypernetBatch
+) -> jax.Array:
     """For predicted tokens that exist verbatim in the source vocab: Σ‖ê − e‖² / count / mean‖e‖,
-    averaged over the input and output tables (DESIGN 3.5)."""
+    averaged over the input and output tables."""
     table = hypernet.source_table[...]
     d = hypernet.embed_dim
-    has = ((batch.source_ids >= 0) & (batch.special_source_ids < 0) & batch.vocab_mask).astype(jnp.float32)
+    has = ((batch.source_ids >= 0) & (batch.special_source_ids < 0) & batch.vocab_mask).astype(
+        jnp.float32
+    )
     count = jnp.maximum(has.sum(), 1.0)
     true = table[jnp.clip(batch.source_ids, 0)]
     parts = [(e_in, true[:, :d], table[:, :d])]

@@ -34,12 +34,16 @@ def _normal(rngs: nnx.Rngs, shape: tuple[int, ...], std: float = 0.02) -> jax.Ar
 class Dense(nnx.Module):
     """x @ kernel + bias with logical axes on both."""
 
-    def __init__(self, d_in: int, d_out: int, axes: tuple[str, str], *, rngs: nnx.Rngs, std: float = 0.02):
+    def __init__(
+        self, d_in: int, d_out: int, axes: tuple[str, str], *, rngs: nnx.Rngs, std: float = 0.02
+    ):
         self.kernel = param(_normal(rngs, (d_in, d_out), std), axes)
         self.bias = param(jnp.zeros((d_out,), jnp.float32), (axes[1],))
 
     def __call__(self, x: jax.Array) -> jax.Array:
-        return jnp.einsum("...i,io->...o", x, self.kernel[...].astype(x.dtype)) + self.bias[...].astype(x.dtype)
+        return jnp.einsum("...i,io->...o", x, self.kernel[...].astype(x.dtype)) + self.bias[
+            ...
+        ].astype(x.dtype)
 
 
 class LayerNorm(nnx.Module):
@@ -74,7 +78,9 @@ class Block(nnx.Module):
         n, p, h = x.shape
         q, k, v = jnp.split(self.qkv(self.ln_attn(x)), 3, axis=-1)
         q, k, v = (t.reshape(n, p, self.num_heads, h // self.num_heads) for t in (q, k, v))
-        scores = jnp.einsum("tqnd,tknd->tnqk", q, k).astype(jnp.float32) / np.sqrt(h // self.num_heads)
+        scores = jnp.einsum("tqnd,tknd->tnqk", q, k).astype(jnp.float32) / np.sqrt(
+            h // self.num_heads
+        )
         scores = jnp.where(mask[:, None, None, :], scores, jnp.finfo(jnp.float32).min)
         weights = jax.nn.softmax(scores, axis=-1).astype(x.dtype)
         attn = jnp.einsum("tnqk,tknd->tqnd", weights, v).reshape(n, p, h)
@@ -85,10 +91,11 @@ class Block(nnx.Module):
 class Hypernet(nnx.Module):
     """Surface forms [tokens, maxlen] of source ids → embeddings for those tokens.
 
-    Source rows ([E_in ‖ E_out] for untied models; the logit bias for MLM heads) are looked up frozen, rescaled per dimension to
-    mean 0 / std `target_std`; ids ≥ source vocab use learned fallback rows. Then an input projection
-    with a residual GELU block, `num_layers` transformer layers, pooling at position 0 (the first
-    piece), and heads whose affine output rescalers are fit on anchor tokens (`fit_output_rescalers`)."""
+    Source rows ([E_in ‖ E_out] for untied models; the logit bias for MLM heads) are looked up
+    frozen, rescaled per dimension to mean 0 / std `target_std`; ids ≥ source vocab use learned
+    fallback rows. Then an input projection with a residual GELU block, `num_layers` transformer
+    layers, pooling at position 0 (the first piece), and heads whose affine output rescalers are fit
+    on anchor tokens (`fit_output_rescalers`)."""
 
     def __init__(
         self,
@@ -108,11 +115,16 @@ class Hypernet(nnx.Module):
             src = jnp.concatenate([src, jnp.asarray(source_output_embeddings, jnp.float32)], axis=1)
         self.source_vocab_size, self.source_dim = (int(n) for n in src.shape)
         self.embed_dim = int(source_input_embeddings.shape[1])
-        self.source_table = Frozen(src, out_sharding=("source_vocab", "source_embed"), eager_sharding=False)
+        self.source_table = Frozen(
+            src, out_sharding=("source_vocab", "source_embed"), eager_sharding=False
+        )
         self.in_shift = Frozen(src.mean(0))
         self.in_scale = Frozen(cfg.target_std / (src.std(0) + 1e-8))
         h = cfg.hidden_size
-        self.fallback = param(_normal(rngs, (cfg.n_fallback, self.source_dim), cfg.target_std), ("fallback", "source_embed"))
+        self.fallback = param(
+            _normal(rngs, (cfg.n_fallback, self.source_dim), cfg.target_std),
+            ("fallback", "source_embed"),
+        )
         self.in_proj = Dense(self.source_dim, h, ("source_embed", "hyper_embed"), rngs=rngs)
         self.in_mlp_in = Dense(h, cfg.intermediate_size, ("hyper_embed", "hyper_mlp"), rngs=rngs)
         self.in_mlp_out = Dense(cfg.intermediate_size, h, ("hyper_mlp", "hyper_embed"), rngs=rngs)
@@ -132,9 +144,16 @@ class Hypernet(nnx.Module):
             self.head_bias = Dense(h, 1, ("hyper_embed", None), rngs=rngs)
             # the source model's per-token logit bias: special tokens copy theirs (never predicted);
             # zeros when the caller has none to give
-            bias = jnp.zeros((self.source_vocab_size,), jnp.float32) if source_output_bias is None else source_output_bias
-            self.source_bias = Frozen(jnp.asarray(bias, jnp.float32).reshape(self.source_vocab_size),
-                                      out_sharding=("source_vocab",), eager_sharding=False)
+            bias = (
+                jnp.zeros((self.source_vocab_size,), jnp.float32)
+                if source_output_bias is None
+                else source_output_bias
+            )
+            self.source_bias = Frozen(
+                jnp.asarray(bias, jnp.float32).reshape(self.source_vocab_size),
+                out_sharding=("source_vocab",),
+                eager_sharding=False,
+            )
 
     def embed_pieces(self, surface_ids: jax.Array) -> jax.Array:
         """[tokens, maxlen] ids → [tokens, maxlen, source_dim] rescaled source / fallback rows."""
@@ -155,10 +174,16 @@ class Hypernet(nnx.Module):
         for block in self.blocks:
             x = block(x, mask)
         pooled = self.final_norm(x[:, 0])  # [tokens, hidden]
-        e_in = self.head_in(pooled).astype(jnp.float32) * self.out_scale_in[...] + self.out_shift_in[...]
+        e_in = (
+            self.head_in(pooled).astype(jnp.float32) * self.out_scale_in[...]
+            + self.out_shift_in[...]
+        )
         e_out = bias = None
         if self.cfg.predict_output_embeddings:
-            e_out = self.head_out(pooled).astype(jnp.float32) * self.out_scale_out[...] + self.out_shift_out[...]
+            e_out = (
+                self.head_out(pooled).astype(jnp.float32) * self.out_scale_out[...]
+                + self.out_shift_out[...]
+            )
         if self.cfg.predict_bias:
             bias = self.head_bias(pooled)[:, 0].astype(jnp.float32)
         return HypernetOutput(e_in, e_out, bias)
@@ -174,8 +199,12 @@ def fit_output_rescalers(
     """Sets the output affine maps so predictions on anchor tokens have the per-dimension mean/std
     of their true embeddings ([anchors, embed]); done once, before training."""
     for name in ("in", "out") if true_output is not None else ("in",):
-        getattr(hypernet, f"out_scale_{name}").set_value(jnp.ones_like(getattr(hypernet, f"out_scale_{name}")[...]))
-        getattr(hypernet, f"out_shift_{name}").set_value(jnp.zeros_like(getattr(hypernet, f"out_shift_{name}")[...]))
+        getattr(hypernet, f"out_scale_{name}").set_value(
+            jnp.ones_like(getattr(hypernet, f"out_scale_{name}")[...])
+        )
+        getattr(hypernet, f"out_shift_{name}").set_value(
+            jnp.zeros_like(getattr(hypernet, f"out_shift_{name}")[...])
+        )
     pred = hypernet(jnp.asarray(anchor_ids), jnp.asarray(anchor_lengths))
     pairs = [("in", pred.input_embeddings, true_input)]
     if true_output is not None and pred.output_embeddings is not None:

@@ -1,4 +1,4 @@
-"""The optax chain for hypernetwork training, built from config (DESIGN 3.5)."""
+"""The optax chain for hypernetwork training, built from config."""
 
 from __future__ import annotations
 
@@ -28,7 +28,9 @@ class OptimConfig:
 
     def __post_init__(self) -> None:
         if self.total_steps <= self.identity_steps:
-            raise ValueError(f"total_steps={self.total_steps} must exceed identity_steps={self.identity_steps}")
+            raise ValueError(
+                f"total_steps={self.total_steps} must exceed identity_steps={self.identity_steps}"
+            )
 
 
 def learning_rate_schedule(cfg: OptimConfig) -> optax.Schedule:

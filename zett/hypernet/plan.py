@@ -43,7 +43,7 @@ class MemoryPlan:
 
 
 def parse_mesh(text: str) -> dict[str, int]:
-    """"data=2,fsdp=16,model=1" or "2x16x1" → {"data": 2, "fsdp": 16, "model": 1}."""
+    """ "data=2,fsdp=16,model=1" or "2x16x1" → {"data": 2, "fsdp": 16, "model": 1}."""
     if "=" in text:
         sizes = {k.strip(): int(v) for k, v in (p.split("=") for p in text.split(",") if p)}
     else:
@@ -65,15 +65,21 @@ def _shard_factor(shape: tuple[int, ...], axes, rules, mesh: dict[str, int]) -> 
     return factor
 
 
-def _variables(abstract: nnx.Module, var_type) -> list[tuple[tuple[int, ...], jnp.dtype, tuple | None]]:
+def _variables(
+    abstract: nnx.Module, var_type
+) -> list[tuple[tuple[int, ...], jnp.dtype, tuple | None]]:
     out = []
     for _, var in nnx.state(abstract, var_type).flat_state():
         value = var.get_value()
-        out.append((tuple(value.shape), jnp.dtype(value.dtype), var.get_metadata().get("out_sharding")))
+        out.append(
+            (tuple(value.shape), jnp.dtype(value.dtype), var.get_metadata().get("out_sharding"))
+        )
     return out
 
 
-def _row(name: str, variables, rules, mesh, bytes_per: int | None = None, copies: int = 1, note: str = "") -> PlanRow:
+def _row(
+    name: str, variables, rules, mesh, bytes_per: int | None = None, copies: int = 1, note: str = ""
+) -> PlanRow:
     n = sum(int(np.prod(s)) for s, _, _ in variables)
     total = per_dev = 0.0
     for shape, dtype, axes in variables:
@@ -95,36 +101,81 @@ def plan_memory(cfg: TrainConfig, mesh: dict[str, int]) -> MemoryPlan:
     rules = cfg.mesh.rules
     plan = MemoryPlan(mesh=mesh)
     compute_bytes = jnp.dtype(mcfg.dtype).itemsize
-    plan.rows.append(_row("base model (frozen)", _variables(base, nnx.Param), rules, mesh, compute_bytes,
-                          note=f"{mcfg.dtype}, no gradients or optimizer state"))
+    plan.rows.append(
+        _row(
+            "base model (frozen)",
+            _variables(base, nnx.Param),
+            rules,
+            mesh,
+            compute_bytes,
+            note=f"{mcfg.dtype}, no gradients or optimizer state",
+        )
+    )
     d = mcfg.hidden_size
     hcfg = cfg.hypernet
     untied = hcfg.predict_output_embeddings
     src = jax.ShapeDtypeStruct((mcfg.vocab_size, d), jnp.float32)
     hyper = nnx.eval_shape(
-        lambda s: Hypernet(hcfg, jnp.zeros(s.shape), jnp.zeros(s.shape) if untied else None, rngs=nnx.Rngs(0)), src
+        lambda s: Hypernet(
+            hcfg, jnp.zeros(s.shape), jnp.zeros(s.shape) if untied else None, rngs=nnx.Rngs(0)
+        ),
+        src,
     )
     hvars = _variables(hyper, nnx.Param)
     plan.rows.append(_row("hypernet params", hvars, rules, mesh, 4, note="fp32"))
-    plan.rows.append(_row("optimizer state", hvars, rules, mesh, 4, copies=2, note="AdamW mu + nu, fp32"))
+    plan.rows.append(
+        _row("optimizer state", hvars, rules, mesh, 4, copies=2, note="AdamW mu + nu, fp32")
+    )
     from zett.hypernet.model import Frozen
 
-    plan.rows.append(_row("source tables (frozen)", _variables(hyper, Frozen), rules, mesh, 4, note="fp32, rows over fsdp"))
+    plan.rows.append(
+        _row(
+            "source tables (frozen)",
+            _variables(hyper, Frozen),
+            rules,
+            mesh,
+            4,
+            note="fp32, rows over fsdp",
+        )
+    )
     col = cfg.collator
     data_par = mesh["data"] * mesh["fsdp"]
     b = max(col.batch_size // data_par, 1)
     t = col.block_size
     k = col.n_subsample or cfg.collator.sampler.vocab_size
     h_heads = mcfg.num_attention_heads
-    per_layer = b * t * (8 * d + 3 * mcfg.intermediate_size) * compute_bytes + b * h_heads * t * t * compute_bytes
+    per_layer = (
+        b * t * (8 * d + 3 * mcfg.intermediate_size) * compute_bytes
+        + b * h_heads * t * t * compute_bytes
+    )
     act_base = per_layer * mcfg.num_hidden_layers / max(mesh["model"], 1)
     act_logits = b * t * k * 4 * 3 / max(mesh["model"], 1)
     hh = hcfg.hidden_size
     # the subset's tokens are independent rows: they shard over every device ("hyper_tokens" rule)
     hyper_bytes = jnp.dtype(hcfg.dtype).itemsize
-    act_hyper = k * hcfg.surface_maxlen * (12 * hh + 2 * hcfg.intermediate_size) * hyper_bytes * (hcfg.num_layers + 1)
+    act_hyper = (
+        k
+        * hcfg.surface_maxlen
+        * (12 * hh + 2 * hcfg.intermediate_size)
+        * hyper_bytes
+        * (hcfg.num_layers + 1)
+    )
     act_hyper /= int(np.prod(list(mesh.values())))
-    plan.rows.append(PlanRow("activations: base model", 0, 0, act_base, f"estimate, batch {b}/device × {t} tokens"))
-    plan.rows.append(PlanRow("activations: logits", 0, 0, act_logits, f"estimate, fp32 over subset k={k}"))
-    plan.rows.append(PlanRow("activations: hypernet", 0, 0, act_hyper, f"estimate, {k} tokens × {hcfg.surface_maxlen} pieces"))
+    plan.rows.append(
+        PlanRow(
+            "activations: base model", 0, 0, act_base, f"estimate, batch {b}/device × {t} tokens"
+        )
+    )
+    plan.rows.append(
+        PlanRow("activations: logits", 0, 0, act_logits, f"estimate, fp32 over subset k={k}")
+    )
+    plan.rows.append(
+        PlanRow(
+            "activations: hypernet",
+            0,
+            0,
+            act_hyper,
+            f"estimate, {k} tokens × {hcfg.surface_maxlen} pieces",
+        )
+    )
     return plan

@@ -17,8 +17,13 @@ def _predict(hypernet: Hypernet, ids, lengths):
     return out.input_embeddings, out.output_embeddings, out.bias
 
 
-def predict_surface(hypernet: Hypernet, ids: np.ndarray, lengths: np.ndarray, chunk: int = 4096,
-                    progress: bool = True) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+def predict_surface(
+    hypernet: Hypernet,
+    ids: np.ndarray,
+    lengths: np.ndarray,
+    chunk: int = 4096,
+    progress: bool = True,
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Surface forms [n, maxlen] → (input [n, embed], output or None, bias or None); chunks are
     padded to `chunk` rows so the hypernet compiles once."""
     maxlen = hypernet.cfg.surface_maxlen
@@ -39,8 +44,11 @@ def predict_surface(hypernet: Hypernet, ids: np.ndarray, lengths: np.ndarray, ch
     return tuple(np.concatenate(o) if o else None for o in outs)  # type: ignore[return-value]
 
 
-def predict_tokens(hypernet: Hypernet, decomposer: Decomposer, tokens: list[str], progress: bool = False):
-    """Embeddings for arbitrary canonical byte-level token strings (e.g. tokens added to a vocabulary)."""
+def predict_tokens(
+    hypernet: Hypernet, decomposer: Decomposer, tokens: list[str], progress: bool = False
+):
+    """Embeddings for arbitrary canonical byte-level token strings (e.g. tokens added to a
+    vocabulary)."""
     forms = decomposer(tokens)
     return predict_surface(hypernet, forms.ids, forms.lengths, progress=progress)
 
@@ -77,6 +85,11 @@ def predict_embeddings(
         output_embeddings=e_out,
         output_bias=bias,
         copied=copied,
-        info={"method": "hypernet", "n_target": int(n), "n_copied": int(copied.sum()),
-              "n_initialised": int(n - copied.sum()), "n_truncated": int(forms.n_truncated)},
+        info={
+            "method": "hypernet",
+            "n_target": int(n),
+            "n_copied": int(copied.sum()),
+            "n_initialised": int(n - copied.sum()),
+            "n_truncated": int(forms.n_truncated),
+        },
     )

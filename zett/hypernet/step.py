@@ -1,4 +1,5 @@
-"""Pure, jitted hypernetwork train/eval steps; the frozen base model is an argument, never optimised."""
+"""Pure, jitted hypernetwork train/eval steps; the frozen base model is an argument, never
+optimised."""
 
 from __future__ import annotations
 

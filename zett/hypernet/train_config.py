@@ -37,9 +37,9 @@ class TrainConfig:
     data: DataConfig = field(default_factory=DataConfig)
     mesh: MeshConfig = field(default_factory=MeshConfig)
     distributed: DistributedConfig = field(default_factory=DistributedConfig)
-    # the global batch (collator.batch_size texts, collator.n_subsample subset rows) is built in this many
-    # equal parts, one per process by default (0); a single process with data_parts=N reproduces the
-    # batches of an N-host run exactly
+    # the global batch (collator.batch_size texts, collator.n_subsample subset rows) is built in
+    # this many equal parts, one per process by default (0); a single process with data_parts=N
+    # reproduces the batches of an N-host run exactly
     data_parts: int = 0
     aux_weight: float = 0.5
     validation_tokenizers: tuple[str, ...] = ()  # fixed target tokenizers for periodic validation

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import jax
 import jax.numpy as jnp
@@ -13,8 +13,8 @@ from flax import nnx
 from zett.models.config import ModelConfig
 
 # Logical axis names used on parameters and activations; `zett.parallel` maps them to mesh axes.
-# vocab: token rows; embed: model width; heads / kv_heads: attention heads; head_dim; mlp: FFN width;
-# layers: stacked layers; batch / seq: activations.
+# vocab: token rows; embed: model width; heads / kv_heads: attention heads; head_dim; mlp: FFN
+# width; layers: stacked layers; batch / seq: activations.
 Axes = tuple[str | None, ...]
 
 
@@ -47,14 +47,14 @@ class LanguageModel(nnx.Module):
         BERT: word embeddings only, positions/token types are added inside `encode`).
       - `attention_mask` [batch, seq] is 1 for real tokens, 0 for padding.
       - `output_embeddings` / `output_bias` let a caller (the hypernetwork) supply the LM head
-        [vocab, embed] / [vocab] instead of the model's own, without mutating the model.
-    """
+        [vocab, embed] / [vocab] instead of the model's own, without mutating the model."""
 
     config: ModelConfig
 
     # --- to implement per family -------------------------------------------------------------
     def embed(self, input_ids: jax.Array, input_embeddings: jax.Array | None = None) -> jax.Array:
-        """[batch, seq] ids → [batch, seq, embed]; `input_embeddings` [vocab, embed] overrides the table."""
+        """[batch, seq] ids → [batch, seq, embed]; `input_embeddings` [vocab, embed] overrides the
+        table."""
         raise NotImplementedError
 
     def encode(
@@ -113,7 +113,9 @@ class LanguageModel(nnx.Module):
             raise ValueError("pass exactly one of input_ids and inputs_embeds")
         if inputs_embeds is None:
             inputs_embeds = self.embed(input_ids, input_embeddings)
-        hidden, all_hidden = self.encode(inputs_embeds, attention_mask, position_ids, output_hidden_states)
+        hidden, all_hidden = self.encode(
+            inputs_embeds, attention_mask, position_ids, output_hidden_states
+        )
         logits = self.logits_from_hidden(hidden, output_embeddings, output_bias)
         return ModelOutput(logits=logits, last_hidden_state=hidden, hidden_states=all_hidden)
 
@@ -126,7 +128,10 @@ class LanguageModel(nnx.Module):
         return self.config.tie_word_embeddings
 
     def resize_vocab(
-        self, new_size: int, init: Callable[[np.ndarray, int], np.ndarray] | None = None, seed: int = 0
+        self,
+        new_size: int,
+        init: Callable[[np.ndarray, int], np.ndarray] | None = None,
+        seed: int = 0,
     ) -> None:
         """Grows or shrinks the embedding (and untied head) rows; new rows from `init(old, n_new)`.
 

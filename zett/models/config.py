@@ -1,4 +1,5 @@
-"""One typed config for every supported base-model family, with Hugging Face config.json translation."""
+"""One typed config for every supported base-model family, with Hugging Face config.json
+translation."""
 
 from __future__ import annotations
 
@@ -51,7 +52,8 @@ class RopeScaling:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Architecture hyper-parameters; field names follow Hugging Face's so translation is mechanical."""
+    """Architecture hyper-parameters; field names follow Hugging Face's so translation is
+    mechanical."""
 
     family: str = "llama"
     vocab_size: int = 256
@@ -80,7 +82,9 @@ class ModelConfig:
     # encoders
     type_vocab_size: int = 2
     position_offset: int = 0  # RoBERTa/XLM-R position ids start at pad_token_id + 1
-    has_lm_head: bool = True  # False: bare encoder checkpoint (HF BertModel): hidden states, no logits
+    has_lm_head: bool = (
+        True  # False: bare encoder checkpoint (HF BertModel): hidden states, no logits
+    )
     # token ids
     pad_token_id: int | None = None
     bos_token_id: int | None = None
@@ -89,13 +93,15 @@ class ModelConfig:
     # runtime
     dtype: str = "float32"
     param_dtype: str = "float32"
-    # passthrough HF keys we do not interpret; left out of the hash so a config (and a model's graphdef)
-    # can be a static argument of jax.jit
+    # passthrough HF keys we do not interpret; left out of the hash so a config (and a model's
+    # graphdef) can be a static argument of jax.jit
     extra: dict[str, Any] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
-            raise UnsupportedModelError(f"unsupported model family {self.family!r}; zett supports {FAMILIES}")
+            raise UnsupportedModelError(
+                f"unsupported model family {self.family!r}; zett supports {FAMILIES}"
+            )
         if self.num_attention_heads % max(self.num_key_value_heads, 1):
             raise ValueError(
                 f"num_attention_heads={self.num_attention_heads} is not a multiple of "
@@ -114,12 +120,12 @@ class ModelConfig:
     def is_causal(self) -> bool:
         return not self.is_encoder
 
-    def replace(self, **changes: Any) -> "ModelConfig":
+    def replace(self, **changes: Any) -> ModelConfig:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
         return to_dict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ModelConfig":
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
         return from_dict(cls, data)

@@ -1,9 +1,9 @@
-"""Decoder-only causal LMs: Llama (incl. SmolLM2), Mistral, Qwen2 (q/k/v bias) and Qwen3 (per-head q/k norm).
+"""Decoder-only causal LMs: Llama (incl. SmolLM2), Mistral, Qwen2 (q/k/v bias) and Qwen3 (per-head q/k
+norm).
 
 One pre-norm block for all four: x + attn(norm(x)), then x + mlp(norm(x)); final RMSNorm; LM head
 tied to the embeddings or separate. Hidden states follow HF: embeddings first, then every layer's
-output, the last one after the final norm.
-"""
+output, the last one after the final norm."""
 
 from __future__ import annotations
 
@@ -55,17 +55,24 @@ def check_config(config: ModelConfig) -> None:
         if value is not None:
             raise UnsupportedModelError(f"{fam}: {name}={value} is not part of this architecture")
     if fam == "llama" and config.sliding_window is not None:
-        raise UnsupportedModelError("llama has no sliding-window attention (use family 'mistral' or 'qwen2')")
+        raise UnsupportedModelError(
+            "llama has no sliding-window attention (use family 'mistral' or 'qwen2')"
+        )
     if fam in ("mistral", "qwen2") and (config.attention_bias or config.mlp_bias):
-        raise UnsupportedModelError(f"{fam}: attention_bias / mlp_bias are fixed by the architecture")
+        raise UnsupportedModelError(
+            f"{fam}: attention_bias / mlp_bias are fixed by the architecture"
+        )
     if fam == "qwen3" and config.mlp_bias:
         raise UnsupportedModelError("qwen3 has no mlp_bias")
     if config.layer_types is not None:
         if fam not in ("qwen2", "qwen3"):
             raise UnsupportedModelError(f"{fam}: per-layer attention types are not supported")
-        if len(config.layer_types) != config.num_hidden_layers or set(config.layer_types) - set(LAYER_TYPES):
+        if len(config.layer_types) != config.num_hidden_layers or set(config.layer_types) - set(
+            LAYER_TYPES
+        ):
             raise ValueError(
-                f"layer_types must list {config.num_hidden_layers} entries from {LAYER_TYPES}, got {config.layer_types}"
+                f"layer_types must list {config.num_hidden_layers} entries from {LAYER_TYPES}, got "
+                f"{config.layer_types}"
             )
 
 
@@ -111,14 +118,17 @@ class DecoderLayer(nnx.Module):
             rngs=rngs,
         )
 
-    def __call__(self, x: jax.Array, cos: jax.Array, sin: jax.Array, padding_mask: jax.Array | None) -> jax.Array:
+    def __call__(
+        self, x: jax.Array, cos: jax.Array, sin: jax.Array, padding_mask: jax.Array | None
+    ) -> jax.Array:
         x = x + self.self_attn(self.input_layernorm(x), cos, sin, padding_mask)
         return x + self.mlp(self.post_attention_layernorm(x))
 
 
 class DecoderLM(LanguageModel):
     """Llama / Mistral / Qwen2 / Qwen3 causal LM. Parameters: `embed_tokens` [vocab, embed],
-    `layers[i]` (see `DecoderLayer`), `norm.weight` [embed], `lm_head` [vocab, embed] when untied."""
+    `layers[i]` (see `DecoderLayer`), `norm.weight` [embed], `lm_head` [vocab, embed] when untied.
+    """
 
     def __init__(self, config: ModelConfig, *, rngs: nnx.Rngs):
         check_config(config)
@@ -127,10 +137,16 @@ class DecoderLM(LanguageModel):
         self.dtype = dtype_of(config.dtype)
         shape = (config.vocab_size, config.hidden_size)
         self.embed_tokens = param(normal_init(rngs, shape, pdtype), ("vocab", "embed"))
-        self.layers = nnx.List([DecoderLayer(config, i, rngs=rngs) for i in range(config.num_hidden_layers)])
-        self.norm = RMSNorm(config.hidden_size, eps=config.rms_norm_eps, dtype=self.dtype, param_dtype=pdtype)
+        self.layers = nnx.List(
+            [DecoderLayer(config, i, rngs=rngs) for i in range(config.num_hidden_layers)]
+        )
+        self.norm = RMSNorm(
+            config.hidden_size, eps=config.rms_norm_eps, dtype=self.dtype, param_dtype=pdtype
+        )
         self.lm_head = (
-            None if config.tie_word_embeddings else param(normal_init(rngs, shape, pdtype), ("vocab", "embed"))
+            None
+            if config.tie_word_embeddings
+            else param(normal_init(rngs, shape, pdtype), ("vocab", "embed"))
         )
 
     def embed(self, input_ids: jax.Array, input_embeddings: jax.Array | None = None) -> jax.Array:
@@ -149,7 +165,11 @@ class DecoderLM(LanguageModel):
         if position_ids is None:
             position_ids = position_ids_from_mask(attention_mask, batch, seq)
         cos, sin = rotary_cos_sin(
-            position_ids, cfg.resolved_head_dim, cfg.rope_theta, cfg.rope_scaling, cfg.max_position_embeddings
+            position_ids,
+            cfg.resolved_head_dim,
+            cfg.rope_theta,
+            cfg.rope_scaling,
+            cfg.max_position_embeddings,
         )
         h = inputs_embeds.astype(self.dtype)
         states = [h]
@@ -177,26 +197,37 @@ class DecoderLM(LanguageModel):
 
     def set_input_embeddings(self, table: jax.Array) -> None:
         if table.ndim != 2 or table.shape[1] != self.config.hidden_size:
-            raise ValueError(f"input embeddings must be [vocab, {self.config.hidden_size}], got {table.shape}")
-        self.embed_tokens = param(jnp.asarray(table, self.embed_tokens[...].dtype), ("vocab", "embed"))
+            raise ValueError(
+                f"input embeddings must be [vocab, {self.config.hidden_size}], got {table.shape}"
+            )
+        self.embed_tokens = param(
+            jnp.asarray(table, self.embed_tokens[...].dtype), ("vocab", "embed")
+        )
 
     def get_output_embeddings(self) -> jax.Array:
         return self.embed_tokens[...] if self.lm_head is None else self.lm_head[...]
 
     def set_output_embeddings(self, table: jax.Array) -> None:
         if self.lm_head is None:
-            if table is self.embed_tokens[...] or np.array_equal(np.asarray(table), np.asarray(self.embed_tokens[...])):
+            if table is self.embed_tokens[...] or np.array_equal(
+                np.asarray(table), np.asarray(self.embed_tokens[...])
+            ):
                 return
-            raise ValueError("embeddings are tied: set the input embeddings (or untie the model) instead")
+            raise ValueError(
+                "embeddings are tied: set the input embeddings (or untie the model) instead"
+            )
         if table.ndim != 2 or table.shape[1] != self.config.hidden_size:
-            raise ValueError(f"output embeddings must be [vocab, {self.config.hidden_size}], got {table.shape}")
+            raise ValueError(
+                f"output embeddings must be [vocab, {self.config.hidden_size}], got {table.shape}"
+            )
         self.lm_head = param(jnp.asarray(table, self.lm_head[...].dtype), ("vocab", "embed"))
 
 
 MODEL_CLASS = DecoderLM
 
 
-# --- checkpoint names ------------------------------------------------------------------------------
+# --- checkpoint names
+# ------------------------------------------------------------------------------
 
 
 def weight_rules(config: ModelConfig) -> list[WeightRule]:
@@ -204,7 +235,9 @@ def weight_rules(config: ModelConfig) -> list[WeightRule]:
     e, d = config.hidden_size, config.resolved_head_dim
     h, k = config.num_attention_heads, config.num_key_value_heads
 
-    def in_proj(heads: int) -> tuple[Any, Any]:  # HF [heads * head_dim, embed] ↔ [embed, heads, head_dim]
+    def in_proj(
+        heads: int,
+    ) -> tuple[Any, Any]:  # HF [heads * head_dim, embed] ↔ [embed, heads, head_dim]
         return (
             lambda w: np.ascontiguousarray(w.reshape(heads, d, e).transpose(2, 0, 1)),
             lambda w: np.ascontiguousarray(w.transpose(1, 2, 0).reshape(heads * d, e)),
@@ -257,12 +290,17 @@ def weight_rules(config: ModelConfig) -> list[WeightRule]:
 
 
 def ignored_tensors(config: ModelConfig) -> tuple[str, ...]:
-    """HF tensors dropped on load: rotary buffers of old checkpoints, and the head copy of tied models."""
-    ignored = (r"model\.layers\.\d+\.self_attn\.rotary_emb\.inv_freq", r"model\.rotary_emb\.inv_freq")
+    """HF tensors dropped on load: rotary buffers of old checkpoints, and the head copy of tied
+    models."""
+    ignored = (
+        r"model\.layers\.\d+\.self_attn\.rotary_emb\.inv_freq",
+        r"model\.rotary_emb\.inv_freq",
+    )
     return ignored + ((r"lm_head\.weight",) if config.tie_word_embeddings else ())
 
 
-# --- config.json translation -----------------------------------------------------------------------
+# --- config.json translation
+# -----------------------------------------------------------------------
 
 # HF config-class defaults for keys a config.json may leave out.
 _DEFAULT_MAX_POS = {"llama": 2048, "mistral": 4096 * 32, "qwen2": 32768, "qwen3": 32768}
@@ -281,15 +319,25 @@ _CONSUMED = {
     "bos_token_id", "eos_token_id", "partial_rotary_factor",
 }  # fmt: skip
 # Options that would change the computation and that this architecture does not have.
-_FOREIGN = ("attn_logit_softcapping", "final_logit_softcapping", "query_pre_attn_scalar", "use_qk_norm", "qk_layernorm")
+_FOREIGN = (
+    "attn_logit_softcapping",
+    "final_logit_softcapping",
+    "query_pre_attn_scalar",
+    "use_qk_norm",
+    "qk_layernorm",
+)
 
 
-def _rope_from_hf(hf: dict[str, Any], family: str, max_pos: int) -> tuple[float, RopeScaling | None]:
+def _rope_from_hf(
+    hf: dict[str, Any], family: str, max_pos: int
+) -> tuple[float, RopeScaling | None]:
     rp = hf.get("rope_parameters") or hf.get("rope_scaling") or {}
     if not isinstance(rp, dict):
         raise UnsupportedModelError(f"{family}: rope parameters must be a mapping, got {rp!r}")
     if any(isinstance(v, dict) for v in rp.values()):
-        raise UnsupportedModelError(f"{family}: per-layer-type rope parameters are not supported: {sorted(rp)}")
+        raise UnsupportedModelError(
+            f"{family}: per-layer-type rope parameters are not supported: {sorted(rp)}"
+        )
     unknown = set(rp) - _ROPE_KEYS
     if unknown:
         raise UnsupportedModelError(f"{family}: unsupported rope parameter(s) {sorted(unknown)}")
@@ -346,13 +394,16 @@ def _rope_to_hf(config: ModelConfig) -> dict[str, Any]:
 
 
 def from_hf_config(hf: dict[str, Any]) -> ModelConfig:
-    """HF config.json (old `rope_theta`/`rope_scaling` or new `rope_parameters` style) → `ModelConfig`."""
+    """HF config.json (old `rope_theta`/`rope_scaling` or new `rope_parameters` style) →
+    `ModelConfig`."""
     family = hf.get("model_type")
     if family not in FAMILIES:
         raise UnsupportedModelError(f"model_type {family!r} is not a decoder family {FAMILIES}")
     for key in _FOREIGN:
         if hf.get(key) not in (None, False):
-            raise UnsupportedModelError(f"{family}: config option {key}={hf[key]!r} is not supported")
+            raise UnsupportedModelError(
+                f"{family}: config option {key}={hf[key]!r} is not supported"
+            )
     heads = int(hf["num_attention_heads"])
     hidden = int(hf["hidden_size"])
     layers = int(hf["num_hidden_layers"])
@@ -365,11 +416,16 @@ def from_hf_config(hf: dict[str, Any]) -> ModelConfig:
     sliding_window, layer_types = None, None
     if family == "mistral":
         sliding_window = hf.get("sliding_window")
-    elif family in ("qwen2", "qwen3") and hf.get("use_sliding_window", False) and hf.get("sliding_window"):
+    elif (
+        family in ("qwen2", "qwen3")
+        and hf.get("use_sliding_window", False)
+        and hf.get("sliding_window")
+    ):
         sliding_window = int(hf["sliding_window"])
         max_window_layers = int(hf.get("max_window_layers", 28))
         types = hf.get("layer_types") or [
-            "sliding_attention" if i >= max_window_layers else "full_attention" for i in range(layers)
+            "sliding_attention" if i >= max_window_layers else "full_attention"
+            for i in range(layers)
         ]
         layer_types = tuple(types)
         if "sliding_attention" not in layer_types:
@@ -398,7 +454,9 @@ def from_hf_config(hf: dict[str, Any]) -> ModelConfig:
         rope_theta=theta,
         rope_scaling=scaling,
         tie_word_embeddings=bool(hf.get("tie_word_embeddings", False)),
-        attention_bias=bool(hf.get("attention_bias", False)) if family in ("llama", "qwen3") else False,
+        attention_bias=bool(hf.get("attention_bias", False))
+        if family in ("llama", "qwen3")
+        else False,
         mlp_bias=bool(hf.get("mlp_bias", False)) if family == "llama" else False,
         sliding_window=None if sliding_window is None else int(sliding_window),
         layer_types=layer_types,
@@ -412,7 +470,8 @@ def from_hf_config(hf: dict[str, Any]) -> ModelConfig:
 
 
 def to_hf_config(config: ModelConfig) -> dict[str, Any]:
-    """`ModelConfig` → config.json dict (transformers 5 `rope_parameters` style) that AutoConfig loads."""
+    """`ModelConfig` → config.json dict (transformers 5 `rope_parameters` style) that AutoConfig
+    loads."""
     check_config(config)
     fam = config.family
     out: dict[str, Any] = {
@@ -461,7 +520,8 @@ def to_hf_config(config: ModelConfig) -> dict[str, Any]:
 
 
 def tiny_config(**overrides: Any) -> ModelConfig:
-    """A 2-layer, 64-wide model with GQA (4 heads / 2 kv heads), vocab 256; `family=` picks the variant."""
+    """A 2-layer, 64-wide model with GQA (4 heads / 2 kv heads), vocab 256; `family=` picks the
+    variant."""
     base = dict(
         family="llama",
         vocab_size=256,

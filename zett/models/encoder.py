@@ -17,7 +17,11 @@ FAMILIES: tuple[str, ...] = ("bert", "roberta", "xlm-roberta")
 
 # HF `model_type` → family and the attribute name of the base model inside *ForMaskedLM
 _BASE_PREFIX = {"bert": "bert", "roberta": "roberta", "xlm-roberta": "roberta"}
-_BARE_ARCHITECTURES = {"bert": "BertModel", "roberta": "RobertaModel", "xlm-roberta": "XLMRobertaModel"}
+_BARE_ARCHITECTURES = {
+    "bert": "BertModel",
+    "roberta": "RobertaModel",
+    "xlm-roberta": "XLMRobertaModel",
+}
 # checkpoints whose MLM head we load (an NSP head beside it is dropped by `ignored_tensors`)
 _HEAD_ARCHITECTURES = {
     "bert": ("BertForMaskedLM", "BertForPreTraining"),
@@ -44,10 +48,28 @@ _REJECT = {
 }
 # HF keys translated into ModelConfig fields (or recomputed on export) rather than passed through
 _CONSUMED = {
-    "model_type", "architectures", "vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers",
-    "num_attention_heads", "hidden_act", "max_position_embeddings", "layer_norm_eps", "type_vocab_size",
-    "pad_token_id", "bos_token_id", "eos_token_id", "tie_word_embeddings", "dtype", "torch_dtype",
-    "transformers_version", "_name_or_path", "is_decoder", "add_cross_attention", "position_embedding_type",
+    "model_type",
+    "architectures",
+    "vocab_size",
+    "hidden_size",
+    "intermediate_size",
+    "num_hidden_layers",
+    "num_attention_heads",
+    "hidden_act",
+    "max_position_embeddings",
+    "layer_norm_eps",
+    "type_vocab_size",
+    "pad_token_id",
+    "bos_token_id",
+    "eos_token_id",
+    "tie_word_embeddings",
+    "dtype",
+    "torch_dtype",
+    "transformers_version",
+    "_name_or_path",
+    "is_decoder",
+    "add_cross_attention",
+    "position_embedding_type",
 }
 
 
@@ -72,12 +94,15 @@ def _normal(rngs: nnx.Rngs, shape: tuple[int, ...], dtype: Any) -> jax.Array:
 
 
 class EncoderEmbeddings(nnx.Module):
-    """word [vocab, embed], position [max_positions, embed], token_type [type_vocab, embed], LayerNorm."""
+    """word [vocab, embed], position [max_positions, embed], token_type [type_vocab, embed],
+    LayerNorm."""
 
     def __init__(self, config: ModelConfig, *, rngs: nnx.Rngs):
         e, pd = config.hidden_size, jnp.dtype(config.param_dtype)
         self.word = param(_normal(rngs, (config.vocab_size, e), pd), ("vocab", "embed"))
-        self.position = param(_normal(rngs, (config.max_position_embeddings, e), pd), (None, "embed"))
+        self.position = param(
+            _normal(rngs, (config.max_position_embeddings, e), pd), (None, "embed")
+        )
         self.token_type = param(_normal(rngs, (config.type_vocab_size, e), pd), (None, "embed"))
         self.norm_scale = param(jnp.ones((e,), pd), ("embed",))
         self.norm_bias = param(jnp.zeros((e,), pd), ("embed",))
@@ -87,11 +112,20 @@ class EncoderLayer(nnx.Module):
     """Post-LN block: x = LN(x + attn(x)); x = LN(x + mlp(x))."""
 
     def __init__(self, config: ModelConfig, *, rngs: nnx.Rngs):
-        e, h, d, m = config.hidden_size, config.num_attention_heads, config.resolved_head_dim, config.intermediate_size
+        e, h, d, m = (
+            config.hidden_size,
+            config.num_attention_heads,
+            config.resolved_head_dim,
+            config.intermediate_size,
+        )
         pd = jnp.dtype(config.param_dtype)
         self.config = config
         for n in ("q", "k", "v"):
-            setattr(self, f"{n}_kernel", param(_normal(rngs, (e, h, d), pd), ("embed", "heads", "head_dim")))
+            setattr(
+                self,
+                f"{n}_kernel",
+                param(_normal(rngs, (e, h, d), pd), ("embed", "heads", "head_dim")),
+            )
             setattr(self, f"{n}_bias", param(jnp.zeros((h, d), pd), ("heads", "head_dim")))
         self.o_kernel = param(_normal(rngs, (h, d, e), pd), ("heads", "head_dim", "embed"))
         self.o_bias = param(jnp.zeros((e,), pd), ("embed",))
@@ -118,14 +152,19 @@ class EncoderLayer(nnx.Module):
         probs = jax.nn.softmax(scores, axis=-1).astype(dt)
         ctx = jnp.einsum("bhqk,bkhd->bqhd", probs, v)
         attn = jnp.einsum("bqhd,hde->bqe", ctx, w(self.o_kernel)) + w(self.o_bias)
-        x = _layer_norm(x + attn, self.attn_norm_scale[...], self.attn_norm_bias[...], c.layer_norm_eps)
+        x = _layer_norm(
+            x + attn, self.attn_norm_scale[...], self.attn_norm_bias[...], c.layer_norm_eps
+        )
         act = _ACTIVATIONS[c.hidden_act]
         h = act(x @ w(self.up_kernel) + w(self.up_bias)) @ w(self.down_kernel) + w(self.down_bias)
-        return _layer_norm(x + h, self.mlp_norm_scale[...], self.mlp_norm_bias[...], c.layer_norm_eps)
+        return _layer_norm(
+            x + h, self.mlp_norm_scale[...], self.mlp_norm_bias[...], c.layer_norm_eps
+        )
 
 
 class MLMHead(nnx.Module):
-    """dense [embed, embed] + act + LayerNorm, then the (tied) decoder [vocab, embed] + bias [vocab]."""
+    """dense [embed, embed] + act + LayerNorm, then the (tied) decoder [vocab, embed] + bias
+    [vocab]."""
 
     def __init__(self, config: ModelConfig, *, rngs: nnx.Rngs):
         e, pd = config.hidden_size, jnp.dtype(config.param_dtype)
@@ -145,14 +184,19 @@ class EncoderModel(LanguageModel):
         if config.family not in FAMILIES:
             raise UnsupportedModelError(f"EncoderModel handles {FAMILIES}, not {config.family!r}")
         if config.hidden_act not in _ACTIVATIONS:
-            raise UnsupportedModelError(f"hidden_act {config.hidden_act!r} not in {sorted(_ACTIVATIONS)}")
+            raise UnsupportedModelError(
+                f"hidden_act {config.hidden_act!r} not in {sorted(_ACTIVATIONS)}"
+            )
         self.config = config
         self.embeddings = EncoderEmbeddings(config, rngs=rngs)
-        self.layers = nnx.List([EncoderLayer(config, rngs=rngs) for _ in range(config.num_hidden_layers)])
+        self.layers = nnx.List(
+            [EncoderLayer(config, rngs=rngs) for _ in range(config.num_hidden_layers)]
+        )
         if config.has_lm_head:
             self.head = MLMHead(config, rngs=rngs)
         else:
-            # bare HF encoders (BertModel, ...) carry a pooler; kept so a re-saved checkpoint is complete
+            # bare HF encoders (BertModel, ...) carry a pooler; kept so a re-saved checkpoint is
+            # complete
             e, pd = config.hidden_size, jnp.dtype(config.param_dtype)
             self.pooler_kernel = param(_normal(rngs, (e, e), pd), ("embed", None))
             self.pooler_bias = param(jnp.zeros((e,), pd), (None,))
@@ -183,7 +227,8 @@ class EncoderModel(LanguageModel):
         b, s, _ = inputs_embeds.shape
         if position_ids is None and s + c.position_offset > c.max_position_embeddings:
             raise ValueError(
-                f"sequence length {s} exceeds the {c.max_position_embeddings - c.position_offset} positions "
+                f"sequence length {s} exceeds the {c.max_position_embeddings - c.position_offset} "
+                f"positions "
                 f"this {c.family} model has"
             )
         mask = jnp.ones((b, s), bool) if attention_mask is None else attention_mask.astype(bool)
@@ -221,18 +266,25 @@ class EncoderModel(LanguageModel):
         return (logits + bias.astype(jnp.float32)).astype(dt)
 
     def pool(self, hidden: jax.Array) -> jax.Array:
-        """HF `pooler_output` of a bare encoder: tanh(dense(first token)), [batch, seq, embed] → [batch, embed]."""
+        """HF `pooler_output` of a bare encoder: tanh(dense(first token)), [batch, seq, embed] →
+        [batch, embed]."""
         if self.config.has_lm_head:
-            raise ValueError("masked-LM checkpoints carry no pooler; only bare encoders (BertModel, ...) do")
+            raise ValueError(
+                "masked-LM checkpoints carry no pooler; only bare encoders (BertModel, ...) do"
+            )
         dt = hidden.dtype
-        return jnp.tanh(hidden[:, 0] @ self.pooler_kernel[...].astype(dt) + self.pooler_bias[...].astype(dt))
+        return jnp.tanh(
+            hidden[:, 0] @ self.pooler_kernel[...].astype(dt) + self.pooler_bias[...].astype(dt)
+        )
 
     # --- embeddings and head ---------------------------------------------------------------------
     def _head(self) -> MLMHead:
         if not self.config.has_lm_head:
             raise ValueError(
-                f"this {self.config.family} checkpoint has no masked-LM head (a bare encoder such as HF "
-                "BertModel), so logits are unavailable; use model.encode(model.embed(ids), mask) for "
+                f"this {self.config.family} checkpoint has no masked-LM head (a bare encoder such "
+                f"as HF "
+                "BertModel), so logits are unavailable; use model.encode(model.embed(ids), mask) "
+                "for "
                 "hidden states"
             )
         return self.head
@@ -242,7 +294,9 @@ class EncoderModel(LanguageModel):
 
     def set_input_embeddings(self, table: jax.Array) -> None:
         if table.ndim != 2 or table.shape[1] != self.config.hidden_size:
-            raise ValueError(f"input embeddings must be [vocab, {self.config.hidden_size}], got {table.shape}")
+            raise ValueError(
+                f"input embeddings must be [vocab, {self.config.hidden_size}], got {table.shape}"
+            )
         self.embeddings.word.set_value(jnp.asarray(table, self.config.param_dtype))
 
     def get_output_embeddings(self) -> jax.Array:
@@ -254,10 +308,14 @@ class EncoderModel(LanguageModel):
         if self.tied:
             current = self.embeddings.word[...]
             if table.shape != current.shape or not bool(jnp.array_equal(table, current)):
-                raise ValueError("embeddings are tied: set the input embeddings instead of the output ones")
+                raise ValueError(
+                    "embeddings are tied: set the input embeddings instead of the output ones"
+                )
             return
         if table.ndim != 2 or table.shape[1] != self.config.hidden_size:
-            raise ValueError(f"output embeddings must be [vocab, {self.config.hidden_size}], got {table.shape}")
+            raise ValueError(
+                f"output embeddings must be [vocab, {self.config.hidden_size}], got {table.shape}"
+            )
         head.decoder.set_value(jnp.asarray(table, self.config.param_dtype))
 
     def get_output_bias(self) -> jax.Array | None:
@@ -277,13 +335,19 @@ MODEL_CLASS = EncoderModel
 def from_hf_config(hf: dict[str, Any]) -> ModelConfig:
     family = hf.get("model_type")
     if family not in FAMILIES:
-        raise UnsupportedModelError(f"model_type {family!r} is not an encoder family zett supports: {FAMILIES}")
+        raise UnsupportedModelError(
+            f"model_type {family!r} is not an encoder family zett supports: {FAMILIES}"
+        )
     for key, allowed in _REJECT.items():
         if key in hf and hf[key] not in allowed:
-            raise UnsupportedModelError(f"{family} config option {key}={hf[key]!r} is not supported (only {allowed})")
+            raise UnsupportedModelError(
+                f"{family} config option {key}={hf[key]!r} is not supported (only {allowed})"
+            )
     act = hf.get("hidden_act", "gelu")
     if act not in _ACTIVATIONS:
-        raise UnsupportedModelError(f"{family} hidden_act {act!r} is not supported; zett has {sorted(_ACTIVATIONS)}")
+        raise UnsupportedModelError(
+            f"{family} hidden_act {act!r} is not supported; zett has {sorted(_ACTIVATIONS)}"
+        )
     archs = hf.get("architectures") or [HF_ARCHITECTURES[family]]
     arch = archs[0]
     if arch == _BARE_ARCHITECTURES[family]:
@@ -297,10 +361,14 @@ def from_hf_config(hf: dict[str, Any]) -> ModelConfig:
         )
     hidden, heads = int(hf["hidden_size"]), int(hf["num_attention_heads"])
     if hidden % heads:
-        raise UnsupportedModelError(f"hidden_size {hidden} is not a multiple of num_attention_heads {heads}")
+        raise UnsupportedModelError(
+            f"hidden_size {hidden} is not a multiple of num_attention_heads {heads}"
+        )
     pad = hf.get("pad_token_id", 0 if family == "bert" else 1)
     if family != "bert" and pad is None:
-        raise UnsupportedModelError(f"{family} needs pad_token_id: its positions start at pad_token_id + 1")
+        raise UnsupportedModelError(
+            f"{family} needs pad_token_id: its positions start at pad_token_id + 1"
+        )
     extra = {k: v for k, v in hf.items() if k not in _CONSUMED}
     return ModelConfig(
         family=family,
@@ -325,7 +393,11 @@ def from_hf_config(hf: dict[str, Any]) -> ModelConfig:
 
 
 def to_hf_config(config: ModelConfig) -> dict[str, Any]:
-    arch = HF_ARCHITECTURES[config.family] if config.has_lm_head else _BARE_ARCHITECTURES[config.family]
+    arch = (
+        HF_ARCHITECTURES[config.family]
+        if config.has_lm_head
+        else _BARE_ARCHITECTURES[config.family]
+    )
     hf = dict(config.extra)
     hf.update(
         model_type=config.family,
@@ -376,7 +448,8 @@ def tiny_config(**overrides: Any) -> ModelConfig:
     return ModelConfig(**base)
 
 
-# --- Hugging Face tensor names ----------------------------------------------------------------------
+# --- Hugging Face tensor names
+# ----------------------------------------------------------------------
 def weight_rules(config: ModelConfig) -> list[WeightRule]:
     """HF names ↔ NNX paths. Bare encoders (BertModel) have no `bert.` prefix and no head."""
     e, h, d = config.hidden_size, config.num_attention_heads, config.resolved_head_dim
@@ -410,17 +483,31 @@ def weight_rules(config: ModelConfig) -> list[WeightRule]:
     ]
     for hf_n, n in (("query", "q"), ("key", "k"), ("value", "v")):
         rules += [
-            WeightRule(layer + rf"attention\.self\.{hf_n}\.weight", f"layers.{{0}}.{n}_kernel", qkv_in, qkv_out),
-            WeightRule(layer + rf"attention\.self\.{hf_n}\.bias", f"layers.{{0}}.{n}_bias", split_heads, join_heads),
+            WeightRule(
+                layer + rf"attention\.self\.{hf_n}\.weight",
+                f"layers.{{0}}.{n}_kernel",
+                qkv_in,
+                qkv_out,
+            ),
+            WeightRule(
+                layer + rf"attention\.self\.{hf_n}\.bias",
+                f"layers.{{0}}.{n}_bias",
+                split_heads,
+                join_heads,
+            ),
         ]
     rules += [
         WeightRule(layer + r"attention\.output\.dense\.weight", "layers.{0}.o_kernel", o_in, o_out),
         WeightRule(layer + r"attention\.output\.dense\.bias", "layers.{0}.o_bias"),
         WeightRule(layer + r"attention\.output\.LayerNorm\.weight", "layers.{0}.attn_norm_scale"),
         WeightRule(layer + r"attention\.output\.LayerNorm\.bias", "layers.{0}.attn_norm_bias"),
-        WeightRule(layer + r"intermediate\.dense\.weight", "layers.{0}.up_kernel", transpose, transpose),
+        WeightRule(
+            layer + r"intermediate\.dense\.weight", "layers.{0}.up_kernel", transpose, transpose
+        ),
         WeightRule(layer + r"intermediate\.dense\.bias", "layers.{0}.up_bias"),
-        WeightRule(layer + r"output\.dense\.weight", "layers.{0}.down_kernel", transpose, transpose),
+        WeightRule(
+            layer + r"output\.dense\.weight", "layers.{0}.down_kernel", transpose, transpose
+        ),
         WeightRule(layer + r"output\.dense\.bias", "layers.{0}.down_bias"),
         WeightRule(layer + r"output\.LayerNorm\.weight", "layers.{0}.mlp_norm_scale"),
         WeightRule(layer + r"output\.LayerNorm\.bias", "layers.{0}.mlp_norm_bias"),
@@ -432,7 +519,11 @@ def weight_rules(config: ModelConfig) -> list[WeightRule]:
         ]
     else:
         if config.family == "bert":
-            hp, dense, norm = r"cls\.predictions\.", r"transform\.dense\.", r"transform\.LayerNorm\."
+            hp, dense, norm = (
+                r"cls\.predictions\.",
+                r"transform\.dense\.",
+                r"transform\.LayerNorm\.",
+            )
         else:
             hp, dense, norm = r"lm_head\.", r"dense\.", r"layer_norm\."
         rules += [
@@ -444,7 +535,8 @@ def weight_rules(config: ModelConfig) -> list[WeightRule]:
         if config.tie_word_embeddings:
             rules.append(WeightRule(hp + "bias", "head.bias"))
         else:
-            # untied, transformers 5 uses the decoder's own bias and leaves `bias` unused (4.x kept them equal)
+            # untied, transformers 5 uses the decoder's own bias and leaves `bias` unused (4.x kept
+            # them equal)
             rules += [
                 WeightRule(hp + r"decoder\.weight", "head.decoder"),
                 WeightRule(hp + r"decoder\.bias", "head.bias"),
@@ -454,7 +546,8 @@ def weight_rules(config: ModelConfig) -> list[WeightRule]:
 
 def ignored_tensors(config: ModelConfig) -> tuple[str, ...]:
     """HF tensors zett drops on load, as transformers' *ForMaskedLM does: buffers, the pooler and NSP
-    head of pre-training checkpoints, and the decoder copies HF re-ties to the embeddings / head bias."""
+    head of pre-training checkpoints, and the decoder copies HF re-ties to the embeddings / head
+    bias."""
     p = r"(?:bert|roberta)\."
     ignored = [rf"(?:{p})?embeddings\.position_ids"]
     if config.has_lm_head:

@@ -13,7 +13,14 @@ from flax import nnx
 
 from zett.models.api import LanguageModel, param
 from zett.models.config import HF_ARCHITECTURES, ModelConfig, RopeScaling, UnsupportedModelError
-from zett.models.layers import ACTIVATIONS, Attention, GatedMLP, RMSNorm, normal_init, position_ids_from_mask
+from zett.models.layers import (
+    ACTIVATIONS,
+    Attention,
+    GatedMLP,
+    RMSNorm,
+    normal_init,
+    position_ids_from_mask,
+)
 from zett.models.rope import check_rope_scaling, rotary_cos_sin
 from zett.models.weights import WeightRule, transpose
 
@@ -81,7 +88,9 @@ def _rope_from_hf(hf: dict[str, Any]) -> tuple[float, float, RopeScaling | None]
     theta = float(full.pop("rope_theta", theta))
     local_theta = float(local.pop("rope_theta", local_theta))
     if local.get("rope_type", local.get("type", "default")) != "default":
-        raise UnsupportedModelError(f"gemma3: rope scaling on sliding-window layers is not supported: {local}")
+        raise UnsupportedModelError(
+            f"gemma3: rope scaling on sliding-window layers is not supported: {local}"
+        )
     kind = full.pop("rope_type", full.pop("type", "default"))
     if kind == "default":
         return theta, local_theta, None
@@ -102,15 +111,22 @@ def from_hf_config(hf: dict[str, Any]) -> ModelConfig:
         hf = dict(hf.get("text_config") or {})
         hf.setdefault("model_type", "gemma3_text")
     if hf.get("model_type", "gemma3_text") != "gemma3_text":
-        raise UnsupportedModelError(f"gemma3: expected model_type 'gemma3_text', got {hf.get('model_type')!r}")
+        raise UnsupportedModelError(
+            f"gemma3: expected model_type 'gemma3_text', got {hf.get('model_type')!r}"
+        )
     for key, what in _RAISE_IF_TRUE.items():
         if hf.get(key):
-            raise UnsupportedModelError(f"gemma3: {what} ({key}={hf[key]!r}) is not implemented by zett")
+            raise UnsupportedModelError(
+                f"gemma3: {what} ({key}={hf[key]!r}) is not implemented by zett"
+            )
     get = lambda k: hf.get(k, HF_DEFAULTS.get(k))  # noqa: E731
-    # transformers' Gemma3 reads only `hidden_activation`; a legacy `hidden_act` passes through untouched
+    # transformers' Gemma3 reads only `hidden_activation`; a legacy `hidden_act` passes through
+    # untouched
     act = hf.get("hidden_activation") or HF_DEFAULTS["hidden_activation"]
     if act not in ACTIVATIONS:
-        raise UnsupportedModelError(f"gemma3: activation {act!r} not supported; zett has {sorted(ACTIVATIONS)}")
+        raise UnsupportedModelError(
+            f"gemma3: activation {act!r} not supported; zett has {sorted(ACTIVATIONS)}"
+        )
     n_layers = int(get("num_hidden_layers"))
     layer_types = hf.get("layer_types")
     if layer_types is None:
@@ -120,14 +136,17 @@ def from_hf_config(hf: dict[str, Any]) -> ModelConfig:
     bad = set(layer_types) - {SLIDING, FULL}
     if bad or len(layer_types) != n_layers:
         raise UnsupportedModelError(
-            f"gemma3: layer_types must list {n_layers} of {SLIDING!r}/{FULL!r}, got {list(layer_types)}"
+            f"gemma3: layer_types must list {n_layers} of {SLIDING!r}/{FULL!r}, got "
+            f"{list(layer_types)}"
         )
     theta, local_theta, scaling = _rope_from_hf(hf)
     head_dim = int(get("head_dim"))
     check_rope_scaling(scaling, head_dim)
     extra = {k: v for k, v in hf.items() if k not in _CONSUMED}
     eos = get("eos_token_id")
-    if isinstance(eos, (list, tuple)):  # several stop ids: keep the list for export, the first as the id
+    if isinstance(
+        eos, (list, tuple)
+    ):  # several stop ids: keep the list for export, the first as the id
         extra["eos_token_id"] = list(eos)
         eos = eos[0] if eos else None
     return ModelConfig(
@@ -167,7 +186,8 @@ def _num(x: float) -> int | float:
 
 
 def to_hf_config(config: ModelConfig) -> dict[str, Any]:
-    """`ModelConfig` → a `config.json` dict that `transformers.AutoConfig` loads as `Gemma3TextConfig`."""
+    """`ModelConfig` → a `config.json` dict that `transformers.AutoConfig` loads as
+    `Gemma3TextConfig`."""
     _check(config)
     full: dict[str, Any] = {"rope_type": "default", "rope_theta": config.rope_theta}
     if config.rope_scaling is not None:
@@ -195,7 +215,10 @@ def to_hf_config(config: ModelConfig) -> dict[str, Any]:
         "attn_logit_softcapping": None,
         "final_logit_softcapping": config.final_logit_softcapping,
         "use_bidirectional_attention": False,
-        "rope_parameters": {FULL: full, SLIDING: {"rope_type": "default", "rope_theta": config.rope_local_base_freq}},
+        "rope_parameters": {
+            FULL: full,
+            SLIDING: {"rope_type": "default", "rope_theta": config.rope_local_base_freq},
+        },
         # transformers 4.x reads these instead of rope_parameters
         "rope_theta": config.rope_theta,
         "rope_local_base_freq": config.rope_local_base_freq,
@@ -212,22 +235,31 @@ def layer_types_of(config: ModelConfig) -> tuple[str, ...]:
 
 
 def _query_scalar(config: ModelConfig) -> float:
-    return config.query_pre_attn_scalar if config.query_pre_attn_scalar is not None else config.resolved_head_dim
+    return (
+        config.query_pre_attn_scalar
+        if config.query_pre_attn_scalar is not None
+        else config.resolved_head_dim
+    )
 
 
 def _check(config: ModelConfig) -> None:
     if config.family not in FAMILIES:
-        raise UnsupportedModelError(f"gemma3 module handles {FAMILIES}, got family {config.family!r}")
+        raise UnsupportedModelError(
+            f"gemma3 module handles {FAMILIES}, got family {config.family!r}"
+        )
     types = layer_types_of(config)
     if len(types) != config.num_hidden_layers or set(types) - {SLIDING, FULL}:
-        raise ValueError(f"gemma3: layer_types {types} do not give one of {SLIDING}/{FULL} per layer")
+        raise ValueError(
+            f"gemma3: layer_types {types} do not give one of {SLIDING}/{FULL} per layer"
+        )
     if SLIDING in types and config.sliding_window is None:
         raise ValueError("gemma3: sliding-window layers need config.sliding_window")
     if config.hidden_act not in ACTIVATIONS:
         raise UnsupportedModelError(f"gemma3: activation {config.hidden_act!r} not supported")
     if config.attn_logit_softcapping is not None:
         raise UnsupportedModelError(
-            "gemma3: attn_logit_softcapping is not supported (transformers' Gemma3 never applies it)"
+            "gemma3: attn_logit_softcapping is not supported (transformers' Gemma3 never applies "
+            "it)"
         )
     if config.attention_bias or config.mlp_bias:
         raise UnsupportedModelError("gemma3: attention/MLP biases are not implemented")
@@ -294,15 +326,28 @@ class DecoderLayer(nnx.Module):
             param_dtype=pd,
             rngs=rngs,
         )
-        self.mlp = GatedMLP(c.hidden_size, c.intermediate_size, act=c.hidden_act, dtype=dt, param_dtype=pd, rngs=rngs)
-        norm = partial(RMSNorm, c.hidden_size, eps=c.rms_norm_eps, offset=1.0, dtype=dt, param_dtype=pd)
+        self.mlp = GatedMLP(
+            c.hidden_size,
+            c.intermediate_size,
+            act=c.hidden_act,
+            dtype=dt,
+            param_dtype=pd,
+            rngs=rngs,
+        )
+        norm = partial(
+            RMSNorm, c.hidden_size, eps=c.rms_norm_eps, offset=1.0, dtype=dt, param_dtype=pd
+        )
         self.input_layernorm = norm()
         self.post_attention_layernorm = norm()
         self.pre_feedforward_layernorm = norm()
         self.post_feedforward_layernorm = norm()
 
-    def __call__(self, x: jax.Array, cos: jax.Array, sin: jax.Array, padding_mask: jax.Array) -> jax.Array:
-        x = x + self.post_attention_layernorm(self.self_attn(self.input_layernorm(x), cos, sin, padding_mask))
+    def __call__(
+        self, x: jax.Array, cos: jax.Array, sin: jax.Array, padding_mask: jax.Array
+    ) -> jax.Array:
+        x = x + self.post_attention_layernorm(
+            self.self_attn(self.input_layernorm(x), cos, sin, padding_mask)
+        )
         return x + self.post_feedforward_layernorm(self.mlp(self.pre_feedforward_layernorm(x)))
 
 
@@ -324,8 +369,7 @@ class Gemma3(LanguageModel):
         value has no agreed meaning. `final_logit_softcapping` is applied, as HF does.
       - Position ids default to `cumsum(attention_mask) - 1` (`layers.position_ids_from_mask`), so a
         left-padded row gives the same result as the unpadded sequence (HF's forward uses `arange`
-        unless `generate` passes them; pass `position_ids` explicitly to reproduce that).
-    """
+        unless `generate` passes them; pass `position_ids` explicitly to reproduce that)."""
 
     def __init__(self, config: ModelConfig, *, rngs: nnx.Rngs):
         _check(config)
@@ -335,13 +379,18 @@ class Gemma3(LanguageModel):
         pd = jnp.dtype(c.param_dtype)
         self.embed_tokens = Embedding(c.vocab_size, c.hidden_size, pd, rngs=rngs)
         self.layers = nnx.List([DecoderLayer(c, t, rngs=rngs) for t in layer_types_of(c)])
-        self.norm = RMSNorm(c.hidden_size, eps=c.rms_norm_eps, offset=1.0, dtype=self.dtype, param_dtype=pd)
+        self.norm = RMSNorm(
+            c.hidden_size, eps=c.rms_norm_eps, offset=1.0, dtype=self.dtype, param_dtype=pd
+        )
         if not c.tie_word_embeddings:
-            self.lm_head = param(normal_init(rngs, (c.vocab_size, c.hidden_size), pd), ("vocab", "embed"))
+            self.lm_head = param(
+                normal_init(rngs, (c.vocab_size, c.hidden_size), pd), ("vocab", "embed")
+            )
 
     # --- forward ---------------------------------------------------------------------------------
     def embed(self, input_ids: jax.Array, input_embeddings: jax.Array | None = None) -> jax.Array:
-        """[batch, seq] → [batch, seq, embed] = table[ids] * sqrt(hidden), the scale in the table's dtype."""
+        """[batch, seq] → [batch, seq, embed] = table[ids] * sqrt(hidden), the scale in the table's
+        dtype."""
         table = self.embed_tokens.embedding.value if input_embeddings is None else input_embeddings
         rows = jnp.take(table, input_ids, axis=0)
         scale = jnp.asarray(np.float32(math.sqrt(self.config.hidden_size))).astype(table.dtype)
@@ -354,7 +403,8 @@ class Gemma3(LanguageModel):
         position_ids: jax.Array | None = None,
         output_hidden_states: bool = False,
     ) -> tuple[jax.Array, tuple[jax.Array, ...] | None]:
-        """[batch, seq, embed] → final normed states; hidden states as HF: inputs, layers 1..N-1, final normed."""
+        """[batch, seq, embed] → final normed states; hidden states as HF: inputs, layers 1..N-1, final
+        normed."""
         c = self.config
         b, s, _ = inputs_embeds.shape
         if position_ids is None:
@@ -382,9 +432,11 @@ class Gemma3(LanguageModel):
         output_embeddings: jax.Array | None = None,
         output_bias: jax.Array | None = None,
     ) -> jax.Array:
-        """[batch, seq, embed] → [batch, seq, vocab]; tanh-softcapped when `final_logit_softcapping` is set.
+        """[batch, seq, embed] → [batch, seq, vocab]; tanh-softcapped when `final_logit_softcapping` is
+        set.
 
-        Gemma has no LM-head bias; a caller-supplied `output_bias` [vocab] is added before the softcap."""
+        Gemma has no LM-head bias; a caller-supplied `output_bias` [vocab] is added before the
+        softcap."""
         head = self.get_output_embeddings() if output_embeddings is None else output_embeddings
         logits = jnp.einsum("bse,ve->bsv", hidden.astype(self.dtype), head.astype(self.dtype))
         if output_bias is not None:
@@ -400,20 +452,31 @@ class Gemma3(LanguageModel):
 
     def _check_table(self, table: jax.Array) -> None:
         if table.ndim != 2 or table.shape[1] != self.config.hidden_size:
-            raise ValueError(f"embedding table must be [vocab, {self.config.hidden_size}], got {tuple(table.shape)}")
+            raise ValueError(
+                f"embedding table must be [vocab, {self.config.hidden_size}], got "
+                f"{tuple(table.shape)}"
+            )
 
     def set_input_embeddings(self, table: jax.Array) -> None:
         self._check_table(table)
-        self.embed_tokens.embedding.value = jnp.asarray(table, self.embed_tokens.embedding.value.dtype)
+        self.embed_tokens.embedding.value = jnp.asarray(
+            table, self.embed_tokens.embedding.value.dtype
+        )
 
     def get_output_embeddings(self) -> jax.Array:
-        return self.embed_tokens.embedding.value if self.config.tie_word_embeddings else self.lm_head.value
+        return (
+            self.embed_tokens.embedding.value
+            if self.config.tie_word_embeddings
+            else self.lm_head.value
+        )
 
     def set_output_embeddings(self, table: jax.Array) -> None:
         self._check_table(table)
         if self.config.tie_word_embeddings:
             if not np.array_equal(np.asarray(table), np.asarray(self.embed_tokens.embedding.value)):
-                raise ValueError("Gemma 3 ties its LM head to the input embeddings; set_input_embeddings instead")
+                raise ValueError(
+                    "Gemma 3 ties its LM head to the input embeddings; set_input_embeddings instead"
+                )
             return
         self.lm_head.value = jnp.asarray(table, self.lm_head.value.dtype)
 
@@ -421,12 +484,13 @@ class Gemma3(LanguageModel):
 MODEL_CLASS = Gemma3
 
 
-# --- weights ---------------------------------------------------------------------------------------
+# --- weights
+# ---------------------------------------------------------------------------------------
 
 
 def ignored_tensors(config: ModelConfig) -> tuple[str, ...]:
-    """A tied model's `lm_head.weight` (a torch `state_dict` lists it; `save_pretrained` drops it) duplicates
-    the embedding table."""
+    """A tied model's `lm_head.weight` (a torch `state_dict` lists it; `save_pretrained` drops it)
+    duplicates the embedding table."""
     return (r"lm_head\.weight",) if config.tie_word_embeddings else ()
 
 
@@ -449,10 +513,15 @@ def _from_heads_out(k: np.ndarray) -> np.ndarray:
 
 
 def weight_rules(config: ModelConfig) -> list[WeightRule]:
-    """HF `Gemma3ForCausalLM` safetensors names ↔ NNX paths (tied checkpoints carry no `lm_head.weight`)."""
+    """HF `Gemma3ForCausalLM` safetensors names ↔ NNX paths (tied checkpoints carry no
+    `lm_head.weight`)."""
     d, h, kv = config.resolved_head_dim, config.num_attention_heads, config.num_key_value_heads
     L = r"model\.layers\.(\d+)\."
-    to_q, to_kv, to_o = partial(_to_heads_in, h, d), partial(_to_heads_in, kv, d), partial(_to_heads_out, h, d)
+    to_q, to_kv, to_o = (
+        partial(_to_heads_in, h, d),
+        partial(_to_heads_in, kv, d),
+        partial(_to_heads_out, h, d),
+    )
     rules = [
         WeightRule(r"model\.embed_tokens\.weight", "embed_tokens.embedding"),
         WeightRule(r"model\.norm\.weight", "norm.weight"),
@@ -466,9 +535,14 @@ def weight_rules(config: ModelConfig) -> list[WeightRule]:
         WeightRule(L + r"mlp\.up_proj\.weight", "layers.{0}.mlp.up_proj", transpose, transpose),
         WeightRule(L + r"mlp\.down_proj\.weight", "layers.{0}.mlp.down_proj", transpose, transpose),
     ]  # fmt: skip
-    norms = ("input_layernorm", "post_attention_layernorm", "pre_feedforward_layernorm", "post_feedforward_layernorm")
+    norms = (
+        "input_layernorm",
+        "post_attention_layernorm",
+        "pre_feedforward_layernorm",
+        "post_feedforward_layernorm",
+    )
     for norm in norms:
-        rules.append(WeightRule(L + norm + r"\.weight", "layers.{0}.%s.weight" % norm))
+        rules.append(WeightRule(L + norm + r"\.weight", f"layers.{{0}}.{norm}.weight"))
     if not config.tie_word_embeddings:
         rules.append(WeightRule(r"lm_head\.weight", "lm_head"))
     return rules

@@ -1,4 +1,5 @@
-"""Jitted greedy decoding for smoke tests: any `LanguageModel`, full recompute per step (no KV cache)."""
+"""Jitted greedy decoding for smoke tests: any `LanguageModel`, full recompute per step (no KV
+cache)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from zett.models.api import LanguageModel
 
 
 @partial(jax.jit, static_argnames=("graphdef", "max_new_tokens", "eos_token_id"))
-def _generate(graphdef, state, input_ids, attention_mask, max_new_tokens: int, eos_token_id: int | None):
+def _generate(
+    graphdef, state, input_ids, attention_mask, max_new_tokens: int, eos_token_id: int | None
+):
     model = nnx.merge(graphdef, state)
     batch, prompt = input_ids.shape
     total = prompt + max_new_tokens
@@ -27,7 +30,9 @@ def _generate(graphdef, state, input_ids, attention_mask, max_new_tokens: int, e
         i, ids, mask, done = carry
         # Causal attention: positions < i never see the not-yet-written slots, whatever they hold.
         logits = model(ids, attention_mask=mask).logits
-        nxt = jnp.argmax(jax.lax.dynamic_index_in_dim(logits, i - 1, axis=1, keepdims=False), axis=-1)
+        nxt = jnp.argmax(
+            jax.lax.dynamic_index_in_dim(logits, i - 1, axis=1, keepdims=False), axis=-1
+        )
         nxt = nxt.astype(ids.dtype)
         if eos_token_id is not None:
             nxt = jnp.where(done, eos_token_id, nxt)
@@ -61,4 +66,6 @@ def generate_greedy(
     if attention_mask is None:
         attention_mask = jnp.ones(input_ids.shape, jnp.int32)
     graphdef, state = nnx.split(model)
-    return _generate(graphdef, state, input_ids, jnp.asarray(attention_mask), max_new_tokens, eos_token_id)
+    return _generate(
+        graphdef, state, input_ids, jnp.asarray(attention_mask), max_new_tokens, eos_token_id
+    )

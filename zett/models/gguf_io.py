@@ -6,9 +6,10 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from tokenizers import Tokenizer
@@ -48,7 +49,11 @@ _LAYER_NAMES = {
         "ffn_down": "mlp.down_proj",
     },
 }
-_GLOBAL_NAMES = {"token_embd": "model.embed_tokens", "output_norm": "model.norm", "output": "lm_head"}
+_GLOBAL_NAMES = {
+    "token_embd": "model.embed_tokens",
+    "output_norm": "model.norm",
+    "output": "lm_head",
+}
 _BLOCK = re.compile(r"blk\.(\d+)\.(\w+)\.(weight|bias)")
 
 
@@ -98,7 +103,8 @@ class GGUFCheckpoint:
         return self.gguf_tokenizer.tokenizer_config
 
     def save_tokenizer(self, out_dir: str | os.PathLike) -> list[Path]:
-        """tokenizer.json, tokenizer_config.json, special_tokens_map.json (+ SentencePiece tokenizer.model)."""
+        """tokenizer.json, tokenizer_config.json, special_tokens_map.json (+ SentencePiece
+        tokenizer.model)."""
         return self.gguf_tokenizer.save(out_dir)
 
     def save_pretrained(self, out_dir: str | os.PathLike) -> Path:
@@ -112,7 +118,11 @@ class GGUFCheckpoint:
         fd, tmp = tempfile.mkstemp(dir=out, prefix=".model.", suffix=".safetensors.tmp")
         os.close(fd)
         try:
-            save_file({k: np.ascontiguousarray(v) for k, v in self.tensors.items()}, tmp, metadata={"format": "pt"})
+            save_file(
+                {k: np.ascontiguousarray(v) for k, v in self.tensors.items()},
+                tmp,
+                metadata={"format": "pt"},
+            )
             os.replace(tmp, out / "model.safetensors")
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -136,13 +146,19 @@ def _token_id(meta: dict[str, Any], key: str) -> int | None:
     return None if v is None else int(v)
 
 
-def _hf_config(meta: dict[str, Any], arch: str, tensor_names: set[str], path: Path) -> dict[str, Any]:
+def _hf_config(
+    meta: dict[str, Any], arch: str, tensor_names: set[str], path: Path
+) -> dict[str, Any]:
     a = arch
     n_layers = int(_require(meta, f"{a}.block_count", path))
     hidden = int(_require(meta, f"{a}.embedding_length", path))
     heads = int(_require(meta, f"{a}.attention.head_count", path))
     kv_heads = int(meta.get(f"{a}.attention.head_count_kv", heads))
-    head_dim = int(meta.get(f"{a}.attention.key_length") or meta.get(f"{a}.rope.dimension_count") or hidden // heads)
+    head_dim = int(
+        meta.get(f"{a}.attention.key_length")
+        or meta.get(f"{a}.rope.dimension_count")
+        or hidden // heads
+    )
     n_tokens = len(meta.get("tokenizer.ggml.tokens", []))
     vocab = int(meta.get(f"{a}.vocab_size") or n_tokens)
     tied = "output.weight" not in tensor_names
@@ -167,13 +183,18 @@ def _hf_config(meta: dict[str, Any], arch: str, tensor_names: set[str], path: Pa
     }
     scaling = meta.get(f"{a}.rope.scaling.type")
     if scaling not in (None, "none"):
-        cfg["rope_scaling"] = {"rope_type": scaling, "factor": _f32(meta[f"{a}.rope.scaling.factor"])}
+        cfg["rope_scaling"] = {
+            "rope_type": scaling,
+            "factor": _f32(meta[f"{a}.rope.scaling.factor"]),
+        }
         if f"{a}.rope.scaling.original_context_length" in meta:
             cfg["rope_scaling"]["original_max_position_embeddings"] = int(
                 meta[f"{a}.rope.scaling.original_context_length"]
             )
     if "rope_freqs.weight" in tensor_names:
-        raise CheckpointError(f"{path}: tensor 'rope_freqs.weight' (llama3-style rope frequencies) is not supported")
+        raise CheckpointError(
+            f"{path}: tensor 'rope_freqs.weight' (llama3-style rope frequencies) is not supported"
+        )
     if arch == "llama":
         return {
             "architectures": ["LlamaForCausalLM"],
@@ -183,12 +204,18 @@ def _hf_config(meta: dict[str, Any], arch: str, tensor_names: set[str], path: Pa
             "mlp_bias": False,
             "attention_dropout": 0.0,
         }
-    # gemma3: llama.cpp hard-codes what the GGUF does not store; values as transformers' Gemma3TextConfig
+    # gemma3: llama.cpp hard-codes what the GGUF does not store; values as transformers'
+    # Gemma3TextConfig
     pattern = meta.get(f"{a}.attention.sliding_window_pattern", 6)
     if np.ndim(pattern):  # per-layer booleans: True = sliding
-        layer_types = ["sliding_attention" if p else "full_attention" for p in np.asarray(pattern).tolist()]
+        layer_types = [
+            "sliding_attention" if p else "full_attention" for p in np.asarray(pattern).tolist()
+        ]
     else:
-        layer_types = ["sliding_attention" if (i + 1) % int(pattern) else "full_attention" for i in range(n_layers)]
+        layer_types = [
+            "sliding_attention" if (i + 1) % int(pattern) else "full_attention"
+            for i in range(n_layers)
+        ]
     # llama.cpp: Gemma 3 27B scales queries by 1/sqrt(hidden/heads), all others by 1/sqrt(head_dim)
     query_scalar = hidden // heads if n_layers == 62 else head_dim
     return {
@@ -216,14 +243,20 @@ def _dequantize(f: GGUFFile, name: str) -> np.ndarray:
     except GGUFFormatError as e:
         raise CheckpointError(str(e)) from None
     except (NotImplementedError, ValueError, AssertionError) as e:
-        raise CheckpointError(f"{f.path}: cannot dequantise tensor {name!r} ({qtype.name}): {e}") from None
-    w = np.array(w, dtype=np.float32, copy=True).reshape(info.shape)  # copy: detach from the memory map
+        raise CheckpointError(
+            f"{f.path}: cannot dequantise tensor {name!r} ({qtype.name}): {e}"
+        ) from None
+    w = np.array(w, dtype=np.float32, copy=True).reshape(
+        info.shape
+    )  # copy: detach from the memory map
     if not np.isfinite(w).all():
         raise CheckpointError(f"{f.path}: tensor {name!r} contains NaN/inf values (corrupt file?)")
     return w
 
 
-def read_gguf(path: str | os.PathLike, tensors: bool | Callable[[str], bool] = True) -> GGUFCheckpoint:
+def read_gguf(
+    path: str | os.PathLike, tensors: bool | Callable[[str], bool] = True
+) -> GGUFCheckpoint:
     """Reads a GGUF file: config, tokenizer and (all, none, or the HF names `tensors(name)` accepts)
     float32 tensors in Hugging Face naming and conventions.
 
@@ -239,7 +272,8 @@ def read_gguf(path: str | os.PathLike, tensors: bool | Callable[[str], bool] = T
     arch = meta.get("general.architecture")
     if arch not in SUPPORTED_ARCHITECTURES:
         raise CheckpointError(
-            f"{path}: GGUF architecture {arch!r} is not supported (zett reads {', '.join(SUPPORTED_ARCHITECTURES)})"
+            f"{path}: GGUF architecture {arch!r} is not supported (zett reads "
+            f"{', '.join(SUPPORTED_ARCHITECTURES)})"
         )
     names = set(f.tensors)
     hf_config = _hf_config(meta, arch, names, path)
@@ -251,7 +285,8 @@ def read_gguf(path: str | os.PathLike, tensors: bool | Callable[[str], bool] = T
         raise CheckpointError(str(e)) from None
     if tok.tokenizer.get_vocab_size() != hf_config["vocab_size"]:
         raise CheckpointError(
-            f"{path}: tokenizer has {tok.tokenizer.get_vocab_size()} tokens, config says {hf_config['vocab_size']}"
+            f"{path}: tokenizer has {tok.tokenizer.get_vocab_size()} tokens, config says "
+            f"{hf_config['vocab_size']}"
         )
 
     out: dict[str, np.ndarray] = {}
@@ -260,7 +295,9 @@ def read_gguf(path: str | os.PathLike, tensors: bool | Callable[[str], bool] = T
         for name in f.tensors:
             hf = hf_tensor_name(name, arch)
             if hf is None:
-                raise CheckpointError(f"{path}: tensor {name!r} has no Hugging Face counterpart for {arch}")
+                raise CheckpointError(
+                    f"{path}: tensor {name!r} has no Hugging Face counterpart for {arch}"
+                )
             if not accept(hf):
                 continue
             w = _dequantize(f, name)
@@ -277,8 +314,18 @@ def read_gguf(path: str | os.PathLike, tensors: bool | Callable[[str], bool] = T
                 f"{path}: tensor 'token_embd.weight' has shape {emb.shape}, the config implies "
                 f"{(hf_config['vocab_size'], hf_config['hidden_size'])}"
             )
-    vocab_keys = ("tokenizer.ggml.tokens", "tokenizer.ggml.scores", "tokenizer.ggml.token_type", "tokenizer.ggml.merges")
+    vocab_keys = (
+        "tokenizer.ggml.tokens",
+        "tokenizer.ggml.scores",
+        "tokenizer.ggml.token_type",
+        "tokenizer.ggml.merges",
+    )
     small_meta = {k: v for k, v in meta.items() if k not in vocab_keys}
     return GGUFCheckpoint(
-        path=path, architecture=arch, hf_config=hf_config, tensors=out, gguf_tokenizer=tok, metadata=small_meta
+        path=path,
+        architecture=arch,
+        hf_config=hf_config,
+        tensors=out,
+        gguf_tokenizer=tok,
+        metadata=small_meta,
     )

@@ -37,7 +37,8 @@ class GGUFFormatError(ValueError):
 
 @dataclass(frozen=True)
 class TensorInfo:
-    """shape: numpy order (outermost first, i.e. reversed GGUF dims); data: raw bytes [n_bytes] uint8."""
+    """shape: numpy order (outermost first, i.e. reversed GGUF dims); data: raw bytes [n_bytes]
+    uint8."""
 
     name: str
     qtype: int
@@ -52,7 +53,9 @@ class _Cursor:
 
     def take(self, n: int, what: str) -> memoryview:
         if self.pos + n > len(self.buf):
-            raise GGUFFormatError(f"{self.path}: file ends inside {what} (offset {self.pos}, truncated?)")
+            raise GGUFFormatError(
+                f"{self.path}: file ends inside {what} (offset {self.pos}, truncated?)"
+            )
         out = self.buf[self.pos : self.pos + n]
         self.pos += n
         return out
@@ -100,7 +103,9 @@ class GGUFFile:
             raise GGUFFormatError(f"{self.path}: not a GGUF file (bad magic number)")
         self.version = cur.u32("the version")
         if self.version not in (2, 3):
-            raise GGUFFormatError(f"{self.path}: unsupported GGUF version {self.version} (or big-endian file)")
+            raise GGUFFormatError(
+                f"{self.path}: unsupported GGUF version {self.version} (or big-endian file)"
+            )
         n_tensors, n_kv = cur.u64("the tensor count"), cur.u64("the key count")
         self.metadata: dict[str, Any] = {}
         for i in range(n_kv):
@@ -117,7 +122,9 @@ class GGUFFile:
             try:
                 block, type_size = gguf.GGML_QUANT_SIZES[gguf.GGMLQuantizationType(qtype)]
             except (ValueError, KeyError):
-                raise GGUFFormatError(f"{self.path}: tensor {name!r} has unknown type {qtype}") from None
+                raise GGUFFormatError(
+                    f"{self.path}: tensor {name!r} has unknown type {qtype}"
+                ) from None
             n = int(np.prod(dims, dtype=np.int64)) if dims else 1
             shape = tuple(int(d) for d in reversed(dims))
             infos.append(TensorInfo(name, qtype, shape, offset, n // block * type_size))
@@ -137,4 +144,6 @@ class GGUFFile:
                 f"but the file has {self._mm.shape[0]} (truncated?)"
             )
         data = self._mm[start : start + t.n_bytes]
-        return data.reshape(gguf.quant_shape_to_byte_shape(t.shape, gguf.GGMLQuantizationType(t.qtype)))
+        return data.reshape(
+            gguf.quant_shape_to_byte_shape(t.shape, gguf.GGMLQuantizationType(t.qtype))
+        )

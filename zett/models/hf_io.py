@@ -1,4 +1,5 @@
-"""Hugging Face checkpoints in and out: directories, hub ids and GGUF files → LanguageModel → HF directory."""
+"""Hugging Face checkpoints in and out: directories, hub ids and GGUF files → LanguageModel → HF
+directory."""
 
 from __future__ import annotations
 
@@ -57,7 +58,8 @@ def _open(file: Path):
 
 
 def weight_map(path: str | Path) -> dict[str, Path]:
-    """Tensor name → the safetensors file holding it, for a directory (single or sharded) or one file."""
+    """Tensor name → the safetensors file holding it, for a directory (single or sharded) or one
+    file."""
     path = Path(path)
     if path.is_file():
         if path.name == INDEX_FILE:
@@ -70,7 +72,8 @@ def weight_map(path: str | Path) -> dict[str, Path]:
         return weight_map(path / SINGLE_FILE)
     found = sorted(path.glob("*.safetensors"))
     raise CheckpointError(
-        f"{path}: no {SINGLE_FILE} or {INDEX_FILE}" + (f" (found {[p.name for p in found]})" if found else "")
+        f"{path}: no {SINGLE_FILE} or {INDEX_FILE}"
+        + (f" (found {[p.name for p in found]})" if found else "")
     )
 
 
@@ -88,12 +91,16 @@ def _index_map(index: Path) -> dict[str, Path]:
         by_file.setdefault(file, []).append(name)
     for file, names in by_file.items():
         if not file.exists():
-            raise CheckpointError(f"{index}: shard {file.name} (holding {names[0]!r}, ...) does not exist")
+            raise CheckpointError(
+                f"{index}: shard {file.name} (holding {names[0]!r}, ...) does not exist"
+            )
         with _open(file) as f:
             present = set(f.keys())
         absent = [n for n in names if n not in present]
         if absent:
-            raise CheckpointError(f"{index}: tensor {absent[0]!r} is listed in {file.name} but is not in that file")
+            raise CheckpointError(
+                f"{index}: tensor {absent[0]!r} is listed in {file.name} but is not in that file"
+            )
     return out
 
 
@@ -166,7 +173,9 @@ class Checkpoint:
     label: str  # the file or directory errors name
     hf_config: dict[str, Any]
     tensors: Mapping[str, np.ndarray]
-    save_tokenizer: Callable[[Path], list[str]] | None = None  # writes tokenizer files, returns names
+    save_tokenizer: Callable[[Path], list[str]] | None = (
+        None  # writes tokenizer files, returns names
+    )
 
 
 def resolve(path_or_hub_id: str | Path) -> Path:
@@ -186,7 +195,9 @@ def resolve(path_or_hub_id: str | Path) -> Path:
     try:
         return Path(snapshot_download(repo_id=text, allow_patterns=_HUB_PATTERNS))
     except RepositoryNotFoundError:
-        raise CheckpointError(f"{text}: not a local path, and no such model on the Hugging Face hub") from None
+        raise CheckpointError(
+            f"{text}: not a local path, and no such model on the Hugging Face hub"
+        ) from None
     except Exception as e:  # offline, DNS, proxy, HTTP errors all mean the same to the user
         raise CheckpointError(
             f"{text}: not a local path, and the Hugging Face hub cannot be reached to download it "
@@ -208,7 +219,8 @@ def read_hf_config(directory: Path) -> dict[str, Any]:
 
 
 def copy_tokenizer_files(src: str | Path | list[str | Path], dst: Path) -> list[str]:
-    """Copies the tokenizer files of a directory (or the listed files) into `dst`; returns their names."""
+    """Copies the tokenizer files of a directory (or the listed files) into `dst`; returns their
+    names."""
     files = [Path(p) for p in src] if isinstance(src, (list, tuple)) else None
     if files is None:
         src = Path(src)
@@ -237,9 +249,13 @@ def open_checkpoint(path_or_hub_id: str | Path) -> Checkpoint:
 
         return Checkpoint(str(path), dict(g.hf_config), g.tensors, save_gguf_tokenizer)
     if path.is_file():
-        raise CheckpointError(f"{path}: expected a model directory (config.json + safetensors) or a .gguf file")
+        raise CheckpointError(
+            f"{path}: expected a model directory (config.json + safetensors) or a .gguf file"
+        )
     hf = read_hf_config(path)
-    registry.config_from_hf(hf)  # an unsupported architecture is the more useful error than its tensors
+    registry.config_from_hf(
+        hf
+    )  # an unsupported architecture is the more useful error than its tensors
     mapping = weight_map(path)
     label = str(path / INDEX_FILE) if (path / INDEX_FILE).exists() else str(path / SINGLE_FILE)
     has_tok = any((path / n).is_file() for n in TOKENIZER_FILES)
@@ -248,13 +264,18 @@ def open_checkpoint(path_or_hub_id: str | Path) -> Checkpoint:
 
 
 # --- load ---------------------------------------------------------------------------------------
-def model_from_checkpoint(ckpt: Checkpoint, dtype: str = "float32", param_dtype: str | None = None) -> LanguageModel:
+def model_from_checkpoint(
+    ckpt: Checkpoint, dtype: str = "float32", param_dtype: str | None = None
+) -> LanguageModel:
     """Builds the model of `ckpt`'s config and fills every parameter; raises on any mismatch."""
-    config = registry.config_from_hf(ckpt.hf_config).replace(dtype=dtype, param_dtype=param_dtype or dtype)
+    config = registry.config_from_hf(ckpt.hf_config).replace(
+        dtype=dtype, param_dtype=param_dtype or dtype
+    )
     return model_from_tensors(config, ckpt.tensors, ckpt.label)
 
 
-# names older checkpoints still use (TF-converted BERTs); transformers renames them the same way on load
+# names older checkpoints still use (TF-converted BERTs); transformers renames them the same way on
+# load
 _LEGACY_RENAMES = (
     (re.compile(r"LayerNorm\.gamma$"), "LayerNorm.weight"),
     (re.compile(r"LayerNorm\.beta$"), "LayerNorm.bias"),
@@ -262,7 +283,8 @@ _LEGACY_RENAMES = (
 
 
 class RenamedTensors(Mapping):
-    """A view of `tensors` under new names (new → old); iteration keeps the source's streaming order."""
+    """A view of `tensors` under new names (new → old); iteration keeps the source's streaming
+    order."""
 
     def __init__(self, tensors: Mapping[str, np.ndarray], renames: dict[str, str]):
         self._src, self._old = tensors, renames
@@ -293,7 +315,9 @@ def legacy_renamed(tensors: Mapping[str, np.ndarray], label: str) -> Mapping[str
     return RenamedTensors(tensors, renames) if renames else tensors
 
 
-def model_from_tensors(config: ModelConfig, tensors: Mapping[str, np.ndarray], label: str) -> LanguageModel:
+def model_from_tensors(
+    config: ModelConfig, tensors: Mapping[str, np.ndarray], label: str
+) -> LanguageModel:
     tensors = legacy_renamed(tensors, label)
     model = registry.abstract_model(config)
     ignore = registry.ignored_for(config)
@@ -312,11 +336,17 @@ def _warn_dropped(tensors: Mapping[str, np.ndarray], ignore: tuple[str, ...], la
     # buffers and tied duplicates are not information; anything else dropped is worth a word
     notable = [n for n in dropped if not re.search(r"position_ids$|decoder\.(weight|bias)$", n)]
     if notable:
-        warnings.warn(f"{label}: zett does not use {notable[:6]}{' ...' if len(notable) > 6 else ''}; not loaded")
+        warnings.warn(
+            f"{label}: zett does not use {notable[:6]}{' ...' if len(notable) > 6 else ''}; not "
+            "loaded",
+            stacklevel=2,
+        )
 
 
 def num_params(model: nnx.Module) -> int:
-    return sum(int(np.prod(x.shape)) for x in jax.tree_util.tree_leaves(nnx.state(model, nnx.Param)))
+    return sum(
+        int(np.prod(x.shape)) for x in jax.tree_util.tree_leaves(nnx.state(model, nnx.Param))
+    )
 
 
 def _has_abstract_state(model: nnx.Module) -> bool:
@@ -327,7 +357,8 @@ def _has_abstract_state(model: nnx.Module) -> bool:
 def load_pretrained(
     path_or_hub_id: str | Path, dtype: str = "float32", param_dtype: str | None = None
 ) -> LanguageModel:
-    """A model from an HF directory, a hub id or a .gguf file; params in `param_dtype` (default `dtype`)."""
+    """A model from an HF directory, a hub id or a .gguf file; params in `param_dtype` (default
+    `dtype`)."""
     return model_from_checkpoint(open_checkpoint(path_or_hub_id), dtype, param_dtype)
 
 
@@ -345,10 +376,13 @@ def _shards(tensors: dict[str, np.ndarray], max_bytes: int) -> list[dict[str, np
 
 
 def write_safetensors(
-    tensors: dict[str, np.ndarray], directory: Path, max_shard_bytes: int = DEFAULT_MAX_SHARD_BYTES,
+    tensors: dict[str, np.ndarray],
+    directory: Path,
+    max_shard_bytes: int = DEFAULT_MAX_SHARD_BYTES,
     metadata: dict[str, str] | None = None,
 ) -> list[str]:
-    """Writes `model.safetensors`, or numbered shards + index above `max_shard_bytes`; returns file names."""
+    """Writes `model.safetensors`, or numbered shards + index above `max_shard_bytes`; returns file
+    names."""
     meta = {"format": "pt", **(metadata or {})}  # transformers refuses files without format "pt"
     tensors = {k: np.ascontiguousarray(v) for k, v in tensors.items()}
     shards = _shards(tensors, max_shard_bytes)
@@ -360,22 +394,29 @@ def write_safetensors(
     for file, shard in zip(names, shards):
         save_file(shard, str(directory / file), metadata=meta)
         wmap.update({k: file for k in shard})
-    index = {"metadata": {"total_size": int(sum(v.nbytes for v in tensors.values()))}, "weight_map": wmap}
+    index = {
+        "metadata": {"total_size": int(sum(v.nbytes for v in tensors.values()))},
+        "weight_map": wmap,
+    }
     (directory / INDEX_FILE).write_text(json.dumps(index, indent=2))
     return names + [INDEX_FILE]
 
 
 def atomic_output_dir(out_dir: str | Path, overwrite: bool = False) -> tuple[Path, Path]:
-    """(destination, fresh temp dir beside it); refuses an existing non-empty destination unless told."""
+    """(destination, fresh temp dir beside it); refuses an existing non-empty destination unless
+    told."""
     out = Path(out_dir).absolute()
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
-        raise FileExistsError(f"{out} exists and is not empty; pass overwrite=True (--overwrite) to replace it")
+        raise FileExistsError(
+            f"{out} exists and is not empty; pass overwrite=True (--overwrite) to replace it"
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     return out, Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
 
 
 def commit_output_dir(tmp: Path, out: Path) -> None:
-    """Moves the finished temp dir into place; an old destination is removed only after that succeeds."""
+    """Moves the finished temp dir into place; an old destination is removed only after that
+    succeeds."""
     old = None
     if out.exists():
         old = out.parent / f".{out.name}.old-{os.getpid()}"
@@ -404,21 +445,28 @@ def save_pretrained(
 
     Everything is written into a temp dir beside `out_dir` and renamed into place at the end, so a
     failure never leaves a half-written model. `tokenizer_dir_or_files`: a directory to copy the
-    tokenizer files from, a list of files, or a function writing them into the directory it is given."""
+    tokenizer files from, a list of files, or a function writing them into the directory it is
+    given."""
     tokenizer = tokenizer_dir_or_files if tokenizer_dir_or_files is not None else tokenizer_files
     out, tmp = atomic_output_dir(out_dir, overwrite)
     try:
         hf = registry.hf_config_from(model.config)
         (tmp / CONFIG_FILE).write_text(json.dumps(hf, indent=2, sort_keys=True) + "\n")
         tensors = export_weights(model, registry.rules_for(model.config))
-        meta = {"zett_provenance": json.dumps(provenance, sort_keys=True, default=str)} if provenance else None
+        meta = (
+            {"zett_provenance": json.dumps(provenance, sort_keys=True, default=str)}
+            if provenance
+            else None
+        )
         write_safetensors(tensors, tmp, max_shard_bytes, meta)
         if callable(tokenizer):
             tokenizer(tmp)
         elif tokenizer is not None:
             copy_tokenizer_files(tokenizer, tmp)
         if provenance:
-            (tmp / PROVENANCE_FILE).write_text(json.dumps(provenance, indent=2, sort_keys=True, default=str) + "\n")
+            (tmp / PROVENANCE_FILE).write_text(
+                json.dumps(provenance, indent=2, sort_keys=True, default=str) + "\n"
+            )
         commit_output_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -14,8 +14,7 @@ Parameter layouts (logical axis names in brackets):
     GatedMLP.gate_proj / up_proj [embed, mlp]      down_proj [mlp, embed]
 
 Compute: parameters live in `param_dtype` and are cast to `dtype` when used; norms and softmax run
-in float32 and cast back, like HF.
-"""
+in float32 and cast back, like HF."""
 
 from __future__ import annotations
 
@@ -27,7 +26,11 @@ from flax import nnx
 
 from zett.models.api import param
 from zett.models.config import UnsupportedModelError
-from zett.models.rope import apply_rotary, rope_frequencies, rotary_cos_sin  # re-exported for model files
+from zett.models.rope import (
+    apply_rotary,
+    rope_frequencies,
+    rotary_cos_sin,
+)  # re-exported for model files
 
 __all__ = [
     "ACTIVATIONS",
@@ -57,11 +60,15 @@ ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
 
 def activation(name: str) -> Callable[[jax.Array], jax.Array]:
     if name not in ACTIVATIONS:
-        raise UnsupportedModelError(f"activation {name!r} is not supported; zett implements {sorted(ACTIVATIONS)}")
+        raise UnsupportedModelError(
+            f"activation {name!r} is not supported; zett implements {sorted(ACTIVATIONS)}"
+        )
     return ACTIVATIONS[name]
 
 
-def normal_init(rngs: nnx.Rngs, shape: tuple[int, ...], dtype: jnp.dtype, std: float = 0.02) -> jax.Array:
+def normal_init(
+    rngs: nnx.Rngs, shape: tuple[int, ...], dtype: jnp.dtype, std: float = 0.02
+) -> jax.Array:
     """HF's default init (normal, `initializer_range` 0.02); real weights are loaded over it anyway."""
     return (std * jax.random.normal(rngs.params(), shape, jnp.float32)).astype(dtype)
 
@@ -69,8 +76,8 @@ def normal_init(rngs: nnx.Rngs, shape: tuple[int, ...], dtype: jnp.dtype, std: f
 class RMSNorm(nnx.Module):
     """y = x / sqrt(mean(x²) + eps) * (offset + weight); weight [dim].
 
-    `offset=0` is Llama/Qwen (weight initialised to 1); `offset=1` is Gemma (weight initialised to 0,
-    HF stores the delta)."""
+    `offset=0` is Llama/Qwen (weight initialised to 1); `offset=1` is Gemma (weight initialised to
+    0, HF stores the delta)."""
 
     def __init__(
         self,
@@ -95,7 +102,8 @@ class RMSNorm(nnx.Module):
 
 
 def position_ids_from_mask(attention_mask: jax.Array | None, batch: int, seq: int) -> jax.Array:
-    """[batch, seq] positions: 0.. over real tokens only (so left padding works), 1 at pads (as HF generate)."""
+    """[batch, seq] positions: 0.. over real tokens only (so left padding works), 1 at pads (as HF
+    generate)."""
     if attention_mask is None:
         return jnp.broadcast_to(jnp.arange(seq, dtype=jnp.int32), (batch, seq))
     mask = attention_mask.astype(jnp.int32)
@@ -113,8 +121,8 @@ def attention_mask(
     """bool [batch or 1, 1, 1, q_len, kv_len] (True = may attend), shaped for scores [b, k, g, s, t].
 
     padding_mask [batch, kv_len]: 1 = token, 0 = pad (keys only; padded queries produce garbage that
-    callers ignore, exactly as in HF). Causal: key index ≤ query index; sliding window (HF semantics):
-    query index − key index < window. Indices are array positions, not position ids."""
+    callers ignore, exactly as in HF). Causal: key index ≤ query index; sliding window (HF
+    semantics): query index − key index < window. Indices are array positions, not position ids."""
     kv_len = q_len if kv_len is None else kv_len
     q_idx = jnp.arange(q_len)[:, None] + (kv_len - q_len)  # queries are the last q_len positions
     k_idx = jnp.arange(kv_len)[None, :]
@@ -142,10 +150,10 @@ def dot_product_attention(
 ) -> jax.Array:
     """Grouped-query attention core.
 
-    q [batch, seq, heads, head_dim], k/v [batch, kv_seq, kv_heads, head_dim] → [batch, seq, heads, head_dim].
-    Query head h uses kv head h // (heads // kv_heads) (HF `repeat_kv`). `mask` from `attention_mask`.
-    `scale` multiplies q·k (default head_dim ** -0.5); `softcap` applies cap * tanh(scores / cap)
-    after scaling and before masking (Gemma 2/3). Softmax in float32."""
+    q [batch, seq, heads, head_dim], k/v [batch, kv_seq, kv_heads, head_dim] → [batch, seq, heads,
+    head_dim]. Query head h uses kv head h // (heads // kv_heads) (HF `repeat_kv`). `mask` from
+    `attention_mask`. `scale` multiplies q·k (default head_dim ** -0.5); `softcap` applies cap *
+    tanh(scores / cap) after scaling and before masking (Gemma 2/3). Softmax in float32."""
     b, s, h, d = q.shape
     kv_heads = k.shape[2]
     if h % kv_heads:
@@ -166,8 +174,8 @@ class Attention(nnx.Module):
     """Self-attention with GQA, rotary, optional q/k/v/o biases, per-head q/k RMSNorm, sliding window,
     logit softcap and a configurable query scale.
 
-    `__call__(x [batch, seq, embed], cos, sin, padding_mask [batch, seq] | None) → [batch, seq, embed]`;
-    cos/sin from `rotary_cos_sin`. Qwen3/Gemma 3 apply q/k norm before rotary (as here)."""
+    `__call__(x [batch, seq, embed], cos, sin, padding_mask [batch, seq] | None) → [batch, seq,
+    embed]`; cos/sin from `rotary_cos_sin`. Qwen3/Gemma 3 apply q/k norm before rotary (as here)."""
 
     def __init__(
         self,
@@ -196,23 +204,41 @@ class Attention(nnx.Module):
         self.causal = causal
         self.dtype = dtype
         self.q_proj = param(
-            normal_init(rngs, (embed, num_heads, head_dim), param_dtype), ("embed", "heads", "head_dim")
+            normal_init(rngs, (embed, num_heads, head_dim), param_dtype),
+            ("embed", "heads", "head_dim"),
         )
         kv_shape = (embed, num_kv_heads, head_dim)
-        self.k_proj = param(normal_init(rngs, kv_shape, param_dtype), ("embed", "kv_heads", "head_dim"))
-        self.v_proj = param(normal_init(rngs, kv_shape, param_dtype), ("embed", "kv_heads", "head_dim"))
+        self.k_proj = param(
+            normal_init(rngs, kv_shape, param_dtype), ("embed", "kv_heads", "head_dim")
+        )
+        self.v_proj = param(
+            normal_init(rngs, kv_shape, param_dtype), ("embed", "kv_heads", "head_dim")
+        )
         self.o_proj = param(
-            normal_init(rngs, (num_heads, head_dim, embed), param_dtype), ("heads", "head_dim", "embed")
+            normal_init(rngs, (num_heads, head_dim, embed), param_dtype),
+            ("heads", "head_dim", "embed"),
         )
         if qkv_bias:
-            self.q_bias = param(jnp.zeros((num_heads, head_dim), param_dtype), ("heads", "head_dim"))
-            self.k_bias = param(jnp.zeros((num_kv_heads, head_dim), param_dtype), ("kv_heads", "head_dim"))
-            self.v_bias = param(jnp.zeros((num_kv_heads, head_dim), param_dtype), ("kv_heads", "head_dim"))
+            self.q_bias = param(
+                jnp.zeros((num_heads, head_dim), param_dtype), ("heads", "head_dim")
+            )
+            self.k_bias = param(
+                jnp.zeros((num_kv_heads, head_dim), param_dtype), ("kv_heads", "head_dim")
+            )
+            self.v_bias = param(
+                jnp.zeros((num_kv_heads, head_dim), param_dtype), ("kv_heads", "head_dim")
+            )
         else:
             self.q_bias = self.k_bias = self.v_bias = None
         self.o_bias = param(jnp.zeros((embed,), param_dtype), ("embed",)) if out_bias else None
         if qk_norm:
-            kw = dict(eps=norm_eps, offset=norm_offset, axis_name="head_dim", dtype=dtype, param_dtype=param_dtype)
+            kw = dict(
+                eps=norm_eps,
+                offset=norm_offset,
+                axis_name="head_dim",
+                dtype=dtype,
+                param_dtype=param_dtype,
+            )
             self.q_norm = RMSNorm(head_dim, **kw)
             self.k_norm = RMSNorm(head_dim, **kw)
         else:
@@ -232,14 +258,17 @@ class Attention(nnx.Module):
         if self.q_norm is not None:
             q, k = self.q_norm(q), self.k_norm(k)
         q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
-        mask = attention_mask(padding_mask, x.shape[1], causal=self.causal, sliding_window=self.sliding_window)
+        mask = attention_mask(
+            padding_mask, x.shape[1], causal=self.causal, sliding_window=self.sliding_window
+        )
         out = dot_product_attention(q, k, v, mask, scale=self.scale, softcap=self.softcap)
         y = jnp.einsum("bshd,hde->bse", out, self.o_proj[...].astype(self.dtype))
         return y if self.o_bias is None else y + self.o_bias[...].astype(self.dtype)
 
 
 class GatedMLP(nnx.Module):
-    """down(act(gate(x)) * up(x)): SwiGLU for `silu` (Llama/Qwen), GeGLU for `gelu_pytorch_tanh` (Gemma)."""
+    """down(act(gate(x)) * up(x)): SwiGLU for `silu` (Llama/Qwen), GeGLU for `gelu_pytorch_tanh`
+    (Gemma)."""
 
     def __init__(
         self,
@@ -270,7 +299,11 @@ class GatedMLP(nnx.Module):
 
     def __call__(self, x: jax.Array) -> jax.Array:
         x = x.astype(self.dtype)
-        gate = self._bias(jnp.einsum("bse,ef->bsf", x, self.gate_proj[...].astype(self.dtype)), self.gate_bias)
-        up = self._bias(jnp.einsum("bse,ef->bsf", x, self.up_proj[...].astype(self.dtype)), self.up_bias)
+        gate = self._bias(
+            jnp.einsum("bse,ef->bsf", x, self.gate_proj[...].astype(self.dtype)), self.gate_bias
+        )
+        up = self._bias(
+            jnp.einsum("bse,ef->bsf", x, self.up_proj[...].astype(self.dtype)), self.up_bias
+        )
         y = jnp.einsum("bsf,fe->bse", self.act(gate) * up, self.down_proj[...].astype(self.dtype))
         return self._bias(y, self.down_bias)

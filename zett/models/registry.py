@@ -1,4 +1,5 @@
-"""Dispatch from a family name or HF `model_type` to the module that implements it (imported lazily)."""
+"""Dispatch from a family name or HF `model_type` to the module that implements it (imported
+lazily)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,13 @@ from typing import Any
 from flax import nnx
 
 from zett.models.api import LanguageModel
-from zett.models.config import DECODER_FAMILIES, ENCODER_FAMILIES, GEMMA_FAMILIES, ModelConfig, UnsupportedModelError
+from zett.models.config import (
+    DECODER_FAMILIES,
+    ENCODER_FAMILIES,
+    GEMMA_FAMILIES,
+    ModelConfig,
+    UnsupportedModelError,
+)
 from zett.models.weights import WeightRule
 
 # family module → the ModelConfig.family values it implements (see the family contract)
@@ -36,7 +43,9 @@ def module_name_for(family: str) -> str:
     for name, families in FAMILY_MODULES.items():
         if family in families:
             return name
-    raise UnsupportedModelError(f"unknown model family {family!r}; zett knows {sorted(HF_MODEL_TYPES.values())}")
+    raise UnsupportedModelError(
+        f"unknown model family {family!r}; zett knows {sorted(HF_MODEL_TYPES.values())}"
+    )
 
 
 def family_module(family: str) -> ModuleType:
@@ -47,7 +56,9 @@ def family_module(family: str) -> ModuleType:
     except ModuleNotFoundError as e:
         if e.name != name:
             raise  # a genuine missing dependency inside the family module must surface as itself
-        raise UnsupportedModelError(f"model family {family!r} needs {name}, which this zett does not have") from None
+        raise UnsupportedModelError(
+            f"model family {family!r} needs {name}, which this zett does not have"
+        ) from None
 
 
 def available_families() -> tuple[str, ...]:
@@ -69,7 +80,8 @@ def config_from_hf(hf_config: dict[str, Any]) -> ModelConfig:
     model_type = hf_config.get("model_type")
     if model_type not in HF_MODEL_TYPES:
         raise UnsupportedModelError(
-            f"model_type {model_type!r} (architectures {hf_config.get('architectures')}) is not supported; "
+            f"model_type {model_type!r} (architectures {hf_config.get('architectures')}) is not "
+            f"supported; "
             f"zett supports {sorted(HF_MODEL_TYPES)}"
         )
     return family_module(HF_MODEL_TYPES[model_type]).from_hf_config(hf_config)
@@ -93,7 +105,8 @@ def build_model(config: ModelConfig, seed: int = 0) -> LanguageModel:
 
 
 def abstract_model(config: ModelConfig) -> LanguageModel:
-    """The model with shape-only parameters (no memory, no init compute), to be filled from a checkpoint."""
+    """The model with shape-only parameters (no memory, no init compute), to be filled from a
+    checkpoint."""
     cls = model_class(config)
     return nnx.eval_shape(lambda: cls(config, rngs=nnx.Rngs(0)))
 

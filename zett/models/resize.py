@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -20,7 +20,10 @@ def mvn_rows(old: np.ndarray, n_new: int, seed: int = 0) -> np.ndarray:
 
 
 def resize_table(
-    old: np.ndarray, new_size: int, init: Callable[[np.ndarray, int], np.ndarray] | None = None, seed: int = 0
+    old: np.ndarray,
+    new_size: int,
+    init: Callable[[np.ndarray, int], np.ndarray] | None = None,
+    seed: int = 0,
 ) -> np.ndarray:
     """[old_vocab, embed] → [new_size, embed]; old rows kept bit-identical, extra rows from `init`."""
     if new_size <= old.shape[0]:

@@ -1,12 +1,12 @@
-"""Rotary position embeddings with the Hugging Face scaling variants: default, linear, dynamic, yarn, llama3, longrope.
+"""Rotary position embeddings with the Hugging Face scaling variants: default, linear, dynamic, yarn,
+llama3, longrope.
 
 Frequencies follow `transformers.modeling_rope_utils` exactly. What only depends on the config is
 computed once in numpy (float64, cast to float32); `dynamic` and `longrope` also depend on the
 sequence length, which HF takes as `max(position_ids) + 1` at run time, so that part is traced.
 
 Layout: `cos`/`sin` are [batch, seq, head_dim] with the half-frequencies repeated (`cat(f, f)`), and
-`apply_rotary` rotates halves (`rotate_half`), i.e. HF's non-interleaved layout.
-"""
+`apply_rotary` rotates halves (`rotate_half`), i.e. HF's non-interleaved layout."""
 
 from __future__ import annotations
 
@@ -26,11 +26,22 @@ def check_rope_scaling(scaling: RopeScaling | None, head_dim: int) -> None:
     if scaling is None:
         return
     if scaling.rope_type not in ROPE_TYPES:
-        raise UnsupportedModelError(f"rope type {scaling.rope_type!r} is not supported; zett implements {ROPE_TYPES}")
-    if scaling.rope_type == "llama3" and (scaling.low_freq_factor is None or scaling.high_freq_factor is None):
-        raise UnsupportedModelError("llama3 rope scaling needs low_freq_factor and high_freq_factor")
-    if scaling.rope_type in ("yarn", "llama3", "longrope") and scaling.original_max_position_embeddings is None:
-        raise UnsupportedModelError(f"{scaling.rope_type} rope scaling needs original_max_position_embeddings")
+        raise UnsupportedModelError(
+            f"rope type {scaling.rope_type!r} is not supported; zett implements {ROPE_TYPES}"
+        )
+    if scaling.rope_type == "llama3" and (
+        scaling.low_freq_factor is None or scaling.high_freq_factor is None
+    ):
+        raise UnsupportedModelError(
+            "llama3 rope scaling needs low_freq_factor and high_freq_factor"
+        )
+    if (
+        scaling.rope_type in ("yarn", "llama3", "longrope")
+        and scaling.original_max_position_embeddings is None
+    ):
+        raise UnsupportedModelError(
+            f"{scaling.rope_type} rope scaling needs original_max_position_embeddings"
+        )
     if scaling.rope_type == "longrope":
         for name in ("short_factor", "long_factor"):
             f = getattr(scaling, name)
@@ -50,13 +61,17 @@ def _yarn_mscale(scale: float, mscale: float = 1.0) -> float:
     return 1.0 if scale <= 1 else 0.1 * mscale * math.log(scale) + 1.0
 
 
-def _yarn(head_dim: int, theta: float, s: RopeScaling, max_position_embeddings: int) -> tuple[np.ndarray, float]:
+def _yarn(
+    head_dim: int, theta: float, s: RopeScaling, max_position_embeddings: int
+) -> tuple[np.ndarray, float]:
     orig = s.original_max_position_embeddings
     factor = s.factor if s.factor is not None else max_position_embeddings / orig
     attention_factor = s.attention_factor
     if attention_factor is None:
         if s.mscale and s.mscale_all_dim:
-            attention_factor = _yarn_mscale(factor, s.mscale) / _yarn_mscale(factor, s.mscale_all_dim)
+            attention_factor = _yarn_mscale(factor, s.mscale) / _yarn_mscale(
+                factor, s.mscale_all_dim
+            )
         else:
             attention_factor = _yarn_mscale(factor)
     beta_fast = s.beta_fast or 32
@@ -72,7 +87,9 @@ def _yarn(head_dim: int, theta: float, s: RopeScaling, max_position_embeddings: 
     if low == high:
         high += 0.001  # HF: avoids a zero-width ramp
     ramp = np.clip((np.arange(head_dim // 2, dtype=np.float32) - low) / (high - low), 0, 1)
-    extrapolation = 1.0 - ramp  # 1 → keep the original frequency, 0 → interpolate (divide by factor)
+    extrapolation = (
+        1.0 - ramp
+    )  # 1 → keep the original frequency, 0 → interpolate (divide by factor)
     pos_freqs = theta ** (np.arange(0, head_dim, 2, dtype=np.float64) / head_dim)
     inv = (1.0 / (factor * pos_freqs)) * (1 - extrapolation) + (1.0 / pos_freqs) * extrapolation
     return inv, float(attention_factor)
@@ -102,7 +119,10 @@ def _longrope_attention_factor(s: RopeScaling, max_position_embeddings: int) -> 
 
 
 def rope_frequencies(
-    head_dim: int, theta: float, scaling: RopeScaling | None = None, max_position_embeddings: int = 2048
+    head_dim: int,
+    theta: float,
+    scaling: RopeScaling | None = None,
+    max_position_embeddings: int = 2048,
 ) -> tuple[np.ndarray, float]:
     """Static inverse frequencies [head_dim // 2] (float32) and the cos/sin scale ("attention factor").
 
@@ -126,21 +146,31 @@ def rope_frequencies(
 
 
 def _runtime_inv_freq(
-    position_ids: jax.Array, head_dim: int, theta: float, scaling: RopeScaling | None, max_position_embeddings: int
+    position_ids: jax.Array,
+    head_dim: int,
+    theta: float,
+    scaling: RopeScaling | None,
+    max_position_embeddings: int,
 ) -> tuple[jax.Array, float]:
-    """Inverse frequencies [head_dim // 2] that may depend on `max(position_ids) + 1` (dynamic, longrope)."""
+    """Inverse frequencies [head_dim // 2] that may depend on `max(position_ids) + 1` (dynamic,
+    longrope)."""
     inv, attention_factor = rope_frequencies(head_dim, theta, scaling, max_position_embeddings)
     kind = "default" if scaling is None else scaling.rope_type
     seq_len = jnp.max(position_ids).astype(jnp.float32) + 1
     if kind == "dynamic":
-        # NTK-aware base growth beyond the trained length (HF keeps the original frequencies below it).
+        # NTK-aware base growth beyond the trained length (HF keeps the original frequencies below
+        # it).
         seq = jnp.maximum(seq_len, float(max_position_embeddings))
         f = scaling.factor
-        base = theta * ((f * seq / max_position_embeddings) - (f - 1)) ** (head_dim / (head_dim - 2))
+        base = theta * ((f * seq / max_position_embeddings) - (f - 1)) ** (
+            head_dim / (head_dim - 2)
+        )
         exponents = jnp.arange(0, head_dim, 2, dtype=jnp.float32) / head_dim
         return 1.0 / (base**exponents), attention_factor
     if kind == "longrope":
-        long = (_base_inv_freq(head_dim, theta) / np.asarray(scaling.long_factor, np.float64)).astype(np.float32)
+        long = (
+            _base_inv_freq(head_dim, theta) / np.asarray(scaling.long_factor, np.float64)
+        ).astype(np.float32)
         use_long = seq_len > scaling.original_max_position_embeddings
         return jnp.where(use_long, jnp.asarray(long), jnp.asarray(inv)), attention_factor
     return jnp.asarray(inv), attention_factor
@@ -154,7 +184,9 @@ def rotary_cos_sin(
     max_position_embeddings: int = 2048,
 ) -> tuple[jax.Array, jax.Array]:
     """position_ids [batch, seq] (int) → (cos, sin), each [batch, seq, head_dim] float32."""
-    inv_freq, attention_factor = _runtime_inv_freq(position_ids, head_dim, theta, scaling, max_position_embeddings)
+    inv_freq, attention_factor = _runtime_inv_freq(
+        position_ids, head_dim, theta, scaling, max_position_embeddings
+    )
     freqs = position_ids.astype(jnp.float32)[..., None] * inv_freq  # [batch, seq, head_dim // 2]
     angles = jnp.concatenate([freqs, freqs], axis=-1)
     return jnp.cos(angles) * attention_factor, jnp.sin(angles) * attention_factor
@@ -166,7 +198,8 @@ def rotate_half(x: jax.Array) -> jax.Array:
 
 
 def apply_rotary(x: jax.Array, cos: jax.Array, sin: jax.Array) -> jax.Array:
-    """x [batch, seq, heads, head_dim] rotated by cos/sin [batch, seq, head_dim] (computed in x's dtype)."""
+    """x [batch, seq, heads, head_dim] rotated by cos/sin [batch, seq, head_dim] (computed in x's
+    dtype)."""
     cos = cos[:, :, None, :].astype(x.dtype)
     sin = sin[:, :, None, :].astype(x.dtype)
     return x * cos + rotate_half(x) * sin

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import jax.numpy as jnp
 import numpy as np
@@ -35,7 +35,7 @@ class WeightRule:
         """Inverse of the rule: NNX path → HF name, or None when the path is not this rule's."""
         regex = re.escape(self.target)
         for i in range(self.pattern.count("(")):
-            regex = regex.replace(re.escape("{%d}" % i), r"(\d+)")
+            regex = regex.replace(re.escape(f"{{{i}}}"), r"(\d+)")
         m = re.fullmatch(regex, path)
         if m is None:
             return None
@@ -68,7 +68,8 @@ def assign_weights(
     """Loads every HF tensor into `model` through `rules`.
 
     Raises `CheckpointError` naming `source` and the tensor on: a tensor no rule matches (unless it
-    matches an `ignore` regex), a shape that disagrees with the config, a parameter left unassigned."""
+    matches an `ignore` regex), a shape that disagrees with the config, a parameter left unassigned.
+    """
     params = param_paths(model)
     assigned: set[str] = set()
     for name, array in tensors.items():
@@ -76,26 +77,34 @@ def assign_weights(
         if not hits:
             if any(re.fullmatch(p, name) for p in ignore):
                 continue
-            raise CheckpointError(f"{source}: unexpected tensor {name!r} (no weight rule matches it)")
+            raise CheckpointError(
+                f"{source}: unexpected tensor {name!r} (no weight rule matches it)"
+            )
         if len(hits) > 1:
-            raise CheckpointError(f"{source}: tensor {name!r} matches several rules: {[r.pattern for r, _ in hits]}")
+            raise CheckpointError(
+                f"{source}: tensor {name!r} matches several rules: {[r.pattern for r, _ in hits]}"
+            )
         rule, m = hits[0]
         path = rule.target.format(*m.groups())
         if path not in params:
-            raise CheckpointError(f"{source}: tensor {name!r} maps to {path!r}, which the model does not have")
+            raise CheckpointError(
+                f"{source}: tensor {name!r} maps to {path!r}, which the model does not have"
+            )
         value = np.asarray(array)
         if rule.to_zett is not None:
             try:
                 value = rule.to_zett(value)
             except ValueError as e:  # e.g. a reshape that the tensor's shape cannot satisfy
                 raise CheckpointError(
-                    f"{source}: tensor {name!r} has shape {tuple(value.shape)}, which does not fit {path} "
+                    f"{source}: tensor {name!r} has shape {tuple(value.shape)}, which does not fit "
+                    f"{path} "
                     f"under the config ({e})"
                 ) from None
         var = params[path]
         if tuple(value.shape) != tuple(var.get_value().shape):
             raise CheckpointError(
-                f"{source}: tensor {name!r} has shape {tuple(np.shape(array))}, but the config implies "
+                f"{source}: tensor {name!r} has shape {tuple(np.shape(array))}, but the config "
+                f"implies "
                 f"{tuple(var.get_value().shape)} for {path}"
             )
         var.set_value(jnp.asarray(value, dtype=var.get_value().dtype))
@@ -103,10 +112,14 @@ def assign_weights(
     missing = sorted(set(params) - assigned)
     if missing:
         names = [next((n for r in rules if (n := r.hf_name(p))), p) for p in missing]
-        raise CheckpointError(f"{source}: missing tensor(s) {names[:8]}{' ...' if len(names) > 8 else ''}")
+        raise CheckpointError(
+            f"{source}: missing tensor(s) {names[:8]}{' ...' if len(names) > 8 else ''}"
+        )
 
 
-def export_weights(model: nnx.Module, rules: list[WeightRule], skip: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+def export_weights(
+    model: nnx.Module, rules: list[WeightRule], skip: tuple[str, ...] = ()
+) -> dict[str, np.ndarray]:
     """NNX parameters → HF-named numpy arrays; raises on a parameter no rule maps back."""
     out: dict[str, np.ndarray] = {}
     for path, var in param_paths(model).items():

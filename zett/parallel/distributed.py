@@ -29,8 +29,12 @@ def resolve(cfg: DistributedConfig) -> DistributedConfig:
     return replace(
         cfg,
         coordinator_address=cfg.coordinator_address or env.get("ZETT_COORDINATOR") or None,
-        num_processes=cfg.num_processes if cfg.num_processes is not None else _int(env.get("ZETT_NUM_PROCESSES")),
-        process_id=cfg.process_id if cfg.process_id is not None else _int(env.get("ZETT_PROCESS_ID")),
+        num_processes=cfg.num_processes
+        if cfg.num_processes is not None
+        else _int(env.get("ZETT_NUM_PROCESSES")),
+        process_id=cfg.process_id
+        if cfg.process_id is not None
+        else _int(env.get("ZETT_PROCESS_ID")),
     )
 
 
@@ -46,7 +50,10 @@ def initialize_distributed(cfg: DistributedConfig = DistributedConfig()) -> bool
     on_tpu_pod = bool(os.environ.get("TPU_WORKER_HOSTNAMES") or os.environ.get("CLOUD_TPU_TASK_ID"))
     if cfg.coordinator_address is None and not on_tpu_pod:
         if cfg.num_processes not in (None, 1):
-            raise ValueError(f"num_processes={cfg.num_processes} needs a coordinator address (host:port of process 0)")
+            raise ValueError(
+                f"num_processes={cfg.num_processes} needs a coordinator address (host:port of "
+                f"process 0)"
+            )
         return False
     if jax.distributed.is_initialized():
         return True

@@ -48,7 +48,10 @@ class MeshConfig:
                 raise ValueError(f"{n_devices} devices cannot be split into mesh {dims}")
             dims[dims.index(-1)] = n_devices // known
         if int(np.prod(dims)) != n_devices:
-            raise ValueError(f"mesh {dict(zip(MESH_AXES, dims))} needs {int(np.prod(dims))} devices, have {n_devices}")
+            raise ValueError(
+                f"mesh {dict(zip(MESH_AXES, dims))} needs {int(np.prod(dims))} devices, have "
+                f"{n_devices}"
+            )
         return tuple(dims)  # type: ignore[return-value]
 
 
@@ -58,7 +61,9 @@ def make_mesh(cfg: MeshConfig = MeshConfig(), devices: list | None = None) -> Me
     return Mesh(np.asarray(devices).reshape(shape), MESH_AXES)
 
 
-def logical_to_spec(axes: tuple[str | None, ...] | None, rules=DEFAULT_RULES, mesh: Mesh | None = None) -> PartitionSpec:
+def logical_to_spec(
+    axes: tuple[str | None, ...] | None, rules=DEFAULT_RULES, mesh: Mesh | None = None
+) -> PartitionSpec:
     """Logical axis names → PartitionSpec; a mesh axis is used at most once, and size-1 axes drop."""
     if axes is None:
         return PartitionSpec()
@@ -111,7 +116,9 @@ def batch_sharding(mesh: Mesh, ndim: int, rules=DEFAULT_RULES) -> NamedSharding:
 def shard_batch(batch, mesh: Mesh, rules=DEFAULT_RULES):
     """A `HypernetBatch` on `mesh`: text rows over the data axes, vocabulary-subset rows over every
     device ("hyper_tokens"); dimensions the mesh does not divide stay replicated. With several
-    processes every one must pass the same batch (per-host batches: `zett.parallel.global_batch`)."""
+    processes every one must pass the same batch (per-host batches: `zett.parallel.global_batch`).
+    """
+
     def place(name: str, value):
         value = np.asarray(value)
         sharding = batch_field_sharding(name, value.shape, mesh, rules)
@@ -123,10 +130,18 @@ def shard_batch(batch, mesh: Mesh, rules=DEFAULT_RULES):
     return type(batch)(**{k: place(k, v) for k, v in vars(batch).items()})
 
 
-TEXT_FIELDS = ("input_ids", "attention_mask", "labels", "n_bytes")  # batch-major; the rest are vocabulary-subset rows
+TEXT_FIELDS = (
+    "input_ids",
+    "attention_mask",
+    "labels",
+    "n_bytes",
+)  # batch-major; the rest are vocabulary-subset rows
 
 
-def batch_field_sharding(name: str, shape: tuple[int, ...], mesh: Mesh, rules=DEFAULT_RULES) -> NamedSharding:
-    """Where a `HypernetBatch` field lives: text rows over the data axes, subset rows over every device."""
+def batch_field_sharding(
+    name: str, shape: tuple[int, ...], mesh: Mesh, rules=DEFAULT_RULES
+) -> NamedSharding:
+    """Where a `HypernetBatch` field lives: text rows over the data axes, subset rows over every
+    device."""
     axes = ("batch" if name in TEXT_FIELDS else "hyper_tokens",) + (None,) * (len(shape) - 1)
     return NamedSharding(mesh, _spec_fits(shape, logical_to_spec(axes, rules, mesh), mesh))

@@ -1,4 +1,5 @@
-"""Tokenizer sampling: substring statistics over text batches, noisy UnigramLM tokenizers, and the collator."""
+"""Tokenizer sampling: substring statistics over text batches, noisy UnigramLM tokenizers, and the
+collator."""
 
 from .collator import IGNORE, Batch, Collator
 from .config import CollatorConfig, SamplerConfig

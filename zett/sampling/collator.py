@@ -1,4 +1,5 @@
-"""The collator: texts → a sampled tokenizer, token ids, labels, the batch's vocabulary subset and its surface forms."""
+"""The collator: texts → a sampled tokenizer, token ids, labels, the batch's vocabulary subset and its
+surface forms."""
 
 from __future__ import annotations
 
@@ -23,13 +24,23 @@ from .viterbi import VocabIndex, viterbi_encode
 IGNORE = -1  # label of positions without loss (as `zett.hypernet.batch.HypernetBatch` reads it)
 
 # fields of `zett.hypernet.batch.HypernetBatch`, in its order: `HypernetBatch(**batch.arrays())`
-HYPERNET_FIELDS = ("input_ids", "attention_mask", "labels", "surface_ids", "surface_lengths", "special_source_ids",
-                   "source_ids", "vocab_mask", "n_bytes")
+HYPERNET_FIELDS = (
+    "input_ids",
+    "attention_mask",
+    "labels",
+    "surface_ids",
+    "surface_lengths",
+    "special_source_ids",
+    "source_ids",
+    "vocab_mask",
+    "n_bytes",
+)
 
 
 @dataclass(frozen=True)
 class Batch:
-    """One training batch. Token ids index the vocabulary subset (rows 0..k-1), not the sampled tokenizer.
+    """One training batch. Token ids index the vocabulary subset (rows 0..k-1), not the sampled
+    tokenizer.
 
     input_ids           [batch, block] int32 (MLM: after masking)
     attention_mask      [batch, block] int32 (1 = token, 0 = pad; right padding)
@@ -43,8 +54,7 @@ class Batch:
     n_bytes             [batch] int32 UTF-8 bytes of the text the row's tokens cover
     lang_ids            [batch] int32 language of each text
     vocab_ids           [k] int32 sampled-tokenizer id of each row (0 on padding rows)
-    vocab_scores        [k] float32 Unigram log-probabilities (0 on padding rows)
-    """
+    vocab_scores        [k] float32 Unigram log-probabilities (0 on padding rows)"""
 
     input_ids: np.ndarray
     attention_mask: np.ndarray
@@ -79,11 +89,12 @@ class Batch:
 
 
 class Collator:
-    """Built once per process from the config and the base (source) tokenizer; holds the sampler's window.
+    """Built once per process from the config and the base (source) tokenizer; holds the sampler's
+    window.
 
-    `__call__(texts, rng)` must be called on consecutive batches of one stream: each call pushes the batch into
-    the window before sampling. `timings` (CPU seconds per stage of the last call) feed the benchmark.
-    """
+    `__call__(texts, rng)` must be called on consecutive batches of one stream: each call pushes the
+    batch into the window before sampling. `timings` (CPU seconds per stage of the last call) feed
+    the benchmark."""
 
     def __init__(self, config: CollatorConfig, source: Any):
         self.config = config
@@ -94,22 +105,30 @@ class Collator:
         self.source_vocab = canonicalize(loaded)
         self.decomposer = Decomposer(loaded, maxlen=config.surface_maxlen)
         self.surfaces = SurfaceCache(self.decomposer)
-        _ = self.decomposer._vector_bpe  # built once here (~0.1 s for 49k merges), not inside the first batch
+        _ = (
+            self.decomposer._vector_bpe
+        )  # built once here (~0.1 s for 49k merges), not inside the first batch
         self._samplers: dict[int, TokenizerSampler] = {}
         self._source_special_id = {s.token: s.id for s in self.source_vocab.specials}
         self.prefix, self.suffix = _special_template(self.source)
         if config.objective == "mlm" and self.source_vocab.special("mask") is None:
-            raise TokenizerError("objective 'mlm' needs a mask token, and the base tokenizer has none")
+            raise TokenizerError(
+                "objective 'mlm' needs a mask token, and the base tokenizer has none"
+            )
         self.timings: dict[str, float] = {}
 
     # ------------------------------------------------------------------------------------------------------
     def sampler(self, stream: int = 0) -> TokenizerSampler:
         """The sampler (and so the substring window) of one stream."""
         if stream not in self._samplers:
-            self._samplers[stream] = TokenizerSampler(self.config.sampler, self.source_vocab.specials)
+            self._samplers[stream] = TokenizerSampler(
+                self.config.sampler, self.source_vocab.specials
+            )
         return self._samplers[stream]
 
-    def sample_tokenizer(self, texts: Sequence[str], rng: np.random.Generator, stream: int = 0) -> SampledVocab:
+    def sample_tokenizer(
+        self, texts: Sequence[str], rng: np.random.Generator, stream: int = 0
+    ) -> SampledVocab:
         return self.sampler(stream)(texts, rng)
 
     def tokenizer(self, vocab: SampledVocab) -> Tokenizer:
@@ -120,12 +139,19 @@ class Collator:
         """Pushes a past batch into the window without producing anything (resuming a stream)."""
         self.sampler(stream).observe(pre_tokenize(texts))
 
-    def __call__(self, texts: Sequence[str], rng: np.random.Generator, lang_ids: Sequence[int] | None = None,
-                 step: int = 0, stream: int = 0, rows: slice | None = None,
-                 local_rng: np.random.Generator | None = None) -> Batch:
-        """`rows` (multi-host): encode only these texts. All `texts` still feed the window, so every host that is
-        given the same texts and `rng` draws the same tokenizer; `local_rng` then drives this host's MLM masking
-        and negatives."""
+    def __call__(
+        self,
+        texts: Sequence[str],
+        rng: np.random.Generator,
+        lang_ids: Sequence[int] | None = None,
+        step: int = 0,
+        stream: int = 0,
+        rows: slice | None = None,
+        local_rng: np.random.Generator | None = None,
+    ) -> Batch:
+        """`rows` (multi-host): encode only these texts. All `texts` still feed the window, so every
+        host that is given the same texts and `rng` draws the same tokenizer; `local_rng` then
+        drives this host's MLM masking and negatives."""
         cfg = self.config
         clock = time.process_time
         t0 = clock()
@@ -164,7 +190,9 @@ class Collator:
             **surface,
             vocab_mask=real,
             n_bytes=n_bytes,
-            lang_ids=np.asarray(lang_ids if lang_ids is not None else np.zeros(len(pre.text_words)), dtype=np.int32),
+            lang_ids=np.asarray(
+                lang_ids if lang_ids is not None else np.zeros(len(pre.text_words)), dtype=np.int32
+            ),
             vocab_ids=vocab_ids.astype(np.int32),
             vocab_scores=np.where(real, vocab.scores[vocab_ids], 0.0).astype(np.float32),
             step=step,
@@ -173,8 +201,15 @@ class Collator:
             n_in_batch=n_in_batch,
             n_truncated=n_truncated,
         )
-        self.timings = {"pretokenize": t_pre - t0, "count": t1 - t_pre, "sample": t2 - t1, "build": t_build - t2,
-                        "encode": t3 - t_build, "collate": t4 - t3, "decompose": t5 - t4}
+        self.timings = {
+            "pretokenize": t_pre - t0,
+            "count": t1 - t_pre,
+            "sample": t2 - t1,
+            "build": t_build - t2,
+            "encode": t3 - t_build,
+            "collate": t4 - t3,
+            "decompose": t5 - t4,
+        }
         self.last_vocab = vocab
         return batch
 
@@ -184,13 +219,17 @@ class Collator:
         return next(s.id for s in vocab.specials if s.token == token)
 
     def _layout(self, vocab: SampledVocab, words, text_words) -> tuple[np.ndarray, np.ndarray]:
-        """`[batch, block]` sampled-tokenizer ids with the base's specials around each text, right-padded."""
+        """`[batch, block]` sampled-tokenizer ids with the base's specials around each text,
+        right-padded."""
         block = self.config.block_size
         prefix = [self._target_id(vocab, i) for i in self.prefix]
         suffix = [self._target_id(vocab, i) for i in self.suffix]
         budget = block - len(prefix) - len(suffix)
         if budget < 1:
-            raise ValueError(f"block_size {block} leaves no room beside {len(prefix) + len(suffix)} special tokens")
+            raise ValueError(
+                f"block_size {block} leaves no room beside {len(prefix) + len(suffix)} special "
+                f"tokens"
+            )
         pad = self._pad_id(vocab)
         ids = np.full((len(text_words), block), pad, dtype=np.int64)
         attention = np.zeros((len(text_words), block), dtype=bool)
@@ -207,10 +246,13 @@ class Collator:
                 return s.id
         return 0  # a byte piece: masked out by attention and labels anyway
 
-    def _labels(self, vocab: SampledVocab, ids: np.ndarray, attention: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    def _labels(
+        self, vocab: SampledVocab, ids: np.ndarray, attention: np.ndarray, rng: np.random.Generator
+    ) -> np.ndarray:
         if self.config.objective == "clm":
             return np.where(attention, ids, IGNORE)
-        # MLM (BERT): 15% of the non-special tokens; of those 80% → mask, 10% → a random token, 10% kept
+        # MLM (BERT): 15% of the non-special tokens; of those 80% → mask, 10% → a random token, 10%
+        # kept
         ids_in = ids.copy()
         candidates = attention & ~np.isin(ids, vocab.special_ids)
         chosen = candidates & (rng.random(ids.shape) < self.config.mlm_probability)
@@ -224,8 +266,11 @@ class Collator:
         ids[...] = ids_in  # the caller's array now holds the corrupted input
         return labels
 
-    def _subset(self, vocab: SampledVocab, ids: np.ndarray, labels: np.ndarray, rng: np.random.Generator):
-        """Rows of the batch's vocabulary: sorted in-batch tokens ∪ specials ∪ uniform negatives, −1-padded to k."""
+    def _subset(
+        self, vocab: SampledVocab, ids: np.ndarray, labels: np.ndarray, rng: np.random.Generator
+    ):
+        """Rows of the batch's vocabulary: sorted in-batch tokens ∪ specials ∪ uniform negatives,
+        −1-padded to k."""
         in_batch = np.union1d(np.union1d(ids.ravel(), labels[labels >= 0]), vocab.special_ids)
         k = self.config.n_subsample
         if k is None:
@@ -235,24 +280,32 @@ class Collator:
             chosen = np.arange(vocab.size)
         else:
             if len(in_batch) > k:
-                raise ValueError(f"the batch uses {len(in_batch)} distinct tokens (specials included) but n_subsample "
-                                 f"is {k}; raise collator.n_subsample or lower batch_size/block_size")
+                raise ValueError(
+                    f"the batch uses {len(in_batch)} distinct tokens (specials included) but "
+                    f"n_subsample "
+                    f"is {k}; raise collator.n_subsample or lower batch_size/block_size"
+                )
             rest = np.setdiff1d(np.arange(vocab.size), in_batch, assume_unique=True)
             n_neg = min(k - len(in_batch), len(rest))
-            negatives = rng.choice(rest, size=n_neg, replace=False) if n_neg else np.zeros(0, np.int64)
+            negatives = (
+                rng.choice(rest, size=n_neg, replace=False) if n_neg else np.zeros(0, np.int64)
+            )
             chosen = np.sort(np.concatenate([in_batch, negatives]))
         rows = np.full(k, -1, dtype=np.int64)
         rows[: len(chosen)] = chosen
         return rows, len(in_batch)
 
     def _n_bytes(self, vocab: SampledVocab, ids: np.ndarray, attention: np.ndarray) -> np.ndarray:
-        """UTF-8 bytes of text each row covers: its regular pieces' bytes minus the prefix space ([batch] int32)."""
+        """UTF-8 bytes of text each row covers: its regular pieces' bytes minus the prefix space
+        ([batch] int32)."""
         piece_bytes = np.fromiter(map(len, vocab.pieces), dtype=np.int64, count=vocab.size)
         piece_bytes[vocab.special_ids] = 0
         covered = (piece_bytes[ids] * attention).sum(axis=1)
         return np.maximum(covered - len(PREFIX), 0).astype(np.int32)
 
-    def _surface_forms(self, vocab: SampledVocab, rows: np.ndarray) -> tuple[dict[str, np.ndarray], int]:
+    def _surface_forms(
+        self, vocab: SampledVocab, rows: np.ndarray
+    ) -> tuple[dict[str, np.ndarray], int]:
         k, m = len(rows), self.config.surface_maxlen
         ids = np.zeros((k, m), dtype=np.int32)
         lengths = np.zeros(k, dtype=np.int32)
@@ -267,14 +320,21 @@ class Collator:
             ids[r, 0] = special_source[r] = source_ids[r] = sid
             lengths[r] = 1
         pieces = [vocab.pieces[i] for i in rows[regular_rows].tolist()]
-        ids[regular_rows], lengths[regular_rows], n_truncated, source_ids[regular_rows] = self.surfaces.lookup(pieces)
-        arrays = {"surface_ids": ids, "surface_lengths": lengths, "special_source_ids": special_source,
-                  "source_ids": source_ids}
+        ids[regular_rows], lengths[regular_rows], n_truncated, source_ids[regular_rows] = (
+            self.surfaces.lookup(pieces)
+        )
+        arrays = {
+            "surface_ids": ids,
+            "surface_lengths": lengths,
+            "special_source_ids": special_source,
+            "source_ids": source_ids,
+        }
         return arrays, n_truncated
 
 
 def _special_template(source: Tokenizer) -> tuple[list[int], list[int]]:
-    """Source ids of the special tokens the base tokenizer puts before and after a text (e.g. [CLS] … [SEP])."""
+    """Source ids of the special tokens the base tokenizer puts before and after a text (e.g. [CLS] …
+    [SEP])."""
     enc = source.encode("a b", add_special_tokens=True)
     mask = enc.special_tokens_mask
     ids = enc.ids

@@ -1,4 +1,5 @@
-"""Configs of the tokenizer sampler and the collator (frozen dataclasses, loadable with `zett.config.load_config`)."""
+"""Configs of the tokenizer sampler and the collator (frozen dataclasses, loadable with
+`zett.config.load_config`)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,12 @@ from typing import Literal
 
 @dataclass(frozen=True)
 class SamplerConfig:
-    """Noisy UnigramLM sampling from substring statistics (DESIGN 3.3; defaults are the reference's).
+    """Noisy UnigramLM sampling from substring statistics (defaults: bminixhofer/zett's).
 
-    Vocabulary size (specials, 256 bytes and whitespace pieces included): `vocab_size` when `vocab_size_dist` is
-    "fixed", else drawn per batch from [vocab_size_min, vocab_size_max] uniformly or log-uniformly.
-    Noise: σ ~ LogNormal(ln noise_median, noise_log_std) per batch; σ = 0 when noise_median is 0.
-    """
+    Vocabulary size (specials, 256 bytes and whitespace pieces included): `vocab_size` when
+    `vocab_size_dist` is "fixed", else drawn per batch from [vocab_size_min, vocab_size_max]
+    uniformly or log-uniformly. Noise: σ ~ LogNormal(ln noise_median, noise_log_std) per batch; σ =
+    0 when noise_median is 0."""
 
     vocab_size: int = 32768
     vocab_size_dist: Literal["fixed", "uniform", "log_uniform"] = "fixed"
@@ -30,9 +31,14 @@ class SamplerConfig:
         if self.window < 1:
             raise ValueError(f"sampler.window must be ≥ 1, got {self.window}")
         if not 2 <= self.max_substring_len <= 255:
-            raise ValueError(f"sampler.max_substring_len must be in [2, 255], got {self.max_substring_len}")
+            raise ValueError(
+                f"sampler.max_substring_len must be in [2, 255], got {self.max_substring_len}"
+            )
         if self.vocab_size_dist != "fixed" and not 0 < self.vocab_size_min <= self.vocab_size_max:
-            raise ValueError(f"sampler: need 0 < vocab_size_min ≤ vocab_size_max, got {self.vocab_size_min}, {self.vocab_size_max}")
+            raise ValueError(
+                f"sampler: need 0 < vocab_size_min ≤ vocab_size_max, got {self.vocab_size_min}, "
+                f"{self.vocab_size_max}"
+            )
         if self.noise_median < 0 or self.noise_log_std < 0:
             raise ValueError("sampler: noise_median and noise_log_std must be ≥ 0")
 
@@ -45,13 +51,12 @@ class SamplerConfig:
 class CollatorConfig:
     """Texts → training batches for the hypernetwork.
 
-    Each of `batch_size` texts is a random span of ≤ `max_chars` characters; they are encoded into `block_size`
-    tokens with the base tokenizer's special tokens around them. `n_subsample` (k) fixes the vocabulary subset per
-    batch (in-batch tokens + specials + uniform negatives; None = the whole sampled vocabulary, padded to
-    `sampler.vocab_size_max` or `sampler.vocab_size`). Step t belongs to stream t % `n_streams`; each stream has its
-    own window of the last `sampler.window` batches, so the batches do not depend on `num_workers` (which must
-    divide `n_streams`).
-    """
+    Each of `batch_size` texts is a random span of ≤ `max_chars` characters; they are encoded into
+    `block_size` tokens with the base tokenizer's special tokens around them. `n_subsample` (k)
+    fixes the vocabulary subset per batch (in-batch tokens + specials + uniform negatives; None =
+    the whole sampled vocabulary, padded to `sampler.vocab_size_max` or `sampler.vocab_size`). Step
+    t belongs to stream t % `n_streams`; each stream has its own window of the last `sampler.window`
+    batches, so the batches do not depend on `num_workers` (which must divide `n_streams`)."""
 
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
     batch_size: int = 128
@@ -70,10 +75,15 @@ class CollatorConfig:
         if self.batch_size < 1 or self.max_chars < 1 or self.block_size < 2:
             raise ValueError("collator: batch_size, max_chars must be ≥ 1 and block_size ≥ 2")
         if not 0 < self.mlm_probability < 1:
-            raise ValueError(f"collator.mlm_probability must be in (0, 1), got {self.mlm_probability}")
+            raise ValueError(
+                f"collator.mlm_probability must be in (0, 1), got {self.mlm_probability}"
+            )
         if self.n_subsample is not None and self.n_subsample < 1:
             raise ValueError(f"collator.n_subsample must be ≥ 1 or null, got {self.n_subsample}")
         if self.n_streams < 1 or self.num_workers < 0:
             raise ValueError("collator: n_streams must be ≥ 1 and num_workers ≥ 0")
         if self.num_workers > 1 and self.n_streams % self.num_workers:
-            raise ValueError(f"collator.num_workers ({self.num_workers}) must divide n_streams ({self.n_streams})")
+            raise ValueError(
+                f"collator.num_workers ({self.num_workers}) must divide n_streams "
+                f"({self.n_streams})"
+            )

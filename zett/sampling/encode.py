@@ -12,7 +12,8 @@ from .unigram import SampledVocab, model_tokenizer
 
 @dataclass(frozen=True)
 class WordIds:
-    """Token ids of every unique pre-token: word j is `ids[starts[j] : starts[j] + lengths[j]]` ([n_words] int64 each)."""
+    """Token ids of every unique pre-token: word j is `ids[starts[j] : starts[j] + lengths[j]]`
+    ([n_words] int64 each)."""
 
     ids: np.ndarray
     starts: np.ndarray
@@ -32,8 +33,9 @@ class WordIds:
 
 
 def encode_words(vocab: SampledVocab, pre: PreTokenized) -> WordIds:
-    """Unigram Viterbi over each unique pre-token in Rust (`tokenizers`), as the saved tokenizer does it: the
-    reference `viterbi.viterbi_encode` must equal (tests) and is timed against (benchmark)."""
+    """Unigram Viterbi over each unique pre-token in Rust (`tokenizers`), as the saved tokenizer does
+    it: the reference `viterbi.viterbi_encode` must equal (tests) and is timed against (benchmark).
+    """
     tok = model_tokenizer(vocab)
     encs = tok.encode_batch_fast(list(pre.words), add_special_tokens=False)
     lengths = np.fromiter((len(e.ids) for e in encs), dtype=np.int64, count=len(encs))

@@ -1,4 +1,5 @@
-"""The one pre-tokenization (leading space, GPT-2-style split with combining marks, byte level) shared by counting and tokenizing."""
+"""The one pre-tokenization (leading space, GPT-2-style split with combining marks, byte level) shared
+by counting and tokenizing."""
 
 from __future__ import annotations
 
@@ -14,12 +15,15 @@ from zett.tokenization.byte_alphabet import BYTE_TO_CHAR
 from . import _onig_classes as _onig
 from .char_classes import class_body
 
-# GPT-2's split with `\p{M}` counted as part of letters: Devanagari/Bengali vowel signs and viramas are marks, and
-# GPT-2's `\p{L}+` cuts words at every one of them. The saved tokenizer runs it in Oniguruma (inside
-# `tokenizers`); counting and the collator run `PY_SPLIT`, the same pattern for Python's `re` (2× faster) with the
-# three classes spelled out as Oniguruma's own code point ranges (char_classes.py), so both split identically —
-# `regex`'s `\p{..}` tables are newer and differ on recently assigned characters (tests/sampling/test_pretokenize.py).
-SPLIT_PATTERN = r"'s|'t|'re|'ve|'m|'ll|'d| ?[\p{L}\p{M}]+| ?\p{N}+| ?[^\s\p{L}\p{M}\p{N}]+|\s+(?!\S)|\s+"
+# GPT-2's split with `\p{M}` counted as part of letters: Devanagari/Bengali vowel signs and viramas
+# are marks, and GPT-2's `\p{L}+` cuts words at every one of them. The saved tokenizer runs it in
+# Oniguruma (inside `tokenizers`); counting and the collator run `PY_SPLIT`, the same pattern for
+# Python's `re` (2× faster) with the three classes spelled out as Oniguruma's own code point ranges
+# (char_classes.py), so both split identically — `regex`'s `\p{..}` tables are newer and differ on
+# recently assigned characters (tests/sampling/test_pretokenize.py).
+SPLIT_PATTERN = (
+    r"'s|'t|'re|'ve|'m|'ll|'d| ?[\p{L}\p{M}]+| ?\p{N}+| ?[^\s\p{L}\p{M}\p{N}]+|\s+(?!\S)|\s+"
+)
 
 
 def _python_twin() -> re.Pattern:
@@ -31,12 +35,18 @@ def _python_twin() -> re.Pattern:
 
 PY_SPLIT = _python_twin()
 
-# Every text gets one leading space (always, like SentencePiece's dummy prefix), so a word is spelled the same at
-# the start of a text as inside it; the decoder strips it again.
+# Every text gets one leading space (always, like SentencePiece's dummy prefix), so a word is
+# spelled the same at the start of a text as inside it; the decoder strips it again.
 PREFIX = " "
 
-# Whitespace characters whose runs get dedicated pieces (as in the reference sampler): space, newline, tab.
-WHITESPACE_CHARS: tuple[str, ...] = (BYTE_TO_CHAR[ord(" ")], BYTE_TO_CHAR[ord("\n")], BYTE_TO_CHAR[ord("\t")])
+# Whitespace characters whose runs get dedicated pieces (as in the reference sampler): space,
+# newline, tab.
+WHITESPACE_CHARS: tuple[str, ...] = (
+    BYTE_TO_CHAR[ord(" ")],
+    BYTE_TO_CHAR[ord("\n")],
+    BYTE_TO_CHAR[ord("\t")],
+)
+
 
 def split_words(text: str) -> list[str]:
     """Pre-tokens of `PREFIX + text` as Unicode strings (not yet byte level)."""
@@ -65,15 +75,15 @@ def decoder() -> decoders.Decoder:
 class PreTokenized:
     """A batch of texts as pre-tokens, deduplicated.
 
-    `words[j]` is a unique pre-token in the byte-level alphabet, `counts[j]` how often it occurs in the batch
-    ([n_words] int64), and `text_words[i]` the pre-token indices of text i in order ([n_pretokens_i] int32).
-    """
+    `words[j]` is a unique pre-token in the byte-level alphabet, `counts[j]` how often it occurs in
+    the batch ([n_words] int64), and `text_words[i]` the pre-token indices of text i in order
+    ([n_pretokens_i] int32)."""
 
     words: tuple[str, ...]
     counts: np.ndarray
     text_words: tuple[np.ndarray, ...]
 
-    def select(self, rows: slice) -> "PreTokenized":
+    def select(self, rows: slice) -> PreTokenized:
         """The texts `rows` alone, with only the pre-tokens they use (one host's share of a batch)."""
         text_words = self.text_words[rows]
         used = np.unique(np.concatenate(text_words)) if text_words else np.zeros(0, np.int64)
@@ -93,7 +103,11 @@ def pre_tokenize(texts: Sequence[str]) -> PreTokenized:
         ids = [index.setdefault(w, len(index)) for w in split_words(text)]
         text_words.append(np.asarray(ids, dtype=np.int32))
     raw = list(index)
-    counts = np.bincount(np.concatenate(text_words), minlength=len(raw)).astype(np.int64) if raw else np.zeros(0, np.int64)
+    counts = (
+        np.bincount(np.concatenate(text_words), minlength=len(raw)).astype(np.int64)
+        if raw
+        else np.zeros(0, np.int64)
+    )
     return PreTokenized(_canonical_words(raw), counts, tuple(text_words))
 
 
@@ -102,7 +116,8 @@ _BYTE_TO_CODE = np.asarray([ord(c) for c in BYTE_TO_CHAR], dtype=np.uint32)
 
 
 def _canonical_words(words: list[str]) -> tuple[str, ...]:
-    """`to_canonical(w.encode())` of every word, in one pass over the joined bytes instead of a dict lookup per byte."""
+    """`to_canonical(w.encode())` of every word, in one pass over the joined bytes instead of a dict
+    lookup per byte."""
     encoded = [w.encode("utf-8") for w in words]
     joined = np.frombuffer(b"".join(encoded), dtype=np.uint8)
     text = _BYTE_TO_CODE[joined].tobytes().decode("utf-32-le")

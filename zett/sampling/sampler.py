@@ -1,4 +1,5 @@
-"""The tokenizer sampler: counts each batch into the window, then draws a noisy UnigramLM vocabulary from it."""
+"""The tokenizer sampler: counts each batch into the window, then draws a noisy UnigramLM vocabulary
+from it."""
 
 from __future__ import annotations
 
@@ -18,12 +19,12 @@ from .window import SubstringWindow
 class TokenizerSampler:
     """Stateful over batches: the window holds the last `config.window` batches' statistics.
 
-    `observe` adds a batch (the current one must be observed before `sample`, so the training texts are always
-    among the sampling texts); `sample` draws size, σ and the noisy vocabulary from `rng`.
-    """
+    `observe` adds a batch (the current one must be observed before `sample`, so the training texts
+    are always among the sampling texts); `sample` draws size, σ and the noisy vocabulary from
+    `rng`."""
 
-    def __init__(self, config: SamplerConfig = SamplerConfig(), specials: Sequence[SpecialToken] = ()):
-        self.config = config
+    def __init__(self, config: SamplerConfig | None = None, specials: Sequence[SpecialToken] = ()):
+        self.config = config = config if config is not None else SamplerConfig()
         self.specials = tuple(specials)
         self.window = SubstringWindow(config.window)
 
@@ -42,9 +43,13 @@ class TokenizerSampler:
     def sample(self, rng: np.random.Generator) -> SampledVocab:
         size = sample_vocab_size(self.config, rng)
         sigma = sample_sigma(self.config, rng)
-        return sample_vocab(self.window, size, sigma, rng, self.specials, self.config.max_substring_len)
+        return sample_vocab(
+            self.window, size, sigma, rng, self.specials, self.config.max_substring_len
+        )
 
-    def __call__(self, texts: Sequence[str] | PreTokenized, rng: np.random.Generator) -> SampledVocab:
+    def __call__(
+        self, texts: Sequence[str] | PreTokenized, rng: np.random.Generator
+    ) -> SampledVocab:
         pre = texts if isinstance(texts, PreTokenized) else pre_tokenize(texts)
         self.observe(pre)
         return self.sample(rng)

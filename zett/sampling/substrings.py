@@ -1,4 +1,5 @@
-"""Substring statistics of a text batch (every substring of 1–15 bytes inside each pre-token), vectorised with numpy."""
+"""Substring statistics of a text batch (every substring of 1–15 bytes inside each pre-token),
+vectorised with numpy."""
 
 from __future__ import annotations
 
@@ -26,13 +27,13 @@ _FNV_PRIME = np.uint64(0x100000001B3)
 class SubstringStats:
     """Scores of the candidate substrings of one batch.
 
-    Rows are unique and sorted by `keys` ([n] uint64, a 64-bit FNV-1a hash of the bytes; with ~10^7 distinct
-    substrings in a window the chance of any collision is ~10^-5, and a collision only merges two counts).
-    `scores` ([n] int64) = occurrences × byte length; the substring is `text[starts[j] : starts[j] + lengths[j]]`
-    in the byte-level alphabet. Only substrings the vocabulary may take are kept (≥ 2 bytes, < 2 whitespace
-    characters — single bytes and whitespace runs get their own pieces), but `total` sums the scores of all of
-    them, single bytes included, so that p = score / total matches the reference.
-    """
+    Rows are unique and sorted by `keys` ([n] uint64, a 64-bit FNV-1a hash of the bytes; with ~10^7
+    distinct substrings in a window the chance of any collision is ~10^-5, and a collision only
+    merges two counts). `scores` ([n] int64) = occurrences × byte length; the substring is
+    `text[starts[j] : starts[j] + lengths[j]]` in the byte-level alphabet. Only substrings the
+    vocabulary may take are kept (≥ 2 bytes, < 2 whitespace characters — single bytes and whitespace
+    runs get their own pieces), but `total` sums the scores of all of them, single bytes included,
+    so that p = score / total matches the reference."""
 
     keys: np.ndarray
     scores: np.ndarray
@@ -51,13 +52,13 @@ class SubstringStats:
 
 @dataclass(frozen=True)
 class SubstringOccurrences:
-    """Where the substrings of a batch occur, for the encoder: the same hashing and look-up over the same words,
-    so it can find vocabulary pieces by row instead of searching for ~10^6 keys again.
+    """Where the substrings of a batch occur, for the encoder: the same hashing and look-up over the
+    same words, so it can find vocabulary pieces by row instead of searching for ~10^6 keys again.
 
-    Kept occurrences (those `SubstringStats` scores) start at byte `starts[i]` of the joined words, span `lengths[i]`
-    bytes and are row `rows[i]` of the stats (whose sorted keys are `keys`); the rest (≥ 2 bytes with ≥ 2 whitespace
-    bytes, only whitespace-run pieces can match them) keep their hash in `other_keys`.
-    """
+    Kept occurrences (those `SubstringStats` scores) start at byte `starts[i]` of the joined words,
+    span `lengths[i]` bytes and are row `rows[i]` of the stats (whose sorted keys are `keys`); the
+    rest (≥ 2 bytes with ≥ 2 whitespace bytes, only whitespace-run pieces can match them) keep their
+    hash in `other_keys`."""
 
     keys: np.ndarray
     starts: np.ndarray
@@ -73,12 +74,12 @@ class SubstringOccurrences:
 def count_substrings(
     words: Sequence[str], counts: np.ndarray, max_len: int = 15, char_aligned: bool = True
 ) -> SubstringStats:
-    """Counts every substring of 1..`max_len` bytes inside each of `words` (unique byte-level pre-tokens, each
-    occurring `counts[j]` times), from every start position.
+    """Counts every substring of 1..`max_len` bytes inside each of `words` (unique byte-level
+    pre-tokens, each occurring `counts[j]` times), from every start position.
 
-    With `char_aligned` a substring must start and end on UTF-8 character boundaries (a 3-byte CJK character
-    is one unit, never split into pieces that no text could produce on their own); lengths are still bytes.
-    """
+    With `char_aligned` a substring must start and end on UTF-8 character boundaries (a 3-byte CJK
+    character is one unit, never split into pieces that no text could produce on their own); lengths
+    are still bytes."""
     return _count(words, counts, max_len, char_aligned, False)[0]
 
 
@@ -89,14 +90,19 @@ def count_occurrences(
     return _count(words, counts, max_len, char_aligned, True)  # type: ignore[return-value]
 
 
-def _count(words: Sequence[str], counts: np.ndarray, max_len: int, char_aligned: bool,
-           occurrences: bool) -> tuple[SubstringStats, SubstringOccurrences | None]:
+def _count(
+    words: Sequence[str], counts: np.ndarray, max_len: int, char_aligned: bool, occurrences: bool
+) -> tuple[SubstringStats, SubstringOccurrences | None]:
     text = "".join(words)
     n_bytes = len(text)
     if n_bytes == 0:
         empty, none = np.zeros(0, np.uint64), np.zeros(0, np.int64)
         stats = SubstringStats(empty, none, np.zeros(0, np.uint8), none, text, 0)
-        return stats, (SubstringOccurrences(empty, none, none, none, none, none, empty, max_len, char_aligned) if occurrences else None)
+        return stats, (
+            SubstringOccurrences(empty, none, none, none, none, none, empty, max_len, char_aligned)
+            if occurrences
+            else None
+        )
     byte = _CODE_TO_BYTE[np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)]  # [n_bytes]
     lens = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
     word_of = np.repeat(np.arange(len(words)), lens)  # [n_bytes]
@@ -107,10 +113,12 @@ def _count(words: Sequence[str], counts: np.ndarray, max_len: int, char_aligned:
         is_start = (byte & 0xC0) != 0x80  # not a UTF-8 continuation byte
     else:
         is_start = np.ones(n_bytes, dtype=bool)
-    # a substring may end at position e when e starts a character (or is the end of the text); word ends
-    # always are, since every word is whole UTF-8.
+    # a substring may end at position e when e starts a character (or is the end of the text); word
+    # ends always are, since every word is whole UTF-8.
     ends_ok = np.append(is_start, True)
-    ws_cum = np.concatenate([[0], np.cumsum(_IS_WHITESPACE_BYTE[byte])])  # whitespace bytes before each position
+    ws_cum = np.concatenate(
+        [[0], np.cumsum(_IS_WHITESPACE_BYTE[byte])]
+    )  # whitespace bytes before each position
     word_end = np.cumsum(lens)
     multi_ws = bool(((ws_cum[word_end] - ws_cum[word_end - lens]) >= 2).any())
 
@@ -147,18 +155,35 @@ def _count(words: Sequence[str], counts: np.ndarray, max_len: int, char_aligned:
             other_lengths.append(np.full(int((~keep).sum()), n, dtype=np.uint8))
             other_keys.append(k[~keep])
     cat = lambda parts, dtype: np.concatenate(parts) if parts else np.zeros(0, dtype)  # noqa: E731
-    all_keys, all_starts, all_lengths = cat(keys, np.uint64), cat(starts, np.int64), cat(lengths, np.uint8)
-    stats, rows = _reduce(all_keys, cat(scores, np.int64), all_lengths, all_starts, text, total, occurrences)
+    all_keys, all_starts, all_lengths = (
+        cat(keys, np.uint64),
+        cat(starts, np.int64),
+        cat(lengths, np.uint8),
+    )
+    stats, rows = _reduce(
+        all_keys, cat(scores, np.int64), all_lengths, all_starts, text, total, occurrences
+    )
     if not occurrences:
         return stats, None
-    occ = SubstringOccurrences(stats.keys, all_starts, all_lengths, rows, cat(other_starts, np.int64),
-                               cat(other_lengths, np.uint8), cat(other_keys, np.uint64), max_len, char_aligned)
+    occ = SubstringOccurrences(
+        stats.keys,
+        all_starts,
+        all_lengths,
+        rows,
+        cat(other_starts, np.int64),
+        cat(other_lengths, np.uint8),
+        cat(other_keys, np.uint64),
+        max_len,
+        char_aligned,
+    )
     return stats, occ
 
 
-def _reduce(keys, scores, lengths, starts, text: str, total: int,
-            inverse: bool = False) -> tuple[SubstringStats, np.ndarray | None]:
-    """Sums the scores of equal keys; keeps the first occurrence's position; optionally each input's output row."""
+def _reduce(
+    keys, scores, lengths, starts, text: str, total: int, inverse: bool = False
+) -> tuple[SubstringStats, np.ndarray | None]:
+    """Sums the scores of equal keys; keeps the first occurrence's position; optionally each input's
+    output row."""
     order = np.argsort(keys, kind="stable")
     keys = keys[order]
     first = np.ones(len(keys), dtype=bool)
@@ -170,4 +195,6 @@ def _reduce(keys, scores, lengths, starts, text: str, total: int,
     if inverse:
         inv = np.empty(len(keys), dtype=np.int64)
         inv[order] = np.cumsum(first) - 1
-    return SubstringStats(keys[heads], summed.astype(np.int64), lengths[rows], starts[rows], text, total), inv
+    return SubstringStats(
+        keys[heads], summed.astype(np.int64), lengths[rows], starts[rows], text, total
+    ), inv

@@ -1,4 +1,5 @@
-"""Surface forms remembered across batches: consecutive sampled vocabularies share most of their pieces."""
+"""Surface forms remembered across batches: consecutive sampled vocabularies share most of their
+pieces."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ from zett.tokenization import Decomposer
 
 
 class SurfaceCache:
-    """Decomposes only pieces not seen before; rows live in preallocated arrays ([capacity, maxlen] int32).
+    """Decomposes only pieces not seen before; rows live in preallocated arrays ([capacity, maxlen]
+    int32).
 
-    Vocabularies drawn from the same 16-batch window overlap heavily, so after a few batches nearly every piece is
-    a hit. When `capacity` distinct pieces have been stored the cache starts afresh (bounded memory).
-    """
+    Vocabularies drawn from the same 16-batch window overlap heavily, so after a few batches nearly
+    every piece is a hit. When `capacity` distinct pieces have been stored the cache starts afresh
+    (bounded memory)."""
 
     def __init__(self, decomposer: Decomposer, capacity: int = 1 << 19):
         self.decomposer = decomposer
@@ -23,7 +25,9 @@ class SurfaceCache:
         self._ids = np.zeros((capacity, decomposer.maxlen), dtype=np.int32)
         self._lengths = np.zeros(capacity, dtype=np.int32)
         self._full_lengths = np.zeros(capacity, dtype=np.int32)
-        self._source_ids = np.full(capacity, -1, dtype=np.int32)  # the same bytes' source id (aux loss), −1 = none
+        self._source_ids = np.full(
+            capacity, -1, dtype=np.int32
+        )  # the same bytes' source id (aux loss), −1 = none
         self.hits = self.misses = 0
 
     def __call__(self, pieces: Sequence[str]) -> tuple[np.ndarray, np.ndarray, int]:
@@ -31,7 +35,8 @@ class SurfaceCache:
         return self.lookup(pieces)[:3]
 
     def lookup(self, pieces: Sequence[str]) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
-        """`__call__` and the source id of each piece's own bytes ([n] int32, −1 where the source lacks it)."""
+        """`__call__` and the source id of each piece's own bytes ([n] int32, −1 where the source lacks
+        it)."""
         get = self._row.get
         rows = np.fromiter((get(p, -1) for p in pieces), dtype=np.int64, count=len(pieces))
         missing = np.flatnonzero(rows < 0)
@@ -39,7 +44,9 @@ class SurfaceCache:
             new = list(dict.fromkeys(pieces[i] for i in missing.tolist()))
             if len(self._row) + len(new) > self.capacity:
                 if len(new) > self.capacity:
-                    raise ValueError(f"{len(new)} new pieces exceed the surface cache capacity {self.capacity}")
+                    raise ValueError(
+                        f"{len(new)} new pieces exceed the surface cache capacity {self.capacity}"
+                    )
                 self._row.clear()
                 self._ids[:] = 0
                 return self.lookup(pieces)

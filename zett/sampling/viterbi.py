@@ -1,12 +1,13 @@
-"""Unigram Viterbi over a batch's unique pre-tokens in numpy, bit-identical to `tokenizers`' Unigram model.
+"""Unigram Viterbi over a batch's unique pre-tokens in numpy, bit-identical to `tokenizers`' Unigram
+model.
 
-`tokenizers` spends ~1 µs per byte here on byte-level CJK text (its trie hashes every UTF-8 byte of the
-byte-level characters) plus ~0.1–0.3 s to build the model from 32k pieces; both would be paid on every batch.
-This does the same dynamic programme vectorised across all words: candidate pieces are found by hashing
-substrings (the FNV-1a keys of `substrings.py`) against the vocabulary's sorted keys, and the forward pass runs
-once per byte offset. It reproduces `Unigram::encode_optimized` exactly: f64 sums `score + best_so_far`, and among
-equal scores the piece that starts earliest (the longest) wins, as its strict `>` over ascending starts does.
-"""
+`tokenizers` spends ~1 µs per byte here on byte-level CJK text (its trie hashes every UTF-8 byte of
+the byte-level characters) plus ~0.1–0.3 s to build the model from 32k pieces; both would be paid on
+every batch. This does the same dynamic programme vectorised across all words: candidate pieces are
+found by hashing substrings (the FNV-1a keys of `substrings.py`) against the vocabulary's sorted
+keys, and the forward pass runs once per byte offset. It reproduces `Unigram::encode_optimized`
+exactly: f64 sums `score + best_so_far`, and among equal scores the piece that starts earliest (the
+longest) wins, as its strict `>` over ascending starts does."""
 
 from __future__ import annotations
 
@@ -32,11 +33,12 @@ def _fnv(joined: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndar
 
 
 class VocabIndex:
-    """The regular pieces of a sampled vocabulary, keyed for substring look-up (specials never match)."""
+    """The regular pieces of a sampled vocabulary, keyed for substring look-up (specials never
+    match)."""
 
     def __init__(self, vocab: SampledVocab):
-        # all pieces hashed in one pass over their joined text; the specials' own text (possibly outside the byte
-        # alphabet) is blanked first and their rows dropped after
+        # all pieces hashed in one pass over their joined text; the specials' own text (possibly
+        # outside the byte alphabet) is blanked first and their rows dropped after
         special = np.zeros(vocab.size, dtype=bool)
         special[vocab.special_ids] = True
         all_lengths = np.fromiter(map(len, vocab.pieces), dtype=np.int64, count=vocab.size)
@@ -65,16 +67,21 @@ class VocabIndex:
 
 
 def _found_by_row(index: VocabIndex, occ: SubstringOccurrences):
-    """(starts, lengths, index rows) of the occurrences that are vocabulary pieces: a piece's row in the batch's
-    sorted stats is found once (~30k sorted searches), then every occurrence maps by its stats row."""
+    """(starts, lengths, index rows) of the occurrences that are vocabulary pieces: a piece's row in
+    the batch's sorted stats is found once (~30k sorted searches), then every occurrence maps by its
+    stats row."""
     at = np.minimum(np.searchsorted(occ.keys, index.keys), max(len(occ.keys) - 1, 0))
-    present = (occ.keys[at] == index.keys) if len(occ.keys) else np.zeros(len(index.keys), dtype=bool)
+    present = (
+        (occ.keys[at] == index.keys) if len(occ.keys) else np.zeros(len(index.keys), dtype=bool)
+    )
     row_of_stat = np.full(len(occ.keys), -1, dtype=np.int64)
     row_of_stat[at[present]] = np.flatnonzero(present)
     r = row_of_stat[occ.rows]
     lengths = occ.lengths.astype(np.int64)
     found = r >= 0
-    found[found] = index.lengths[r[found]] == lengths[found]  # as `lookup`: same key and same length
+    found[found] = (
+        index.lengths[r[found]] == lengths[found]
+    )  # as `lookup`: same key and same length
     yield occ.starts[found], lengths[found], r[found]
     olen = occ.other_lengths.astype(np.int64)
     r = np.full(len(olen), -1, dtype=np.int64)
@@ -85,11 +92,17 @@ def _found_by_row(index: VocabIndex, occ: SubstringOccurrences):
     yield occ.other_starts[found], olen[found], r[found]
 
 
-def viterbi_encode(vocab: SampledVocab, pre: PreTokenized, char_aligned: bool = True,
-                   index: VocabIndex | None = None, occurrences: SubstringOccurrences | None = None) -> WordIds:
-    """Segments every unique pre-token of `pre`; `char_aligned` says pieces ≥ 2 bytes start and end on character
-    boundaries (true of vocabularies sampled with `SamplerConfig.char_aligned`), which prunes the look-ups.
-    `occurrences` of the same words (`count_occurrences`) replace hashing and searching every substring."""
+def viterbi_encode(
+    vocab: SampledVocab,
+    pre: PreTokenized,
+    char_aligned: bool = True,
+    index: VocabIndex | None = None,
+    occurrences: SubstringOccurrences | None = None,
+) -> WordIds:
+    """Segments every unique pre-token of `pre`; `char_aligned` says pieces ≥ 2 bytes start and end on
+    character boundaries (true of vocabularies sampled with `SamplerConfig.char_aligned`), which
+    prunes the look-ups. `occurrences` of the same words (`count_occurrences`) replace hashing and
+    searching every substring."""
     index = index or VocabIndex(vocab)
     n_words = len(pre.words)
     byte = _byte_array("".join(pre.words))
@@ -102,8 +115,16 @@ def viterbi_encode(vocab: SampledVocab, pre: PreTokenized, char_aligned: bool = 
     # edges: every (start byte p, length n) whose piece the vocabulary has — single bytes everywhere
     row_of_id = np.full(vocab.size, -1, dtype=np.int64)
     row_of_id[index.ids] = np.arange(len(index.ids))
-    e_start, e_len, e_row = [np.arange(n_bytes)], [np.ones(n_bytes, dtype=np.int64)], [row_of_id[index.byte_id[byte]]]
-    if occurrences is not None and occurrences.char_aligned == char_aligned and occurrences.max_len >= m:
+    e_start, e_len, e_row = (
+        [np.arange(n_bytes)],
+        [np.ones(n_bytes, dtype=np.int64)],
+        [row_of_id[index.byte_id[byte]]],
+    )
+    if (
+        occurrences is not None
+        and occurrences.char_aligned == char_aligned
+        and occurrences.max_len >= m
+    ):
         for start, n, r in _found_by_row(index, occurrences):
             e_start.append(start)
             e_len.append(n)
@@ -112,7 +133,9 @@ def viterbi_encode(vocab: SampledVocab, pre: PreTokenized, char_aligned: bool = 
         is_start = (byte & 0xC0) != 0x80 if char_aligned else np.ones(n_bytes, dtype=bool)
         ends_ok = np.append(is_start, True)
         pos = np.flatnonzero(is_start)
-        h = (np.full(len(pos), _FNV_OFFSET, dtype=np.uint64) ^ byte[pos].astype(np.uint64)) * _FNV_PRIME
+        h = (
+            np.full(len(pos), _FNV_OFFSET, dtype=np.uint64) ^ byte[pos].astype(np.uint64)
+        ) * _FNV_PRIME
         for n in range(2, m + 1):
             live = pos + n <= end_of[pos]
             pos, h = pos[live], h[live]
@@ -127,15 +150,18 @@ def viterbi_encode(vocab: SampledVocab, pre: PreTokenized, char_aligned: bool = 
             e_row.append(r[found])
     p, length, row = np.concatenate(e_start), np.concatenate(e_len), np.concatenate(e_row)
 
-    # forward pass over the end offset j of pieces, all words at once. Word w owns the contiguous nodes
-    # word_start[w] + w + (0 .. lens[w]): the node of the boundary before byte p is p + word_of(p).
+    # forward pass over the end offset j of pieces, all words at once. Word w owns the contiguous
+    # nodes word_start[w] + w + (0 .. lens[w]): the node of the boundary before byte p is p +
+    # word_of(p).
     word_of = np.repeat(np.arange(n_words), lens)
     src = p + word_of[p]
     dst = src + length
     score = index.scores[row]
     end_offset = p - word_start[word_of[p]] + length
     max_len = int(lens.max(initial=0))
-    order = np.argsort(end_offset.astype(np.uint16 if max_len < 1 << 16 else np.int64), kind="stable")
+    order = np.argsort(
+        end_offset.astype(np.uint16 if max_len < 1 << 16 else np.int64), kind="stable"
+    )
     bounds = np.searchsorted(end_offset[order], np.arange(1, max_len + 2))
     best = np.zeros(n_bytes + n_words, dtype=np.float64)
     back = np.zeros(n_bytes + n_words, dtype=np.int64)  # length of the chosen last piece
@@ -146,7 +172,8 @@ def viterbi_encode(vocab: SampledVocab, pre: PreTokenized, char_aligned: bool = 
         cand = best[src[sl]] + score[sl]
         best[d] = -np.inf
         np.maximum.at(best, d, cand)
-        # among the best candidates of a node, the longest piece (the earliest start) wins, like the strict `>`
+        # among the best candidates of a node, the longest piece (the earliest start) wins, like the
+        # strict `>`
         win = np.flatnonzero(cand == best[d])
         np.maximum.at(back, d[win], length[sl[win]])
         chosen = win[length[sl[win]] == back[d[win]]]

@@ -1,4 +1,5 @@
-"""FIFO window over the substring statistics of the last N batches, kept as one merged, key-sorted table."""
+"""FIFO window over the substring statistics of the last N batches, kept as one merged, key-sorted
+table."""
 
 from __future__ import annotations
 
@@ -12,11 +13,10 @@ from .substrings import SubstringStats
 class SubstringWindow:
     """Running sums of the scores of the last `size` batches (the current one included once pushed).
 
-    The merged table is sorted by key and updated in O(table) per batch (a sorted merge in, a sorted subtraction
-    out) instead of re-aggregating 16 batches every step. Each row points at the newest batch that contains it
-    (slot, start, length, packed into one int64 `locs` so a push moves three columns, not five), so a row's
-    string stays readable exactly as long as the row is alive.
-    """
+    The merged table is sorted by key and updated in O(table) per batch (a sorted merge in, a sorted
+    subtraction out) instead of re-aggregating 16 batches every step. Each row points at the newest
+    batch that contains it (slot, start, length, packed into one int64 `locs` so a push moves three
+    columns, not five), so a row's string stays readable exactly as long as the row is alive."""
 
     def __init__(self, size: int):
         if not 1 <= size < _SLOTS:
@@ -64,12 +64,19 @@ class SubstringWindow:
         texts = {serial % _SLOTS: stats.text for serial, stats in self._batches}
         locs = self.locs[rows]
         slots, starts, lengths = locs >> 40, locs & 0xFFFFFFFF, (locs >> 32) & 0xFF
-        return [texts[s][a : a + n] for s, a, n in zip(slots.tolist(), starts.tolist(), lengths.tolist())]
+        return [
+            texts[s][a : a + n]
+            for s, a, n in zip(slots.tolist(), starts.tolist(), lengths.tolist())
+        ]
 
     def _add(self, b: SubstringStats, serial: int) -> None:
         if len(b) and (int(b.starts.max()) >= 1 << 32 or int(b.lengths.max()) > 0xFF):
             raise ValueError("a batch's text is too long for the window's 32-bit offsets")
-        locs = ((serial % _SLOTS) << 40) | (b.lengths.astype(np.int64) << 32) | b.starts.astype(np.int64)
+        locs = (
+            ((serial % _SLOTS) << 40)
+            | (b.lengths.astype(np.int64) << 32)
+            | b.starts.astype(np.int64)
+        )
         n = len(self.keys)
         pos = np.searchsorted(self.keys, b.keys)
         hit = (self.keys[np.minimum(pos, n - 1)] == b.keys) if n else np.zeros(len(pos), dtype=bool)
@@ -77,13 +84,17 @@ class SubstringWindow:
         self.scores[at] += b.scores[hit]
         self.locs[at] = locs[hit]
         new = ~hit
-        # b.keys are sorted, so the insertion points are too: new row i lands at where[i] + i (np.insert would
-        # sort them again for every column)
+        # b.keys are sorted, so the insertion points are too: new row i lands at where[i] + i
+        # (np.insert would sort them again for every column)
         dest = pos[new] + np.arange(int(new.sum()))
         is_old = np.ones(n + len(dest), dtype=bool)
         is_old[dest] = False
         out = []
-        for old, add in ((self.keys, b.keys[new]), (self.scores, b.scores[new]), (self.locs, locs[new])):
+        for old, add in (
+            (self.keys, b.keys[new]),
+            (self.scores, b.scores[new]),
+            (self.locs, locs[new]),
+        ):
             col = np.empty(len(is_old), dtype=old.dtype)
             col[is_old] = old
             col[dest] = add

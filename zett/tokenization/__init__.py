@@ -1,7 +1,16 @@
-"""Any tokenizer → canonical byte-level vocabulary; byte-level conversion; decomposition into source ids; overlap."""
+"""Any tokenizer → canonical byte-level vocabulary; byte-level conversion; decomposition into source
+ids; overlap."""
 
-from .byte_alphabet import BYTE_TO_CHAR, CHAR_TO_BYTE, TokenizerError, from_canonical, is_canonical, text_to_canonical, to_canonical
 from .agreement import Agreement, Diff, measure_agreement
+from .byte_alphabet import (
+    BYTE_TO_CHAR,
+    CHAR_TO_BYTE,
+    TokenizerError,
+    from_canonical,
+    is_canonical,
+    text_to_canonical,
+    to_canonical,
+)
 from .byte_level import ByteLevelModel, byte_level_model, to_byte_level
 from .canonical import CanonicalVocab, SpecialToken, canonicalize
 from .decompose import Decomposer, SurfaceForms

@@ -1,14 +1,16 @@
-"""Byte-pair encoding of many short strings at once in numpy, merge for merge what `tokenizers`' BPE model does.
+"""Byte-pair encoding of many short strings at once in numpy, merge for merge what `tokenizers`' BPE
+model does.
 
-Decomposing a sampled vocabulary means ~10k new 2–15-character strings per batch; `tokenizers` spends ~9 µs on
-each (one `Encoding` object per string), which alone was a quarter of the collator's budget. Here all strings sit
-in one `[n, width]` matrix of symbol ids and every round applies one merge per string.
+Decomposing a sampled vocabulary means ~10k new 2–15-character strings per batch; `tokenizers`
+spends ~9 µs on each (one `Encoding` object per string), which alone was a quarter of the collator's
+budget. Here all strings sit in one `[n, width]` matrix of symbol ids and every round applies one
+merge per string.
 
-`tokenizers` (`Word::merge_all`) pops merges from a heap ordered by (rank, position of the left symbol) and skips
-entries whose pair no longer exists; an entry can only go stale by its own symbols changing, which changes the
-merged token's length and so its id, so the heap always applies the valid pair of lowest rank, leftmost first.
-That is what each round here does. Duplicate merges keep the last rank (`tokenizers` collects them into a map).
-"""
+`tokenizers` (`Word::merge_all`) pops merges from a heap ordered by (rank, position of the left
+symbol) and skips entries whose pair no longer exists; an entry can only go stale by its own symbols
+changing, which changes the merged token's length and so its id, so the heap always applies the
+valid pair of lowest rank, leftmost first. That is what each round here does. Duplicate merges keep
+the last rank (`tokenizers` collects them into a map)."""
 
 from __future__ import annotations
 
@@ -23,14 +25,19 @@ _NONE = np.iinfo(np.int64).max  # rank of a pair that has no merge
 
 
 class VectorBPE:
-    """Built once from a BPE model as tokenizer.json spells it (`vocab` str → id, `merges`); no dropout, no
-    continuing-subword prefix or end-of-word suffix (the byte-level models of `byte_level.py` have none)."""
+    """Built once from a BPE model as tokenizer.json spells it (`vocab` str → id, `merges`); no
+    dropout, no continuing-subword prefix or end-of-word suffix (the byte-level models of
+    `byte_level.py` have none)."""
 
     max_width = 32  # longer strings cost O(n × width) per round: leave them to `tokenizers`
 
     def __init__(self, model: Mapping[str, Any]):
-        if model.get("type") != "BPE" or model.get("dropout") or model.get("continuing_subword_prefix") \
-                or model.get("end_of_word_suffix"):
+        if (
+            model.get("type") != "BPE"
+            or model.get("dropout")
+            or model.get("continuing_subword_prefix")
+            or model.get("end_of_word_suffix")
+        ):
             raise ValueError("VectorBPE takes a plain BPE model (no dropout, prefix or suffix)")
         vocab: Mapping[str, int] = model["vocab"]
         self.vocab = vocab
@@ -42,19 +49,27 @@ class VectorBPE:
         table: dict[int, tuple[int, int]] = {}
         for rank, m in enumerate(model.get("merges") or ()):
             a, b = m.split(" ", 1) if isinstance(m, str) else m
-            table[vocab[a] * self._base + vocab[b]] = (rank, vocab[a + b])  # a later duplicate wins, as in tokenizers
+            table[vocab[a] * self._base + vocab[b]] = (
+                rank,
+                vocab[a + b],
+            )  # a later duplicate wins, as in tokenizers
         keys = np.fromiter(table.keys(), dtype=np.int64, count=len(table))
         values = np.asarray(list(table.values()), dtype=np.int64).reshape(-1, 2)
         # a sentinel row answers every pair without a merge
         self._ranks, self._new = np.append(values[:, 0], _NONE), np.append(values[:, 1], -1)
         self._table = IntHashTable(keys)
-        # every first-round pair joins two characters: a dense table of their merges replaces the n × width look-ups
+        # every first-round pair joins two characters: a dense table of their merges replaces the n
+        # × width look-ups
         ids = self._char_id[self._char_id >= 0]
-        self._pair_rank, self._pair_new = (a.reshape(len(ids), len(ids)) for a in self._merge(np.repeat(ids, len(ids)), np.tile(ids, len(ids))))
+        self._pair_rank, self._pair_new = (
+            a.reshape(len(ids), len(ids))
+            for a in self._merge(np.repeat(ids, len(ids)), np.tile(ids, len(ids)))
+        )
         self._char_slot = np.cumsum(self._char_id >= 0) - 1
 
     def supports(self, words: Sequence[str]) -> np.ndarray:
-        """[n] bool: strings this encoder takes (non-empty, ≤ `max_width` characters, every character in the vocabulary)."""
+        """[n] bool: strings this encoder takes (non-empty, ≤ `max_width` characters, every character
+        in the vocabulary)."""
         lens = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
         ok = (lens > 0) & (lens <= self.max_width)
         codes = _codes("".join(words))
@@ -65,7 +80,8 @@ class VectorBPE:
         return ok
 
     def _merge(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(rank, new id) of each pair (a, b); rank `_NONE` where there is no merge (or a symbol is padding)."""
+        """(rank, new id) of each pair (a, b); rank `_NONE` where there is no merge (or a symbol is
+        padding)."""
         at = self._table.get(a * self._base + b)
         at[(a < 0) | (b < 0)] = -1
         return self._ranks[at], self._new[at]  # −1: the sentinel
@@ -77,8 +93,9 @@ class VectorBPE:
         if n == 0:
             return np.zeros(0, np.int64), lens
         w = int(lens.max())
-        # flat [n × w] state: symbol, whether it is alive, the next/previous alive column in its row (−1: none),
-        # and the rank / result of the pair it starts. Merging only touches the two symbols involved.
+        # flat [n × w] state: symbol, whether it is alive, the next/previous alive column in its row
+        # (−1: none), and the rank / result of the pair it starts. Merging only touches the two
+        # symbols involved.
         col = np.tile(np.arange(w), n)
         length = np.repeat(lens, w)
         alive = col < length
@@ -98,7 +115,10 @@ class VectorBPE:
         rank = np.full(n * w, _NONE, dtype=np.int64)
         new = np.full(n * w, -1, dtype=np.int64)
         has = np.flatnonzero(nxt >= 0)
-        rank[has], new[has] = self._pair_rank[slot[has], slot[has + 1]], self._pair_new[slot[has], slot[has + 1]]
+        rank[has], new[has] = (
+            self._pair_rank[slot[has], slot[has + 1]],
+            self._pair_new[slot[has], slot[has + 1]],
+        )
         rows = np.arange(n)  # original word of each state row
         out_rows = []
         while True:
@@ -106,11 +126,15 @@ class VectorBPE:
             j = rank.reshape(m, w).argmin(axis=1)
             base = np.arange(m) * w
             live = rank[base + j] != _NONE
-            if live.sum() * 2 < m:  # drop finished rows once they are the majority (amortised copying)
+            if (
+                live.sum() * 2 < m
+            ):  # drop finished rows once they are the majority (amortised copying)
                 out_rows.append((rows[~live], sym.reshape(m, w)[~live], alive.reshape(m, w)[~live]))
                 keep = np.flatnonzero(live)
                 rows, j, base = rows[keep], j[keep], np.arange(len(keep)) * w
-                sym, alive, nxt, prv, rank, new = (a.reshape(m, w)[keep].ravel() for a in (sym, alive, nxt, prv, rank, new))
+                sym, alive, nxt, prv, rank, new = (
+                    a.reshape(m, w)[keep].ravel() for a in (sym, alive, nxt, prv, rank, new)
+                )
                 live = np.ones(len(keep), dtype=bool)
                 if not len(keep):
                     break

@@ -1,4 +1,5 @@
-"""The GPT-2 bytes-to-unicode alphabet: one printable character per byte, the canonical spelling of token bytes."""
+"""The GPT-2 bytes-to-unicode alphabet: one printable character per byte, the canonical spelling of
+token bytes."""
 
 from __future__ import annotations
 
@@ -8,8 +9,13 @@ class TokenizerError(ValueError):
 
 
 def _bytes_to_unicode() -> tuple[str, ...]:
-    # Printable Latin-1 bytes stand for themselves; the rest are shifted to U+0100.. so none is whitespace/control.
-    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    # Printable Latin-1 bytes stand for themselves; the rest are shifted to U+0100.. so none is
+    # whitespace/control.
+    printable = (
+        list(range(ord("!"), ord("~") + 1))
+        + list(range(ord("¡"), ord("¬") + 1))
+        + list(range(ord("®"), ord("ÿ") + 1))
+    )
     chars: dict[int, str] = {b: chr(b) for b in printable}
     n = 0
     for b in range(256):
@@ -23,7 +29,8 @@ BYTE_TO_CHAR: tuple[str, ...] = _bytes_to_unicode()
 CHAR_TO_BYTE: dict[str, int] = {c: b for b, c in enumerate(BYTE_TO_CHAR)}
 SPACE: str = BYTE_TO_CHAR[ord(" ")]  # "Ġ"
 
-# Translation tables make both directions C-speed (str.translate / bytes.decode), no per-byte Python loop.
+# Translation tables make both directions C-speed (str.translate / bytes.decode), no per-byte Python
+# loop.
 _LATIN1_TO_CANON = {b: BYTE_TO_CHAR[b] for b in range(256)}
 _CANON_TO_LATIN1 = {ord(c): b for b, c in enumerate(BYTE_TO_CHAR)}
 
@@ -40,7 +47,10 @@ def from_canonical(s: str) -> bytes:
         return t.encode("latin-1")
     except UnicodeEncodeError as e:
         bad = s[e.start]
-        raise TokenizerError(f"{s!r}: character {bad!r} (U+{ord(bad):04X}) at {e.start} is not in the byte-level alphabet") from None
+        raise TokenizerError(
+            f"{s!r}: character {bad!r} (U+{ord(bad):04X}) at {e.start} is not in the byte-level "
+            f"alphabet"
+        ) from None
 
 
 def is_canonical(s: str) -> bool:

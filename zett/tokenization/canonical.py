@@ -1,12 +1,14 @@
-"""Canonical byte-level vocabulary: each token id → the bytes it stands for, in the GPT-2 byte alphabet; specials apart."""
+"""Canonical byte-level vocabulary: each token id → the bytes it stands for, in the GPT-2 byte
+alphabet; specials apart."""
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from .byte_alphabet import CHAR_TO_BYTE, TokenizerError, from_canonical, to_canonical
 
@@ -31,7 +33,8 @@ _PATTERN_ROLE = {tok: role for role, toks in _ROLE_PATTERNS.items() for tok in t
 
 @dataclass(frozen=True)
 class SpecialToken:
-    """A special/control token: its primary `role` ("bos", "eos", ..., or "control"), text and id; `also` = further roles."""
+    """A special/control token: its primary `role` ("bos", "eos", ..., or "control"), text and id;
+    `also` = further roles."""
 
     role: str
     token: str
@@ -45,12 +48,13 @@ class SpecialToken:
 
 @dataclass(frozen=True)
 class CanonicalVocab:
-    """`tokens[id]` = canonical byte-level string of that id ("" at special ids); `specials` kept apart with roles.
+    """`tokens[id]` = canonical byte-level string of that id ("" at special ids); `specials` kept apart
+    with roles.
 
-    `shadowed` holds ids whose bytes duplicate a preferred id (e.g. SentencePiece `<0x41>` next to `A`): the
-    original tokenizer never emits them where the preferred one applies, and `id_of` never returns them.
-    `kind` records the family the vocabulary came from: byte_level | metaspace | wordpiece | raw | canonical.
-    """
+    `shadowed` holds ids whose bytes duplicate a preferred id (e.g. SentencePiece `<0x41>` next to
+    `A`): the original tokenizer never emits them where the preferred one applies, and `id_of` never
+    returns them. `kind` records the family the vocabulary came from: byte_level | metaspace |
+    wordpiece | raw | canonical."""
 
     tokens: tuple[str, ...]
     specials: tuple[SpecialToken, ...] = ()
@@ -62,11 +66,18 @@ class CanonicalVocab:
         seen: set[int] = set()
         for s in self.specials:
             if not 0 <= s.id < n:
-                raise TokenizerError(f"special token {s.token!r} has id {s.id}, outside the vocabulary [0, {n})")
+                raise TokenizerError(
+                    f"special token {s.token!r} has id {s.id}, outside the vocabulary [0, {n})"
+                )
             if s.id in seen:
-                raise TokenizerError(f"special id {s.id} ({s.token!r}) listed twice; give extra roles via `also`")
+                raise TokenizerError(
+                    f"special id {s.id} ({s.token!r}) listed twice; give extra roles via `also`"
+                )
             if self.tokens[s.id] != "":
-                raise TokenizerError(f"special token {s.token!r} at id {s.id} must have the '' placeholder, got {self.tokens[s.id]!r}")
+                raise TokenizerError(
+                    f"special token {s.token!r} at id {s.id} must have the '' placeholder, got "
+                    f"{self.tokens[s.id]!r}"
+                )
             seen.add(s.id)
         first: dict[str, int] = {}
         for i, t in enumerate(self.tokens):
@@ -77,7 +88,9 @@ class CanonicalVocab:
             if i in self.shadowed:
                 continue
             if t in first:
-                raise TokenizerError(f"duplicate token {t!r} ({from_canonical(t)!r}) at ids {first[t]} and {i}")
+                raise TokenizerError(
+                    f"duplicate token {t!r} ({from_canonical(t)!r}) at ids {first[t]} and {i}"
+                )
             first[t] = i
         for i in self.shadowed:
             if not 0 <= i < n or self.tokens[i] not in first:
@@ -87,8 +100,11 @@ class CanonicalVocab:
             from_canonical(bad[0])  # raises with the offending character
 
     @classmethod
-    def from_tokens(cls, tokens: Sequence[str], specials: Sequence[SpecialToken] = (), kind: str = "canonical") -> "CanonicalVocab":
-        """From canonical strings per id; special ids may carry their text or "" (replaced by the placeholder)."""
+    def from_tokens(
+        cls, tokens: Sequence[str], specials: Sequence[SpecialToken] = (), kind: str = "canonical"
+    ) -> CanonicalVocab:
+        """From canonical strings per id; special ids may carry their text or "" (replaced by the
+        placeholder)."""
         toks = list(tokens)
         for s in specials:
             if 0 <= s.id < len(toks):
@@ -106,7 +122,9 @@ class CanonicalVocab:
     @cached_property
     def _index(self) -> dict[str, int]:
         special = set(self.special_ids)
-        return {t: i for i, t in enumerate(self.tokens) if i not in special and i not in self.shadowed}
+        return {
+            t: i for i, t in enumerate(self.tokens) if i not in special and i not in self.shadowed
+        }
 
     def id_of(self, token: str) -> int | None:
         """Id of a canonical string (never a shadowed or special id)."""
@@ -136,11 +154,14 @@ class CanonicalVocab:
 
 
 def detect_kind(tj: Mapping[str, Any]) -> str:
-    """Which alphabet the model's vocabulary is written in: byte_level | metaspace | wordpiece | raw."""
+    """Which alphabet the model's vocabulary is written in: byte_level | metaspace | wordpiece |
+    raw."""
     model = tj.get("model") or {}
     if model.get("type") == "WordPiece":
         return "wordpiece"
-    blob = json.dumps([tj.get("pre_tokenizer"), tj.get("decoder"), tj.get("normalizer")], ensure_ascii=False)
+    blob = json.dumps(
+        [tj.get("pre_tokenizer"), tj.get("decoder"), tj.get("normalizer")], ensure_ascii=False
+    )
     if '"ByteLevel"' in json.dumps([tj.get("pre_tokenizer"), tj.get("decoder")]):
         return "byte_level"
     if '"Metaspace"' in blob or SPIECE in blob:
@@ -157,14 +178,16 @@ def piece_to_canonical(piece: str, kind: str, byte_fallback: bool = True) -> str
     if kind == "metaspace":
         return to_canonical(piece.replace(SPIECE, " ").encode("utf-8"))
     if kind == "wordpiece":
-        raise TokenizerError("wordpiece pieces need the continuation prefix; use wordpiece_to_canonical")
+        raise TokenizerError(
+            "wordpiece pieces need the continuation prefix; use wordpiece_to_canonical"
+        )
     return to_canonical(piece.encode("utf-8"))
 
 
 def wordpiece_to_canonical(piece: str, prefix: str = "##") -> str:
     """`##ing` → bytes of "ing" (continues a word); `run` → bytes of " run" (starts a word)."""
     if prefix and piece.startswith(prefix) and len(piece) > len(prefix):
-        return to_canonical(piece[len(prefix):].encode("utf-8"))
+        return to_canonical(piece[len(prefix) :].encode("utf-8"))
     return to_canonical((" " + piece).encode("utf-8"))
 
 
@@ -193,25 +216,35 @@ def _model_vocab(model: Mapping[str, Any]) -> dict[int, str]:
     return out
 
 
-def canonicalize_json(tj: Mapping[str, Any], roles: Mapping[str, str | int] | None = None) -> CanonicalVocab:
-    """Canonical vocabulary of a tokenizer.json dict; `roles` (role → token text or id) overrides guessed roles."""
+def canonicalize_json(
+    tj: Mapping[str, Any], roles: Mapping[str, str | int] | None = None
+) -> CanonicalVocab:
+    """Canonical vocabulary of a tokenizer.json dict; `roles` (role → token text or id) overrides
+    guessed roles."""
     model = tj.get("model") or {}
     kind = detect_kind(tj)
     byte_fallback = bool(model.get("byte_fallback", False))
     prefix = model.get("continuing_subword_prefix") or ""
     if model.get("type") == "BPE" and (prefix or model.get("end_of_word_suffix")):
-        raise TokenizerError("BPE with a continuing-subword prefix or end-of-word suffix is not supported yet")
+        raise TokenizerError(
+            "BPE with a continuing-subword prefix or end-of-word suffix is not supported yet"
+        )
     by_id = _model_vocab(model)
     if kind == "metaspace" and not byte_fallback:
-        # Some SentencePiece conversions drop the flag but keep all 256 byte pieces: they are still bytes.
+        # Some SentencePiece conversions drop the flag but keep all 256 byte pieces: they are still
+        # bytes.
         byte_fallback = sum(bool(BYTE_PIECE.match(p)) for p in by_id.values()) == 256
     added = {int(a["id"]): a for a in tj.get("added_tokens") or []}
     n = max([*by_id, *added], default=-1) + 1
     missing = [i for i in range(n) if i not in by_id and i not in added]
     if missing:
-        raise TokenizerError(f"vocabulary has holes: {len(missing)} ids have no token (first: {missing[:10]})")
+        raise TokenizerError(
+            f"vocabulary has holes: {len(missing)} ids have no token (first: {missing[:10]})"
+        )
 
-    special_content: dict[int, str] = {i: a["content"] for i, a in added.items() if a.get("special")}
+    special_content: dict[int, str] = {
+        i: a["content"] for i, a in added.items() if a.get("special")
+    }
     unk = model.get("unk_token") if model.get("type") != "Unigram" else None
     if model.get("type") == "Unigram" and model.get("unk_id") is not None:
         unk = by_id.get(int(model["unk_id"]))
@@ -238,7 +271,9 @@ def canonicalize_json(tj: Mapping[str, Any], roles: Mapping[str, str | int] | No
             tokens[i] = piece_to_canonical(p, kind, byte_fallback)
             is_byte_piece[i] = byte_fallback and bool(BYTE_PIECE.match(p))
         if kind == "byte_level" and any(c not in CHAR_TO_BYTE for c in p):
-            raise TokenizerError(f"byte-level token {p!r} (id {i}) has characters outside the byte alphabet")
+            raise TokenizerError(
+                f"byte-level token {p!r} (id {i}) has characters outside the byte alphabet"
+            )
 
     # Duplicates: the byte-fallback piece yields to the ordinary piece; otherwise the lower id wins.
     shadowed: set[int] = set()
@@ -251,8 +286,11 @@ def canonicalize_json(tj: Mapping[str, Any], roles: Mapping[str, str | int] | No
             continue
         if t in keep:
             if not is_byte_piece[i] and not is_byte_piece[keep[t]]:
-                raise TokenizerError(f"tokens {by_id.get(keep[t], keep[t])!r} (id {keep[t]}) and {by_id.get(i, i)!r} (id {i}) "
-                                     f"stand for the same bytes {from_canonical(t)!r}")
+                raise TokenizerError(
+                    f"tokens {by_id.get(keep[t], keep[t])!r} (id {keep[t]}) and "
+                    f"{by_id.get(i, i)!r} (id {i}) "
+                    f"stand for the same bytes {from_canonical(t)!r}"
+                )
             shadowed.add(i)
         else:
             keep[t] = i
@@ -261,8 +299,11 @@ def canonicalize_json(tj: Mapping[str, Any], roles: Mapping[str, str | int] | No
     return CanonicalVocab(tuple(tokens), specials, frozenset(shadowed), kind)
 
 
-def assign_roles(special_content: Mapping[int, str], roles: Mapping[str, str | int] | None) -> tuple[SpecialToken, ...]:
-    """SpecialTokens for id → text: explicit roles first, then the usual names (a role given explicitly is not guessed)."""
+def assign_roles(
+    special_content: Mapping[int, str], roles: Mapping[str, str | int] | None
+) -> tuple[SpecialToken, ...]:
+    """SpecialTokens for id → text: explicit roles first, then the usual names (a role given explicitly
+    is not guessed)."""
     roles = dict(roles or {})
     by_text = {c: i for i, c in special_content.items()}
     found: dict[int, list[str]] = {i: [] for i in special_content}
@@ -279,13 +320,16 @@ def assign_roles(special_content: Mapping[int, str], roles: Mapping[str, str | i
                 found[i].append(r)
     out = []
     for i in sorted(special_content):
-        rs = sorted(found[i], key=lambda r: ROLES.index(r) if r in ROLES else len(ROLES)) or ["control"]
+        rs = sorted(found[i], key=lambda r: ROLES.index(r) if r in ROLES else len(ROLES)) or [
+            "control"
+        ]
         out.append(SpecialToken(rs[0], special_content[i], i, tuple(rs[1:])))
     return tuple(out)
 
 
 def canonicalize(tokenizer: Any, roles: Mapping[str, str | int] | None = None) -> CanonicalVocab:
-    """Canonical vocabulary of a `tokenizers.Tokenizer`, HF dir / tokenizer.json, SentencePiece `.model`, GGUF, vocab.txt or hub id."""
+    """Canonical vocabulary of a `tokenizers.Tokenizer`, HF dir / tokenizer.json, SentencePiece
+    `.model`, GGUF, vocab.txt or hub id."""
     if isinstance(tokenizer, CanonicalVocab):
         return tokenizer
     from .load import load_tokenizer
@@ -293,7 +337,9 @@ def canonicalize(tokenizer: Any, roles: Mapping[str, str | int] | None = None) -
     loaded = load_tokenizer(tokenizer)
     merged = {**loaded.roles, **(roles or {})}
     key = json.dumps(merged, sort_keys=True)
-    memo = loaded.__dict__.setdefault("_canonical", {})  # repeated use of one loaded tokenizer: convert once
+    memo = loaded.__dict__.setdefault(
+        "_canonical", {}
+    )  # repeated use of one loaded tokenizer: convert once
     if key not in memo:
         memo[key] = canonicalize_json(loaded.spec, merged)
     return memo[key]

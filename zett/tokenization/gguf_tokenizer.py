@@ -1,4 +1,5 @@
-"""Rebuilds a model's tokenizer (tokenizers + SentencePiece + HF tokenizer_config) from GGUF metadata."""
+"""Rebuilds a model's tokenizer (tokenizers + SentencePiece + HF tokenizer_config) from GGUF
+metadata."""
 
 from __future__ import annotations
 
@@ -10,19 +11,25 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+from tokenizers import (
+    AddedToken,
+    Regex,
+    Tokenizer,
+    decoders,
+    models,
+    normalizers,
+    pre_tokenizers,
+    processors,
+)
 
 # llama.cpp token types (same numbering as SentencePiece's ModelProto.SentencePiece.Type)
 NORMAL, UNKNOWN, CONTROL, USER_DEFINED, UNUSED, BYTE = 1, 2, 3, 4, 5, 6
 SPIECE_SPACE = "\u2581"  # ▁
 
-# llama.cpp's split regexes (llama-vocab.cpp) for pre-tokenizers that ByteLevel's GPT-2 regex does not cover
-_LLAMA3_PATTERN = (
-    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
-)
-_QWEN2_PATTERN = (
-    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
-)
+# llama.cpp's split regexes (llama-vocab.cpp) for pre-tokenizers that ByteLevel's GPT-2 regex does
+# not cover
+_LLAMA3_PATTERN = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"  # noqa: E501
+_QWEN2_PATTERN = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"  # noqa: E501
 
 
 def _byte_level_pre_tokenizer(pre: str) -> pre_tokenizers.PreTokenizer:
@@ -30,16 +37,23 @@ def _byte_level_pre_tokenizer(pre: str) -> pre_tokenizers.PreTokenizer:
     if pre in ("smollm", "starcoder", "refact", "codeshell", "command-r", "exaone", "minerva-7b"):
         # llama.cpp: "\p{N}" split first, then the GPT-2 regex == HF Digits(individual) + ByteLevel
         return pre_tokenizers.Sequence(
-            [pre_tokenizers.Digits(individual_digits=True), pre_tokenizers.ByteLevel(add_prefix_space=False)]
+            [
+                pre_tokenizers.Digits(individual_digits=True),
+                pre_tokenizers.ByteLevel(add_prefix_space=False),
+            ]
         )
     if pre in ("default", "gpt-2", "gpt2"):
         return pre_tokenizers.ByteLevel(add_prefix_space=False)
     if pre in ("llama-bpe", "llama3", "smaug-bpe"):
         split = pre_tokenizers.Split(Regex(_LLAMA3_PATTERN), behavior="isolated")
-        return pre_tokenizers.Sequence([split, pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+        return pre_tokenizers.Sequence(
+            [split, pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)]
+        )
     if pre == "qwen2":
         split = pre_tokenizers.Split(Regex(_QWEN2_PATTERN), behavior="isolated")
-        return pre_tokenizers.Sequence([split, pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+        return pre_tokenizers.Sequence(
+            [split, pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)]
+        )
     raise ValueError(
         f"GGUF byte-level tokenizer with pre-tokenizer {pre!r} is not supported "
         "(known: smollm/starcoder, gpt-2, llama-bpe, qwen2)"
@@ -50,7 +64,8 @@ def _byte_level_pre_tokenizer(pre: str) -> pre_tokenizers.PreTokenizer:
 class GGUFTokenizer:
     """A tokenizer rebuilt from GGUF metadata, ready to be saved in Hugging Face layout.
 
-    `sp_model` is a serialised SentencePiece ModelProto for SentencePiece-family models (else None)."""
+    `sp_model` is a serialised SentencePiece ModelProto for SentencePiece-family models (else None).
+    """
 
     tokenizer: Tokenizer
     tokenizer_config: dict[str, Any]
@@ -66,13 +81,18 @@ class GGUFTokenizer:
         return spm.SentencePieceProcessor(model_proto=self.sp_model)
 
     def save(self, out_dir: str | os.PathLike) -> list[Path]:
-        """Writes tokenizer.json, tokenizer_config.json, special_tokens_map.json (+ tokenizer.model)."""
+        """Writes tokenizer.json, tokenizer_config.json, special_tokens_map.json (+
+        tokenizer.model)."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         files = {
             "tokenizer.json": self.tokenizer.to_str().encode("utf-8"),
-            "tokenizer_config.json": json.dumps(self.tokenizer_config, indent=2, ensure_ascii=False).encode("utf-8"),
-            "special_tokens_map.json": json.dumps(self.special_tokens_map, indent=2, ensure_ascii=False).encode(),
+            "tokenizer_config.json": json.dumps(
+                self.tokenizer_config, indent=2, ensure_ascii=False
+            ).encode("utf-8"),
+            "special_tokens_map.json": json.dumps(
+                self.special_tokens_map, indent=2, ensure_ascii=False
+            ).encode(),
         }
         if self.sp_model is not None:
             files["tokenizer.model"] = self.sp_model
@@ -103,8 +123,11 @@ def _check_unique(tokens: list[str], source: str) -> None:
             seen[t] = i
 
 
-def _added_tokens(tokens: list[str], types: np.ndarray, normalized_user_defined: bool) -> list[AddedToken]:
-    """Control tokens → special added tokens; user-defined tokens → plain added tokens (matched first)."""
+def _added_tokens(
+    tokens: list[str], types: np.ndarray, normalized_user_defined: bool
+) -> list[AddedToken]:
+    """Control tokens → special added tokens; user-defined tokens → plain added tokens (matched
+    first)."""
     out = []
     for i in np.flatnonzero((types == CONTROL) | (types == USER_DEFINED) | (types == UNKNOWN)):
         special = int(types[i]) != USER_DEFINED
@@ -128,10 +151,14 @@ def _post_processor(
         pair.append(f"{eos[0]}:1")
     if not specials:
         return None
-    return processors.TemplateProcessing(single=single, pair=pair, special_tokens=list(dict.fromkeys(specials)))
+    return processors.TemplateProcessing(
+        single=single, pair=pair, special_tokens=list(dict.fromkeys(specials))
+    )
 
 
-def _byte_level_bpe(meta: dict[str, Any], tokens: list[str], types: np.ndarray, source: str) -> Tokenizer:
+def _byte_level_bpe(
+    meta: dict[str, Any], tokens: list[str], types: np.ndarray, source: str
+) -> Tokenizer:
     merges_raw = meta.get("tokenizer.ggml.merges")
     if merges_raw is None or len(merges_raw) == 0:
         raise ValueError(f"{source}: byte-level BPE tokenizer without tokenizer.ggml.merges")
@@ -149,7 +176,9 @@ def _byte_level_bpe(meta: dict[str, Any], tokens: list[str], types: np.ndarray, 
     return tok
 
 
-def sentencepiece_proto(meta: dict[str, Any], tokens: list[str], scores: np.ndarray, types: np.ndarray) -> bytes:
+def sentencepiece_proto(
+    meta: dict[str, Any], tokens: list[str], scores: np.ndarray, types: np.ndarray
+) -> bytes:
     """A SentencePiece BPE ModelProto equivalent to the model llama.cpp converted from.
 
     llama.cpp's converter stored user-defined pieces with "▁" turned into spaces and retyped `<unk>`
@@ -186,7 +215,9 @@ def sentencepiece_proto(meta: dict[str, Any], tokens: list[str], scores: np.ndar
     return proto.SerializeToString()
 
 
-def sentencepiece_merges(tokens: list[str], scores: np.ndarray, types: np.ndarray) -> list[tuple[str, str]]:
+def sentencepiece_merges(
+    tokens: list[str], scores: np.ndarray, types: np.ndarray
+) -> list[tuple[str, str]]:
     """BPE merges that make `tokenizers`' BPE reproduce SentencePiece BPE segmentation.
 
     SentencePiece merges the adjacent pair whose concatenation is the highest-scoring normal piece
@@ -201,14 +232,20 @@ def sentencepiece_merges(tokens: list[str], scores: np.ndarray, types: np.ndarra
         piece = tokens[i]
         if len(piece) < 2:
             continue
-        splits = [(piece[:k], piece[k:]) for k in range(1, len(piece)) if piece[:k] in ids and piece[k:] in ids]
+        splits = [
+            (piece[:k], piece[k:])
+            for k in range(1, len(piece))
+            if piece[:k] in ids and piece[k:] in ids
+        ]
         # several splits give the same piece: the order among them cannot change the outcome
         splits.sort(key=lambda lr: (ids[lr[0]], ids[lr[1]]))
         merges.extend(splits)
     return merges
 
 
-def _sentencepiece_bpe(meta: dict[str, Any], tokens: list[str], scores: np.ndarray, types: np.ndarray) -> Tokenizer:
+def _sentencepiece_bpe(
+    meta: dict[str, Any], tokens: list[str], scores: np.ndarray, types: np.ndarray
+) -> Tokenizer:
     add_prefix = bool(meta.get("tokenizer.ggml.add_space_prefix", True))
     vocab = {t: i for i, t in enumerate(tokens)}
     unk_id = meta.get("tokenizer.ggml.unknown_token_id")
@@ -243,11 +280,22 @@ def tokenizer_from_gguf(meta: dict[str, Any], source: str = "GGUF") -> GGUFToken
     if not tokens:
         raise ValueError(f"{source}: no tokenizer.ggml.tokens in the metadata")
     types = meta.get("tokenizer.ggml.token_type")
-    types = np.full(len(tokens), NORMAL, np.int64) if types is None else np.asarray(types, dtype=np.int64)
+    types = (
+        np.full(len(tokens), NORMAL, np.int64)
+        if types is None
+        else np.asarray(types, dtype=np.int64)
+    )
     scores = meta.get("tokenizer.ggml.scores")
-    scores = np.zeros(len(tokens), np.float32) if scores is None else np.asarray(scores, dtype=np.float32)
+    scores = (
+        np.zeros(len(tokens), np.float32)
+        if scores is None
+        else np.asarray(scores, dtype=np.float32)
+    )
     if not (len(types) == len(scores) == len(tokens)):
-        raise ValueError(f"{source}: tokens/scores/token_type lengths differ ({len(tokens)}, {len(scores)}, {len(types)})")
+        raise ValueError(
+            f"{source}: tokens/scores/token_type lengths differ ({len(tokens)}, {len(scores)}, "
+            f"{len(types)})"
+        )
     if kind == "gpt2":
         _check_unique(tokens, source)
         tok = _byte_level_bpe(meta, tokens, types, source)
@@ -255,23 +303,33 @@ def tokenizer_from_gguf(meta: dict[str, Any], source: str = "GGUF") -> GGUFToken
         tokenizer_class = "PreTrainedTokenizerFast"
     elif kind == "llama":
         tokens = [
-            t.replace(" ", SPIECE_SPACE) if ty == USER_DEFINED else t for t, ty in zip(tokens, types.tolist())
+            t.replace(" ", SPIECE_SPACE) if ty == USER_DEFINED else t
+            for t, ty in zip(tokens, types.tolist())
         ]
         _check_unique(tokens, source)
         sp_model = sentencepiece_proto(meta, tokens, scores, types)
         tok = _sentencepiece_bpe(meta, tokens, scores, types)
         tokenizer_class = "PreTrainedTokenizerFast"
     else:
-        raise ValueError(f"{source}: tokenizer model {kind!r} is not supported (known: gpt2, llama)")
+        raise ValueError(
+            f"{source}: tokenizer model {kind!r} is not supported (known: gpt2, llama)"
+        )
 
     add_bos = bool(meta.get("tokenizer.ggml.add_bos_token", kind == "llama"))
     add_eos = bool(meta.get("tokenizer.ggml.add_eos_token", False))
     named = {}
-    for key, name in (("bos", "bos_token"), ("eos", "eos_token"), ("unknown", "unk_token"), ("padding", "pad_token")):
+    for key, name in (
+        ("bos", "bos_token"),
+        ("eos", "eos_token"),
+        ("unknown", "unk_token"),
+        ("padding", "pad_token"),
+    ):
         tid = meta.get(f"tokenizer.ggml.{key}_token_id")
         if tid is not None:
             if not 0 <= int(tid) < len(tokens):
-                raise ValueError(f"{source}: tokenizer.ggml.{key}_token_id={tid} is outside the vocabulary")
+                raise ValueError(
+                    f"{source}: tokenizer.ggml.{key}_token_id={tid} is outside the vocabulary"
+                )
             named[name] = tokens[int(tid)]
     bos = (named["bos_token"], tokens.index(named["bos_token"])) if "bos_token" in named else None
     eos = (named["eos_token"], tokens.index(named["eos_token"])) if "eos_token" in named else None
@@ -298,4 +356,6 @@ def tokenizer_from_gguf(meta: dict[str, Any], source: str = "GGUF") -> GGUFToken
         config["model_max_length"] = int(ctx)
     if meta.get("tokenizer.chat_template"):
         config["chat_template"] = meta["tokenizer.chat_template"]
-    return GGUFTokenizer(tokenizer=tok, tokenizer_config=config, sp_model=sp_model, special_tokens_map=named)
+    return GGUFTokenizer(
+        tokenizer=tok, tokenizer_config=config, sp_model=sp_model, special_tokens_map=named
+    )

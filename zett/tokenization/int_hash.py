@@ -1,18 +1,21 @@
-"""A read-only open-addressing hash table from 64-bit integer keys to row numbers, looked up a whole array at a time."""
+"""A read-only open-addressing hash table from 64-bit integer keys to row numbers, looked up a whole
+array at a time."""
 
 from __future__ import annotations
 
 import numpy as np
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: the top bits of key × 2^64/φ spread any key pattern
+_GOLDEN = np.uint64(
+    0x9E3779B97F4A7C15
+)  # Fibonacci hashing: the top bits of key × 2^64/φ spread any key pattern
 
 
 class IntHashTable:
     """`get(queries)` → the row of each query in `keys` (unique int64 or uint64), −1 where absent.
 
-    `np.searchsorted` costs ~100 ns per unsorted query against tens of thousands of keys (a cache miss per level);
-    with the table at most ¼ full a query needs ~1.2 probes, so a batch of them is a few vectorised gathers.
-    """
+    `np.searchsorted` costs ~100 ns per unsorted query against tens of thousands of keys (a cache
+    miss per level); with the table at most ¼ full a query needs ~1.2 probes, so a batch of them is
+    a few vectorised gathers."""
 
     def __init__(self, keys: np.ndarray):
         keys = np.ascontiguousarray(keys)
@@ -23,7 +26,9 @@ class IntHashTable:
         self.slot_key = np.zeros(1 << self.bits, dtype=keys.dtype)
         self.slot_row = np.full(1 << self.bits, -1, dtype=np.int64)
         pending, slot = np.arange(n), self._slot(keys)
-        while len(pending):  # linear probing; among keys that want the same free slot the lowest row takes it
+        while len(
+            pending
+        ):  # linear probing; among keys that want the same free slot the lowest row takes it
             free = np.flatnonzero(self.slot_row[slot] < 0)
             taken, first = np.unique(slot[free], return_index=True)
             winners = free[first]
@@ -34,7 +39,9 @@ class IntHashTable:
             pending, slot = pending[left], (slot[left] + 1) & self.mask
 
     def _slot(self, keys: np.ndarray) -> np.ndarray:
-        return ((keys.astype(np.uint64, copy=False) * _GOLDEN) >> np.uint64(64 - self.bits)).astype(np.int64)
+        return ((keys.astype(np.uint64, copy=False) * _GOLDEN) >> np.uint64(64 - self.bits)).astype(
+            np.int64
+        )
 
     def get(self, queries: np.ndarray) -> np.ndarray:
         queries = np.asarray(queries, dtype=self.dtype)
@@ -45,6 +52,8 @@ class IntHashTable:
             row = self.slot_row[slot]
             hit = (self.slot_key[slot] == q) & (row >= 0)
             out[todo[hit]] = row[hit]
-            more = np.flatnonzero((row >= 0) & ~hit)  # an occupied slot of another key: probe the next one
+            more = np.flatnonzero(
+                (row >= 0) & ~hit
+            )  # an occupied slot of another key: probe the next one
             todo, slot, q = todo[more], (slot[more] + 1) & self.mask, q[more]
         return out

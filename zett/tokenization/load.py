@@ -1,4 +1,5 @@
-"""Loads any tokenizer (tokenizer.json, HF dir, SentencePiece .model, GGUF, WordPiece vocab.txt, hub id) as a `tokenizers.Tokenizer`."""
+"""Loads any tokenizer (tokenizer.json, HF dir, SentencePiece .model, GGUF, WordPiece vocab.txt, hub
+id) as a `tokenizers.Tokenizer`."""
 
 from __future__ import annotations
 
@@ -6,26 +7,41 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Mapping
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from tokenizers import Tokenizer
 
 from .byte_alphabet import TokenizerError
 
-_ROLE_KEYS = {"bos_token": "bos", "eos_token": "eos", "unk_token": "unk", "pad_token": "pad", "mask_token": "mask",
-              "cls_token": "cls", "sep_token": "sep"}
+_ROLE_KEYS = {
+    "bos_token": "bos",
+    "eos_token": "eos",
+    "unk_token": "unk",
+    "pad_token": "pad",
+    "mask_token": "mask",
+    "cls_token": "cls",
+    "sep_token": "sep",
+}
 
 
 class LoadedTokenizer:
-    """A tokenizer as `tokenizers.Tokenizer`, the special roles its files declare (role → text or id), and its origin.
+    """A tokenizer as `tokenizers.Tokenizer`, the special roles its files declare (role → text or id),
+    and its origin.
 
-    Built from a Tokenizer or from tokenizer.json text; the other form is made on first use (a 262k-token BPE
-    takes seconds either way, and canonicalisation needs only the JSON)."""
+    Built from a Tokenizer or from tokenizer.json text; the other form is made on first use (a
+    262k-token BPE takes seconds either way, and canonicalisation needs only the JSON)."""
 
-    def __init__(self, tokenizer: Tokenizer | None = None, roles: Mapping[str, str | int] | None = None,
-                 source: str = "<object>", *, text: str | None = None) -> None:
+    def __init__(
+        self,
+        tokenizer: Tokenizer | None = None,
+        roles: Mapping[str, str | int] | None = None,
+        source: str = "<object>",
+        *,
+        text: str | None = None,
+    ) -> None:
         if tokenizer is None and text is None:
             raise TokenizerError("LoadedTokenizer needs a tokenizer or its JSON text")
         self._tokenizer, self._text = tokenizer, text
@@ -48,7 +64,8 @@ class LoadedTokenizer:
 
 
 def load_tokenizer(src: Any) -> LoadedTokenizer:
-    """Accepts a `tokenizers.Tokenizer`, a transformers fast tokenizer, a `SentencePieceProcessor`, a path or a hub id."""
+    """Accepts a `tokenizers.Tokenizer`, a transformers fast tokenizer, a `SentencePieceProcessor`, a
+    path or a hub id."""
     if isinstance(src, LoadedTokenizer):
         return src
     if isinstance(src, Tokenizer):
@@ -56,11 +73,17 @@ def load_tokenizer(src: Any) -> LoadedTokenizer:
     backend = getattr(src, "backend_tokenizer", None)
     if isinstance(backend, Tokenizer):  # transformers PreTrainedTokenizerFast
         roles = {r: getattr(src, k, None) for k, r in _ROLE_KEYS.items()}
-        return LoadedTokenizer(backend, {r: str(v) for r, v in roles.items() if v}, getattr(src, "name_or_path", "<transformers>"))
+        return LoadedTokenizer(
+            backend,
+            {r: str(v) for r, v in roles.items() if v},
+            getattr(src, "name_or_path", "<transformers>"),
+        )
     if type(src).__name__ == "SentencePieceProcessor":
         return _from_sentencepiece(src.serialized_model_proto(), "<SentencePieceProcessor>")
     if isinstance(src, (str, os.PathLike)):
-        from zett.assets import resolve as resolve_alias  # packaged-model aliases: smollm2, gemma3, minilm
+        from zett.assets import (
+            resolve as resolve_alias,
+        )  # packaged-model aliases: smollm2, gemma3, minilm
 
         src = resolve_alias(str(src))
         path = Path(src).expanduser()
@@ -72,7 +95,13 @@ def load_tokenizer(src: Any) -> LoadedTokenizer:
 
 def _from_path(path: Path) -> LoadedTokenizer:
     if path.is_dir():
-        for name in ("tokenizer.json", "tokenizer.model", "spiece.model", "sentencepiece.bpe.model", "vocab.txt"):
+        for name in (
+            "tokenizer.json",
+            "tokenizer.model",
+            "spiece.model",
+            "sentencepiece.bpe.model",
+            "vocab.txt",
+        ):
             if (path / name).exists():
                 loaded = _from_path(path / name)
                 loaded.roles = {**loaded.roles, **_hf_roles(path)}
@@ -80,11 +109,15 @@ def _from_path(path: Path) -> LoadedTokenizer:
         ggufs = sorted(path.glob("*.gguf"))
         if ggufs:
             return _from_path(ggufs[0])
-        raise TokenizerError(f"{path}: no tokenizer.json, SentencePiece .model, vocab.txt or .gguf in this directory")
+        raise TokenizerError(
+            f"{path}: no tokenizer.json, SentencePiece .model, vocab.txt or .gguf in this directory"
+        )
     suffix = path.suffix.lower()
     try:
         if suffix == ".json":
-            return LoadedTokenizer(Tokenizer.from_file(str(path)), _hf_roles(path.parent), str(path))
+            return LoadedTokenizer(
+                Tokenizer.from_file(str(path)), _hf_roles(path.parent), str(path)
+            )
         if suffix == ".model":
             return _from_sentencepiece(path.read_bytes(), str(path))
         if suffix == ".gguf":
@@ -95,11 +128,18 @@ def _from_path(path: Path) -> LoadedTokenizer:
         raise
     except Exception as e:  # noqa: BLE001 - library errors are re-raised naming the file
         raise TokenizerError(f"{path}: cannot read tokenizer: {e}") from e
-    raise TokenizerError(f"{path}: unknown tokenizer file type {suffix!r} (expected .json, .model, .gguf, .txt or a directory)")
+    raise TokenizerError(
+        f"{path}: unknown tokenizer file type {suffix!r} (expected .json, .model, .gguf, .txt or a "
+        f"directory)"
+    )
 
 
 def _from_hub(name: str) -> LoadedTokenizer:
-    if name.startswith((".", "/", "~")) or name.count("/") > 1 or name.endswith((".json", ".model", ".gguf", ".txt")):
+    if (
+        name.startswith((".", "/", "~"))
+        or name.count("/") > 1
+        or name.endswith((".json", ".model", ".gguf", ".txt"))
+    ):
         raise TokenizerError(f"{name}: no such file or directory")
     try:
         from huggingface_hub import hf_hub_download
@@ -107,23 +147,34 @@ def _from_hub(name: str) -> LoadedTokenizer:
         path = Path(hf_hub_download(name, "tokenizer.json"))
     except Exception as e:  # noqa: BLE001 - offline, unknown repo, no tokenizer.json: one clear message
         offline = os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false")
-        why = "HF_HUB_OFFLINE is set" if offline else f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"
-        raise TokenizerError(f"{name!r} is not a local path and its tokenizer.json could not be fetched from the "
-                             f"Hugging Face hub ({why}); pass a local tokenizer.json, directory, .model or .gguf") from None
+        why = (
+            "HF_HUB_OFFLINE is set"
+            if offline
+            else f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"
+        )
+        raise TokenizerError(
+            f"{name!r} is not a local path and its tokenizer.json could not be fetched from the "
+            f"Hugging Face hub ({why}); pass a local tokenizer.json, directory, .model or .gguf"
+        ) from None
     loaded = LoadedTokenizer(Tokenizer.from_file(str(path)), None, name)
     try:
-        loaded.roles = _hf_roles_files([Path(hf_hub_download(name, f)) for f in ("tokenizer_config.json",)])
+        loaded.roles = _hf_roles_files(
+            [Path(hf_hub_download(name, f)) for f in ("tokenizer_config.json",)]
+        )
     except Exception:  # noqa: BLE001 - roles are optional; names are guessed without them
         pass
     return loaded
 
 
 def _hf_roles(directory: Path) -> dict[str, str]:
-    return _hf_roles_files([directory / n for n in ("special_tokens_map.json", "tokenizer_config.json")])
+    return _hf_roles_files(
+        [directory / n for n in ("special_tokens_map.json", "tokenizer_config.json")]
+    )
 
 
 def _hf_roles_files(paths: list[Path]) -> dict[str, str]:
-    """Role → token text from special_tokens_map.json / tokenizer_config.json (the first file naming a role wins)."""
+    """Role → token text from special_tokens_map.json / tokenizer_config.json (the first file naming a
+    role wins)."""
     roles: dict[str, str] = {}
     for p in paths:
         if not p.exists():
@@ -155,10 +206,14 @@ def _from_wordpiece_vocab(path: Path) -> LoadedTokenizer:
     if unk is None:
         raise TokenizerError(f"{path}: WordPiece vocabulary without an [UNK] token")
     tok = Tokenizer(models.WordPiece(vocab, unk_token=unk))
-    tok.normalizer = normalizers.BertNormalizer(lowercase=all(not t.isupper() for t in vocab if not t.startswith("[")))
+    tok.normalizer = normalizers.BertNormalizer(
+        lowercase=all(not t.isupper() for t in vocab if not t.startswith("["))
+    )
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     tok.decoder = decoders.WordPiece()
-    tok.add_special_tokens([t for t in ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]") if t in vocab])
+    tok.add_special_tokens(
+        [t for t in ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]") if t in vocab]
+    )
     return LoadedTokenizer(tok, _hf_roles(path.parent), str(path))
 
 
@@ -184,40 +239,62 @@ def _from_sentencepiece(proto_bytes: bytes, source: str) -> LoadedTokenizer:
         seen[p] = i
     unk_id = next((i for i, (_, _, t) in enumerate(pieces) if t == T.UNKNOWN), None)
     if ts.model_type == pb.TrainerSpec.UNIGRAM:
-        model = models.Unigram([(p, s) for p, s, _ in pieces], unk_id=unk_id, byte_fallback=ts.byte_fallback)
+        model = models.Unigram(
+            [(p, s) for p, s, _ in pieces], unk_id=unk_id, byte_fallback=ts.byte_fallback
+        )
     elif ts.model_type == pb.TrainerSpec.BPE:
         import numpy as np
 
         from .gguf_tokenizer import sentencepiece_merges
 
         toks = [p for p, _, _ in pieces]
-        merges = sentencepiece_merges(toks, np.array([s for _, s, _ in pieces], np.float32), np.array([t for *_, t in pieces]))
-        model = models.BPE({p: i for i, p in enumerate(toks)}, merges, unk_token=toks[unk_id] if unk_id is not None else None,
-                           fuse_unk=True, byte_fallback=ts.byte_fallback)
+        merges = sentencepiece_merges(
+            toks, np.array([s for _, s, _ in pieces], np.float32), np.array([t for *_, t in pieces])
+        )
+        model = models.BPE(
+            {p: i for i, p in enumerate(toks)},
+            merges,
+            unk_token=toks[unk_id] if unk_id is not None else None,
+            fuse_unk=True,
+            byte_fallback=ts.byte_fallback,
+        )
     else:
-        raise TokenizerError(f"{source}: SentencePiece model type {ts.model_type} (word/char) is not supported")
+        raise TokenizerError(
+            f"{source}: SentencePiece model type {ts.model_type} (word/char) is not supported"
+        )
     tok = Tokenizer(model)
     steps = []
     if ns.precompiled_charsmap:
         steps.append(normalizers.Precompiled(ns.precompiled_charsmap))
         if "nfkc" in ns.name.lower():
-            # `Precompiled` maps characters one by one and misses canonical composition that SentencePiece does
-            # (decomposed Bengali vowel signs stay apart): NFKC after it composes them
+            # `Precompiled` maps characters one by one and misses canonical composition that
+            # SentencePiece does (decomposed Bengali vowel signs stay apart): NFKC after it composes
+            # them
             steps.append(normalizers.NFKC())
     if ns.remove_extra_whitespaces:
         steps += [normalizers.Strip(), normalizers.Replace(Regex(" {2,}"), " ")]
     if steps:
         tok.normalizer = normalizers.Sequence(steps)
-    # The dummy prefix goes in the pre-tokenizer: as a normaliser step it would also be prepended to the
-    # user-defined symbols' own text, which then never match.
-    tok.pre_tokenizer = pre_tokenizers.Metaspace(prepend_scheme="first" if ns.add_dummy_prefix else "never",
-                                                 split=bool(ts.split_by_whitespace))
+    # The dummy prefix goes in the pre-tokenizer: as a normaliser step it would also be prepended to
+    # the user-defined symbols' own text, which then never match.
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(
+        prepend_scheme="first" if ns.add_dummy_prefix else "never",
+        split=bool(ts.split_by_whitespace),
+    )
     dec = [decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse()]
     if ns.add_dummy_prefix:
         dec.append(decoders.Strip(" ", 1, 0))
     tok.decoder = decoders.Sequence(dec)
-    tok.add_special_tokens([AddedToken(p, special=True, normalized=False) for p, _, t in pieces if t in (T.CONTROL, T.UNKNOWN)])
-    user = [AddedToken(p, special=False, normalized=True) for p, _, t in pieces if t == T.USER_DEFINED]
+    tok.add_special_tokens(
+        [
+            AddedToken(p, special=True, normalized=False)
+            for p, _, t in pieces
+            if t in (T.CONTROL, T.UNKNOWN)
+        ]
+    )
+    user = [
+        AddedToken(p, special=False, normalized=True) for p, _, t in pieces if t == T.USER_DEFINED
+    ]
     if user:
         tok.add_tokens(user)
     roles: dict[str, int] = {}
@@ -246,10 +323,13 @@ def gguf_tokenizer_meta(path: Path) -> dict[str, Any]:
 
 @lru_cache(maxsize=4)
 def _gguf_cached(path_str: str, stamp: tuple[int, int]) -> tuple[str, tuple[tuple[str, int], ...]]:
-    # Reading 262k strings through GGUFReader takes seconds: keep the rebuilt tokenizer.json on disk.
-    # keyed by the file and by the rebuilding code, so a fix there is never hidden behind an old cache entry
+    # Reading 262k strings through GGUFReader takes seconds: keep the rebuilt tokenizer.json on
+    # disk. keyed by the file and by the rebuilding code, so a fix there is never hidden behind an
+    # old cache entry
     code = (Path(__file__).parent / "gguf_tokenizer.py").read_bytes()
-    key = hashlib.sha1(f"{path_str}:{stamp}:v1:".encode() + hashlib.sha1(code).digest()).hexdigest()[:16]
+    key = hashlib.sha1(
+        f"{path_str}:{stamp}:v1:".encode() + hashlib.sha1(code).digest()
+    ).hexdigest()[:16]
     cache = Path(os.environ.get("ZETT_CACHE", Path.home() / ".cache" / "zett")) / "tokenizers"
     tj, rj = cache / f"{key}.tokenizer.json", cache / f"{key}.roles.json"
     if tj.exists() and rj.exists():

@@ -11,7 +11,8 @@ from .canonical import CanonicalVocab
 
 @dataclass(frozen=True)
 class Overlap:
-    """Regular tokens present in both vocabularies: `target_ids[k]` ↔ `source_ids[k]` (int32 `[n_shared]`)."""
+    """Regular tokens present in both vocabularies: `target_ids[k]` ↔ `source_ids[k]` (int32
+    `[n_shared]`)."""
 
     target_ids: np.ndarray
     source_ids: np.ndarray
@@ -38,9 +39,11 @@ def overlap(target: CanonicalVocab, source: CanonicalVocab) -> Overlap:
 
 
 def map_specials(target: CanonicalVocab, source: CanonicalVocab) -> dict[int, int]:
-    """Target special id → source special id: same primary role, then any shared role, then identical text.
+    """Target special id → source special id: same primary role, then any shared role, then identical
+    text.
 
-    "control" is not a role to match on (it only says "special, purpose unknown"); such tokens match by text."""
+    "control" is not a role to match on (it only says "special, purpose unknown"); such tokens match
+    by text."""
     out: dict[int, int] = {}
     by_text = {s.token: s.id for s in source.specials}
     for t in target.specials:
@@ -48,7 +51,15 @@ def map_specials(target: CanonicalVocab, source: CanonicalVocab) -> dict[int, in
         if t.role != "control":
             hit = next((s.id for s in source.specials if s.role == t.role), None)
             if hit is None:
-                hit = next((s.id for s in source.specials for r in t.roles if r != "control" and r in s.roles), None)
+                hit = next(
+                    (
+                        s.id
+                        for s in source.specials
+                        for r in t.roles
+                        if r != "control" and r in s.roles
+                    ),
+                    None,
+                )
         if hit is None:
             hit = by_text.get(t.token)
         if hit is not None:

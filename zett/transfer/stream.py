@@ -50,8 +50,23 @@ class TensorSource:
         return int(np.prod(self.shape, dtype=np.int64)) * DTYPES_SIZE[self.dtype]
 
 
-DTYPES_SIZE = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1,
-               "BOOL": 1, "F8_E4M3": 1, "F8_E5M2": 1, "U16": 2, "U32": 4, "U64": 8}
+DTYPES_SIZE = {
+    "F64": 8,
+    "F32": 4,
+    "F16": 2,
+    "BF16": 2,
+    "I64": 8,
+    "I32": 4,
+    "I16": 2,
+    "I8": 1,
+    "U8": 1,
+    "BOOL": 1,
+    "F8_E4M3": 1,
+    "F8_E5M2": 1,
+    "U16": 2,
+    "U32": 4,
+    "U64": 8,
+}
 
 
 def _read_header(path: Path) -> tuple[dict, int]:
@@ -70,7 +85,9 @@ def _byte_copier(path: Path, offset: int, size: int, name: str) -> Callable[[Bin
     return copy
 
 
-def _array_loader(path: Path, offset: int, dtype: np.dtype, shape: tuple[int, ...]) -> Callable[[], np.ndarray]:
+def _array_loader(
+    path: Path, offset: int, dtype: np.dtype, shape: tuple[int, ...]
+) -> Callable[[], np.ndarray]:
     count = int(np.prod(shape, dtype=np.int64))
     return lambda: np.fromfile(path, dtype=dtype, count=count, offset=offset).reshape(shape)
 
@@ -91,13 +108,27 @@ def safetensors_sources(directory: Path, cast: np.dtype | None = None) -> list[T
             if tag not in DTYPES_SIZE:
                 raise CheckpointError(f"{file}: tensor {name!r} has unknown dtype {tag}")
             if e - b != int(np.prod(shape, dtype=np.int64)) * DTYPES_SIZE[tag]:
-                raise CheckpointError(f"{file}: tensor {name!r} spans {e - b} bytes, its shape {shape} needs another size")
+                raise CheckpointError(
+                    f"{file}: tensor {name!r} spans {e - b} bytes, its shape {shape} needs another "
+                    f"size"
+                )
             np_dtype = DTYPES.get(tag)
-            load = _array_loader(file, start + b, np_dtype, shape) if np_dtype is not None else _unreadable(file, name, tag)
-            if cast is not None and np_dtype is not None and np_dtype.kind == "f" and np_dtype != cast:
+            load = (
+                _array_loader(file, start + b, np_dtype, shape)
+                if np_dtype is not None
+                else _unreadable(file, name, tag)
+            )
+            if (
+                cast is not None
+                and np_dtype is not None
+                and np_dtype.kind == "f"
+                and np_dtype != cast
+            ):
                 out.append(TensorSource(name, TAGS[cast], shape, _cast(load, cast)))
             else:
-                out.append(TensorSource(name, tag, shape, load, _byte_copier(file, start + b, e - b, name)))
+                out.append(
+                    TensorSource(name, tag, shape, load, _byte_copier(file, start + b, e - b, name))
+                )
     return out
 
 
@@ -112,7 +143,9 @@ def _cast(load: Callable[[], np.ndarray], dtype: np.dtype) -> Callable[[], np.nd
     return lambda: load().astype(dtype)
 
 
-def gguf_sources(path: Path, num_heads: int, num_kv_heads: int, dtype: np.dtype) -> list[TensorSource]:
+def gguf_sources(
+    path: Path, num_heads: int, num_kv_heads: int, dtype: np.dtype
+) -> list[TensorSource]:
     """Every tensor of a GGUF file under its HF name, dequantised on demand (float `dtype`)."""
     from zett.models.gguf_io import _dequantize, hf_tensor_name, unpermute_rotary
     from zett.models.gguf_reader import GGUFFile, GGUFFormatError
@@ -126,9 +159,12 @@ def gguf_sources(path: Path, num_heads: int, num_kv_heads: int, dtype: np.dtype)
     for gname, info in f.tensors.items():
         hf = hf_tensor_name(gname, arch)
         if hf is None:
-            raise CheckpointError(f"{path}: tensor {gname!r} has no Hugging Face counterpart for {arch}")
+            raise CheckpointError(
+                f"{path}: tensor {gname!r} has no Hugging Face counterpart for {arch}"
+            )
 
-        # the same conventions `read_gguf` undoes: llama q/k rotary permutation, Gemma norms as 1 + w
+        # the same conventions `read_gguf` undoes: llama q/k rotary permutation, Gemma norms as 1 +
+        # w
         def load(gname: str = gname) -> np.ndarray:
             w = _dequantize(f, gname)
             if arch == "llama" and ".attn_q." in gname:
@@ -155,11 +191,17 @@ def plan_shards(tensors: list[TensorSource], max_bytes: int) -> list[list[Tensor
     return shards
 
 
-def _write_shard(file: Path, tensors: list[TensorSource], metadata: dict[str, str], bar: tqdm) -> None:
+def _write_shard(
+    file: Path, tensors: list[TensorSource], metadata: dict[str, str], bar: tqdm
+) -> None:
     def from_array(t: TensorSource) -> Callable[[BinaryIO], None]:
-        return lambda fout: write_array(fout, t.load(), DTYPES[t.dtype], t.shape, f"tensor {t.name!r}")
+        return lambda fout: write_array(
+            fout, t.load(), DTYPES[t.dtype], t.shape, f"tensor {t.name!r}"
+        )
 
-    plan = [ShardTensor(t.name, t.dtype, t.shape, t.nbytes, t.copy or from_array(t)) for t in tensors]
+    plan = [
+        ShardTensor(t.name, t.dtype, t.shape, t.nbytes, t.copy or from_array(t)) for t in tensors
+    ]
     try:
         write_file(file, plan, metadata, bar.update)
     except SafetensorsFormatError as e:
@@ -169,7 +211,8 @@ def _write_shard(file: Path, tensors: list[TensorSource], metadata: dict[str, st
 def write_checkpoint(
     directory: Path, tensors: list[TensorSource], max_shard_bytes: int, progress: bool = True
 ) -> list[str]:
-    """Writes `model.safetensors` or numbered shards + index into `directory`; returns the file names."""
+    """Writes `model.safetensors` or numbered shards + index into `directory`; returns the file
+    names."""
     names = [t.name for t in tensors]
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
@@ -193,5 +236,7 @@ def write_checkpoint(
 
 def array_source(name: str, arr: np.ndarray) -> TensorSource:
     if arr.dtype not in TAGS:
-        raise CheckpointError(f"tensor {name!r}: dtype {arr.dtype} cannot be written to safetensors here")
+        raise CheckpointError(
+            f"tensor {name!r}: dtype {arr.dtype} cannot be written to safetensors here"
+        )
     return TensorSource(name, TAGS[arr.dtype], tuple(arr.shape), lambda: arr)

@@ -1,4 +1,5 @@
-"""Tokenizer transfer of a checkpoint: new embedding tables (heuristic or hypernet), every other tensor streamed through."""
+"""Tokenizer transfer of a checkpoint: new embedding tables (heuristic or hypernet), every other tensor
+streamed through."""
 
 from __future__ import annotations
 
@@ -24,25 +25,47 @@ from zett.models.hf_io import (
     resolve,
 )
 from zett.models.weights import CheckpointError
-from zett.tokenization import CanonicalVocab, LoadedTokenizer, TokenizerError, canonicalize, load_tokenizer
-from zett.transfer.stream import DTYPES, TensorSource, array_source, gguf_sources, safetensors_sources, write_checkpoint
+from zett.tokenization import (
+    CanonicalVocab,
+    LoadedTokenizer,
+    TokenizerError,
+    canonicalize,
+    load_tokenizer,
+)
+from zett.transfer.stream import (
+    DTYPES,
+    TensorSource,
+    array_source,
+    gguf_sources,
+    safetensors_sources,
+    write_checkpoint,
+)
 
-# tensors whose rows are vocabulary ids, by family naming (decoders: embed_tokens / lm_head; BERT-style MLMs)
+# tensors whose rows are vocabulary ids, by family naming (decoders: embed_tokens / lm_head;
+# BERT-style MLMs)
 INPUT_EMBEDDING = re.compile(r"(^|.*\.)(embed_tokens|word_embeddings)\.weight")
 OUTPUT_EMBEDDING = re.compile(r"(lm_head|cls\.predictions\.decoder)\.weight")
 OUTPUT_BIAS = re.compile(r"cls\.predictions\.(decoder\.)?bias")
 _ROLES_IN_CONFIG = ("bos", "eos", "pad", "unk", "sep", "cls", "mask")
-_DTYPE_NAMES = {"float32": np.float32, "float16": np.float16, "bfloat16": DTYPES["BF16"], "float64": np.float64}
+_DTYPE_NAMES = {
+    "float32": np.float32,
+    "float16": np.float16,
+    "bfloat16": DTYPES["BF16"],
+    "float64": np.float64,
+}
 
 
 @dataclass(frozen=True)
 class TransferConfig:
-    """What to transfer where: model (HF dir / hub id / GGUF), target tokenizer, and hypernet or method."""
+    """What to transfer where: model (HF dir / hub id / GGUF), target tokenizer, and hypernet or
+    method."""
 
     model: str
     tokenizer: str
     out: str
-    method: str | None = None  # a heuristic name (fvt, focus, random, mean, mean_noise, mvn, lexical)
+    method: str | None = (
+        None  # a heuristic name (fvt, focus, random, mean, mean_noise, mvn, lexical)
+    )
     hypernet: str | None = None
     dtype: str | None = None  # None: the source embedding dtype (float32 for GGUF)
     seed: int = 0
@@ -54,14 +77,17 @@ class TransferConfig:
 
     def __post_init__(self) -> None:
         if (self.method is None) == (self.hypernet is None):
-            raise ValueError("give exactly one of a hypernet (--hypernet) or a heuristic method (--method)")
+            raise ValueError(
+                "give exactly one of a hypernet (--hypernet) or a heuristic method (--method)"
+            )
         if self.dtype is not None and self.dtype not in _DTYPE_NAMES:
             raise ValueError(f"dtype {self.dtype!r} is not one of {sorted(_DTYPE_NAMES)}")
 
 
 @dataclass
 class SourceModel:
-    """The source checkpoint seen without loading it: config, tensor plan, tokenizer, label for errors."""
+    """The source checkpoint seen without loading it: config, tensor plan, tokenizer, label for
+    errors."""
 
     path: Path
     label: str
@@ -81,10 +107,17 @@ def open_source(model: str, dtype: np.dtype | None) -> SourceModel:
 
         g = read_gguf(path, tensors=False)
         hf = dict(g.hf_config)
-        tensors = gguf_sources(path, hf["num_attention_heads"], hf["num_key_value_heads"], np.dtype(dtype or np.float32))
+        tensors = gguf_sources(
+            path,
+            hf["num_attention_heads"],
+            hf["num_key_value_heads"],
+            np.dtype(dtype or np.float32),
+        )
         return SourceModel(path, str(path), hf, tensors, load_tokenizer(path), True)
     if path.is_file():
-        raise CheckpointError(f"{path}: expected a model directory (config.json + safetensors) or a .gguf file")
+        raise CheckpointError(
+            f"{path}: expected a model directory (config.json + safetensors) or a .gguf file"
+        )
     hf = read_hf_config(path)
     tensors = safetensors_sources(path, np.dtype(dtype) if dtype is not None else None)
     try:
@@ -107,8 +140,12 @@ def load_target(tokenizer: str) -> tuple[LoadedTokenizer, CanonicalVocab]:
     try:
         loaded = load_tokenizer(tokenizer)
         return loaded, canonicalize(loaded)
-    except Exception as e:  # any parse failure of the user's file means one thing: not usable as the target
-        raise ValueError(f"target tokenizer {tokenizer}: cannot be loaded ({type(e).__name__}: {e})") from None
+    except (
+        Exception
+    ) as e:  # any parse failure of the user's file means one thing: not usable as the target
+        raise ValueError(
+            f"target tokenizer {tokenizer}: cannot be loaded ({type(e).__name__}: {e})"
+        ) from None
 
 
 def compute_tables(cfg: TransferConfig, source, target: CanonicalVocab):
@@ -119,9 +156,13 @@ def compute_tables(cfg: TransferConfig, source, target: CanonicalVocab):
         opts = dict(cfg.method_opts)
         if cfg.method == "focus":
             if cfg.texts is None:
-                raise ValueError("--method focus needs --texts FILE (text in the target tokenizer's language(s))")
+                raise ValueError(
+                    "--method focus needs --texts FILE (text in the target tokenizer's language(s))"
+                )
             opts.setdefault("texts", Path(cfg.texts).read_text(encoding="utf-8").splitlines())
-            opts.setdefault("tokenizer", cfg.tokenizer)  # FOCUS encodes the texts with the target tokenizer
+            opts.setdefault(
+                "tokenizer", cfg.tokenizer
+            )  # FOCUS encodes the texts with the target tokenizer
         return get_heuristic(cfg.method)(source, target, seed=cfg.seed, **opts)
     from zett.hypernet.checkpoint import load_hypernet, read_hypernet_meta
     from zett.hypernet.predict import predict_embeddings
@@ -130,19 +171,32 @@ def compute_tables(cfg: TransferConfig, source, target: CanonicalVocab):
     meta = read_hypernet_meta(cfg.hypernet)
     hcfg = meta["config"]
     if source.output_embeddings is not None and not hcfg.get("predict_output_embeddings"):
-        raise ValueError(f"{cfg.hypernet}: the model has an untied LM head but the hypernet predicts no output embeddings")
+        raise ValueError(
+            f"{cfg.hypernet}: the model has an untied LM head but the hypernet predicts no output "
+            f"embeddings"
+        )
     if source.output_bias is not None and not hcfg.get("predict_bias"):
-        raise ValueError(f"{cfg.hypernet}: the model has an output bias but the hypernet predicts none")
+        raise ValueError(
+            f"{cfg.hypernet}: the model has an output bias but the hypernet predicts none"
+        )
     out_emb = source.output_embeddings if hcfg.get("predict_output_embeddings") else None
     if hcfg.get("predict_output_embeddings") and out_emb is None:
-        raise ValueError(f"{cfg.hypernet}: the hypernet predicts output embeddings but the model's LM head is tied")
-    hn = load_hypernet(cfg.hypernet, source.input_embeddings, out_emb, source_output_bias=source.output_bias)
+        raise ValueError(
+            f"{cfg.hypernet}: the hypernet predicts output embeddings but the model's LM head is "
+            f"tied"
+        )
+    hn = load_hypernet(
+        cfg.hypernet, source.input_embeddings, out_emb, source_output_bias=source.output_bias
+    )
     dec = Decomposer(source.vocab, maxlen=hn.cfg.surface_maxlen)
     return predict_embeddings(hn, dec, target, source.output_bias, progress=cfg.progress)
 
 
-def update_config(hf: dict[str, Any], vocab_size: int, target: CanonicalVocab, dtype_name: str | None) -> dict[str, Any]:
-    """config.json with the new vocabulary size and the target tokenizer's special ids (absent roles → null)."""
+def update_config(
+    hf: dict[str, Any], vocab_size: int, target: CanonicalVocab, dtype_name: str | None
+) -> dict[str, Any]:
+    """config.json with the new vocabulary size and the target tokenizer's special ids (absent roles →
+    null)."""
     out = json.loads(json.dumps(hf))
     tc = _text_config(out)
     tc["vocab_size"] = int(vocab_size)
@@ -158,9 +212,12 @@ def update_config(hf: dict[str, Any], vocab_size: int, target: CanonicalVocab, d
     return out
 
 
-def ship_tokenizer(spec: str, loaded: LoadedTokenizer, target: CanonicalVocab, out: Path) -> list[str]:
-    """The target tokenizer's own files into `out` (unchanged), plus tokenizer.json / tokenizer_config.json
-    only where the given form lacks them (a SentencePiece .model, a GGUF, a hub id)."""
+def ship_tokenizer(
+    spec: str, loaded: LoadedTokenizer, target: CanonicalVocab, out: Path
+) -> list[str]:
+    """The target tokenizer's own files into `out` (unchanged), plus tokenizer.json /
+    tokenizer_config.json only where the given form lacks them (a SentencePiece .model, a GGUF, a
+    hub id)."""
     path = Path(spec).expanduser()
     files: list[str] = []
     if path.is_dir():
@@ -170,7 +227,9 @@ def ship_tokenizer(spec: str, loaded: LoadedTokenizer, target: CanonicalVocab, o
 
         files = [Path(p).name for p in read_gguf(path, tensors=False).save_tokenizer(out)]
     elif path.is_file():
-        name = {".json": "tokenizer.json", ".model": "tokenizer.model", ".txt": "vocab.txt"}.get(path.suffix, path.name)
+        name = {".json": "tokenizer.json", ".model": "tokenizer.model", ".txt": "vocab.txt"}.get(
+            path.suffix, path.name
+        )
         shutil.copy2(path, out / name)
         files = [name]
     if not (out / "tokenizer.json").exists():
@@ -206,19 +265,33 @@ def transfer(cfg: TransferConfig) -> Path:
     out_dtype = np.dtype(_DTYPE_NAMES[cfg.dtype]) if cfg.dtype else None
     loaded_target, target = load_target(cfg.tokenizer)
     src = open_source(cfg.model, out_dtype)
-    _log(cfg, f"source {src.label}: {len(src.tensors)} tensors; target {cfg.tokenizer}: {target.size} tokens")
+    _log(
+        cfg,
+        f"source {src.label}: {len(src.tensors)} tensors; target {cfg.tokenizer}: {target.size} "
+        f"tokens",
+    )
 
-    inputs, outputs, biases = (_find(src.tensors, p) for p in (INPUT_EMBEDDING, OUTPUT_EMBEDDING, OUTPUT_BIAS))
+    inputs, outputs, biases = (
+        _find(src.tensors, p) for p in (INPUT_EMBEDDING, OUTPUT_EMBEDDING, OUTPUT_BIAS)
+    )
     if len(inputs) != 1:
-        raise CheckpointError(f"{src.label}: expected one input embedding tensor, found {[t.name for t in inputs]}")
+        raise CheckpointError(
+            f"{src.label}: expected one input embedding tensor, found {[t.name for t in inputs]}"
+        )
     emb = inputs[0]
     vocab_rows = int(_text_config(src.hf_config).get("vocab_size", emb.shape[0]))
     if emb.shape[0] != vocab_rows:
-        raise CheckpointError(f"{src.label}: tensor {emb.name!r} has {emb.shape[0]} rows but config.json says vocab_size={vocab_rows}")
+        raise CheckpointError(
+            f"{src.label}: tensor {emb.name!r} has {emb.shape[0]} rows but config.json says "
+            f"vocab_size={vocab_rows}"
+        )
     tied = bool(src.hf_config.get("tie_word_embeddings", True))
     for t in outputs + biases:
         if t.shape[0] != emb.shape[0]:
-            raise CheckpointError(f"{src.label}: tensor {t.name!r} has {t.shape[0]} rows, {emb.name!r} has {emb.shape[0]}")
+            raise CheckpointError(
+                f"{src.label}: tensor {t.name!r} has {t.shape[0]} rows, {emb.name!r} has "
+                f"{emb.shape[0]}"
+            )
     source_vocab = canonicalize(src.tokenizer)
     e_in = emb.load().astype(np.float32, copy=False)
     e_out = outputs[0].load().astype(np.float32, copy=False) if outputs and not tied else None
@@ -229,7 +302,9 @@ def transfer(cfg: TransferConfig) -> Path:
     del source, e_in, e_out, bias  # the write phase needs only the new tables
 
     n_new = new.input_embeddings.shape[0]
-    replace: dict[str, np.ndarray] = {emb.name: new.input_embeddings.astype(DTYPES[emb.dtype], copy=False)}
+    replace: dict[str, np.ndarray] = {
+        emb.name: new.input_embeddings.astype(DTYPES[emb.dtype], copy=False)
+    }
     for t in outputs:
         table = new.output_embeddings if not tied else new.input_embeddings
         replace[t.name] = table.astype(DTYPES[t.dtype], copy=False)
@@ -237,8 +312,14 @@ def transfer(cfg: TransferConfig) -> Path:
         if new.output_bias is None:
             raise ValueError(f"{cfg.method or cfg.hypernet} produced no output bias for {t.name!r}")
         replace[t.name] = new.output_bias.astype(DTYPES[t.dtype], copy=False)
-    del new.input_embeddings, new.output_embeddings, new.output_bias  # only `replace` holds them now
-    tensors = [array_source(t.name, replace[t.name]) if t.name in replace else t for t in src.tensors]
+    del (
+        new.input_embeddings,
+        new.output_embeddings,
+        new.output_bias,
+    )  # only `replace` holds them now
+    tensors = [
+        array_source(t.name, replace[t.name]) if t.name in replace else t for t in src.tensors
+    ]
     replaced = sorted(replace)
 
     out, tmp = atomic_output_dir(out_dir, cfg.overwrite)
@@ -258,11 +339,13 @@ def transfer(cfg: TransferConfig) -> Path:
             "seed": cfg.seed,
             "dtype": cfg.dtype,
             "zett_version": __import__("zett").__version__,
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "source_vocab_size": int(emb.shape[0]),
             "target_vocab_size": int(n_new),
             "n_copied": int(new.info.get("n_copied", 0)),
-            "n_initialised": int(new.info.get("n_initialised", n_new - new.info.get("n_copied", 0))),
+            "n_initialised": int(
+                new.info.get("n_initialised", n_new - new.info.get("n_copied", 0))
+            ),
             "n_truncated": int(new.info.get("n_truncated", 0)),
             "replaced_tensors": replaced,
         }
@@ -271,7 +354,11 @@ def transfer(cfg: TransferConfig) -> Path:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    _log(cfg, f"wrote {out} ({provenance['n_copied']} rows copied, {provenance['n_initialised']} initialised)")
+    _log(
+        cfg,
+        f"wrote {out} ({provenance['n_copied']} rows copied, {provenance['n_initialised']} "
+        f"initialised)",
+    )
     return out
 
 

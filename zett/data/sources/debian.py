@@ -1,4 +1,5 @@
-"""Debian documentation packages (man pages, LibreOffice/GIMP help) fetched with apt without installing."""
+"""Debian documentation packages (man pages, LibreOffice/GIMP help) fetched with apt without
+installing."""
 
 from __future__ import annotations
 
@@ -77,10 +78,13 @@ def fetch_package(package: str, cache_dir: Path | None = None) -> Path:
         return root
     for tool in ("apt-get", "apt-cache", "dpkg-deb"):
         if shutil.which(tool) is None:
-            raise AptUnavailableError(f"{tool} not found: Debian packages cannot be fetched on this system")
+            raise AptUnavailableError(
+                f"{tool} not found: Debian packages cannot be fetched on this system"
+            )
     if _run(["apt-cache", "show", "--no-all-versions", package]).returncode != 0:
         raise PackageNotFoundError(
-            f"Debian package {package!r} is unknown to apt (check the name with `apt-cache search`, "
+            f"Debian package {package!r} is unknown to apt (check the name with `apt-cache "
+            f"search`, "
             "or run `apt-get update`)"
         )
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -90,11 +94,15 @@ def fetch_package(package: str, cache_dir: Path | None = None) -> Path:
         got = _run(["apt-get", "download", package], cwd=tmp_path)
         debs = list(tmp_path.glob("*.deb"))
         if got.returncode != 0 or not debs:
-            raise AptUnavailableError(f"`apt-get download {package}` failed: {got.stderr.strip()[-500:]}")
+            raise AptUnavailableError(
+                f"`apt-get download {package}` failed: {got.stderr.strip()[-500:]}"
+            )
         unpacked = tmp_path / "root"
         x = _run(["dpkg-deb", "-x", str(debs[0]), str(unpacked)])
         if x.returncode != 0:
-            raise AptUnavailableError(f"`dpkg-deb -x {debs[0].name}` failed: {x.stderr.strip()[-500:]}")
+            raise AptUnavailableError(
+                f"`dpkg-deb -x {debs[0].name}` failed: {x.stderr.strip()[-500:]}"
+            )
         (unpacked / ".zett-complete").write_text(debs[0].name + "\n")
         if root.exists():
             shutil.rmtree(root)
@@ -145,8 +153,8 @@ PARSE_VERSION = 1  # bump when the markup converters change: invalidates the per
 
 
 def _package_pages(root: Path) -> list[tuple[str, str, list[str]]]:
-    """(lang, unit, raw paragraphs) of every page in an unpacked package, cached next to it
-    (HTML parsing is the slow part of a build; the cache makes rebuilds with other settings cheap)."""
+    """(lang, unit, raw paragraphs) of every page in an unpacked package, cached next to it (HTML
+    parsing is the slow part of a build; the cache makes rebuilds with other settings cheap)."""
     cache = root / f".zett-pages-v{PARSE_VERSION}.jsonl"
     if cache.is_file():
         with open(cache, encoding="utf-8") as f:
@@ -169,7 +177,11 @@ class DebianDocs:
     """
 
     def __init__(
-        self, packages: Iterable[str], langs: Iterable[str], cache_dir: Path | None = None, strict: bool = True
+        self,
+        packages: Iterable[str],
+        langs: Iterable[str],
+        cache_dir: Path | None = None,
+        strict: bool = True,
     ):
         self.packages = list(packages)
         self.langs = set(langs)
@@ -220,7 +232,14 @@ class DebianDocs:
                     segments.append(para)
                 if segments:
                     docs[lang].append(
-                        Document(lang, SOURCE, f"{SOURCE}/{pkg}/{unit}", f"{SOURCE}/{unit}", tuple(segments), joiner="\n")
+                        Document(
+                            lang,
+                            SOURCE,
+                            f"{SOURCE}/{pkg}/{unit}",
+                            f"{SOURCE}/{unit}",
+                            tuple(segments),
+                            joiner="\n",
+                        )
                     )
         return docs
 

@@ -8,10 +8,42 @@ import re
 # --- roff ---------------------------------------------------------------------------------------
 
 _NAMED_CHARS = {
-    "em": "—", "en": "–", "hy": "-", "lq": "“", "rq": "”", "oq": "‘", "cq": "’", "aq": "'", "dq": '"',
-    "bu": "•", "co": "©", "rg": "®", "tm": "™", "de": "°", "mu": "×", "di": "÷", "+-": "±", "<=": "≤",
-    ">=": "≥", "!=": "≠", "->": "→", "<-": "←", "ti": "~", "ha": "^", "rs": "\\", "sl": "/", "ba": "|",
-    "fo": "«", "fc": "»", "Fo": "«", "Fc": "»", "r!": "¡", "r?": "¿", "ss": "ß", "ga": "`", "aa": "´",
+    "em": "—",
+    "en": "–",
+    "hy": "-",
+    "lq": "“",
+    "rq": "”",
+    "oq": "‘",
+    "cq": "’",
+    "aq": "'",
+    "dq": '"',
+    "bu": "•",
+    "co": "©",
+    "rg": "®",
+    "tm": "™",
+    "de": "°",
+    "mu": "×",
+    "di": "÷",
+    "+-": "±",
+    "<=": "≤",
+    ">=": "≥",
+    "!=": "≠",
+    "->": "→",
+    "<-": "←",
+    "ti": "~",
+    "ha": "^",
+    "rs": "\\",
+    "sl": "/",
+    "ba": "|",
+    "fo": "«",
+    "fc": "»",
+    "Fo": "«",
+    "Fc": "»",
+    "r!": "¡",
+    "r?": "¿",
+    "ss": "ß",
+    "ga": "`",
+    "aa": "´",
 }
 _ROFF_ESCAPE = re.compile(
     r"""\\(?:
@@ -25,11 +57,39 @@ _ROFF_ESCAPE = re.compile(
     )""",
     re.VERBOSE,
 )
-_ONE_CHAR = {"-": "-", "e": "\\", "\\": "\\", " ": " ", "~": " ", "0": " ", "'": "´", "`": "`", ".": "."}
+_ONE_CHAR = {
+    "-": "-",
+    "e": "\\",
+    "\\": "\\",
+    " ": " ",
+    "~": " ",
+    "0": " ",
+    "'": "´",
+    "`": "`",
+    ".": ".",
+}
 # macros whose arguments are running text (alternating fonts join without spaces)
 _FONT_MACROS = {"B", "I", "SM", "SB"}
 _ALT_MACROS = {"BR", "RB", "IR", "RI", "BI", "IB"}
-_BREAK_MACROS = {"PP", "P", "LP", "IP", "TP", "TQ", "HP", "br", "sp", "RS", "RE", "SH", "SS", "in", "ti", "bp", "PD"}
+_BREAK_MACROS = {
+    "PP",
+    "P",
+    "LP",
+    "IP",
+    "TP",
+    "TQ",
+    "HP",
+    "br",
+    "sp",
+    "RS",
+    "RE",
+    "SH",
+    "SS",
+    "in",
+    "ti",
+    "bp",
+    "PD",
+}
 _SKIP_BLOCKS = {"nf": "fi", "EX": "EE", "TS": "TE", "EQ": "EN", "de": "..", "ig": ".."}
 
 
@@ -83,7 +143,9 @@ def man_to_paragraphs(source: str) -> list[str]:
             if name in _BREAK_MACROS:
                 flush()
                 if name in ("SH", "SS") and rest:
-                    paragraphs.append(" ".join(_roff_args(rest)))  # headings: kept, short ones dropped later
+                    paragraphs.append(
+                        " ".join(_roff_args(rest))
+                    )  # headings: kept, short ones dropped later
                 continue
             if name in _FONT_MACROS:
                 current.append(" ".join(_roff_args(rest)))
@@ -108,11 +170,58 @@ def man_to_paragraphs(source: str) -> list[str]:
 # --- HTML ---------------------------------------------------------------------------------------
 
 _BLOCK_TAGS = {
-    "p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "td", "th", "tr", "dt", "dd", "br", "table",
-    "section", "article", "blockquote", "caption", "figcaption", "title",
+    "p",
+    "div",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "li",
+    "td",
+    "th",
+    "tr",
+    "dt",
+    "dd",
+    "br",
+    "table",
+    "section",
+    "article",
+    "blockquote",
+    "caption",
+    "figcaption",
+    "title",
 }
-_SKIP_TAGS = {"script", "style", "header", "footer", "aside", "nav", "noscript", "pre", "code", "title", "head", "button"}
-_VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+_SKIP_TAGS = {
+    "script",
+    "style",
+    "header",
+    "footer",
+    "aside",
+    "nav",
+    "noscript",
+    "pre",
+    "code",
+    "title",
+    "head",
+    "button",
+}
+_VOID_TAGS = {
+    "area",
+    "base",
+    "br",
+    "col",
+    "embed",
+    "hr",
+    "img",
+    "input",
+    "link",
+    "meta",
+    "source",
+    "track",
+    "wbr",
+}
 # help-page chrome: "To access this command..." menus, related-topic link lists
 _SKIP_CLASSES = ("howtoget", "relatedtopics", "related", "navheader", "navfooter", "toc")
 
@@ -162,7 +271,8 @@ class _TextCollector:
             self._parts.append(data)
 
 
-# A tokenizer for machine-written help pages: ~5x faster than html.parser, which dominated build time.
+# A tokenizer for machine-written help pages: ~5x faster than html.parser, which dominated build
+# time.
 _RAW_TEXT = re.compile(r"<(script|style)\b.*?</\1\s*>|<!--.*?-->|<![^>]*>|<\?[^>]*>", re.S | re.I)
 _TOKEN = re.compile(r"""<(/?)([a-zA-Z][\w:-]*)((?:[^>"']|"[^"]*"|'[^']*')*)>|([^<]+|<)""")
 _ATTR = re.compile(r"""([\w:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
@@ -180,8 +290,10 @@ def html_to_paragraphs(source: str) -> tuple[str | None, list[str]]:
         if closing:
             collector.handle_endtag(tag)
             continue
-        pairs = [(k.lower(), html.unescape(a if a is not None else b if b is not None else c))
-                 for k, a, b, c in _ATTR.findall(attrs)]
+        pairs = [
+            (k.lower(), html.unescape(a if a is not None else b if b is not None else c))
+            for k, a, b, c in _ATTR.findall(attrs)
+        ]
         collector.handle_starttag(tag, pairs)
         if attrs.rstrip().endswith("/") and tag not in _VOID_TAGS:
             collector.handle_endtag(tag)

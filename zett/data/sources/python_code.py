@@ -43,4 +43,12 @@ def iter_documents(lang: str, root: Path | None = None) -> Iterator[Document]:
         blocks = code_blocks(text)
         if blocks:
             unit = "/".join(path.relative_to(root).parts[:2])
-            yield Document(CODE_LANG, SOURCE, f"{SOURCE}/{rel}", f"{SOURCE}/{unit}", tuple(blocks), joiner="\n\n", code=True)
+            yield Document(
+                CODE_LANG,
+                SOURCE,
+                f"{SOURCE}/{rel}",
+                f"{SOURCE}/{unit}",
+                tuple(blocks),
+                joiner="\n\n",
+                code=True,
+            )
