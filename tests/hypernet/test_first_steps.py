@@ -54,7 +54,15 @@ def _run(tmp_path: Path, corpus: Path, name: str) -> dict[str, dict]:
     return {str(r["step"]): {k: r[k] for k in KEYS} for r in rows}
 
 
-@pytest.mark.parametrize("name", list(RUNS))
+@pytest.mark.parametrize(
+    "name",
+    # the two-part and MLM paths also run in the default suite elsewhere (test_multihost, test_train)
+    [
+        "clm",
+        pytest.param("clm-two-parts", marks=pytest.mark.slow),
+        pytest.param("mlm", marks=pytest.mark.slow),
+    ],
+)
 def test_first_steps_are_bit_identical_to_the_recorded_ones(tmp_path, corpus, name):
     got = _run(tmp_path, corpus, name)
     if os.environ.get("ZETT_RECORD_FIRST_STEPS") == "1":
