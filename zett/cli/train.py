@@ -51,11 +51,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import jax
     import yaml
 
     from zett.config import load_config, to_dict
-    from zett.hypernet.train import train
-    from zett.hypernet.train_config import TrainConfig
+    from zett.hypernet import TrainConfig, train
     from zett.parallel import initialize_distributed
 
     cfg = load_config(TrainConfig, args.config, args.overrides)
@@ -79,8 +79,6 @@ def run(args: argparse.Namespace) -> int:
         max_steps=args.max_steps,
         max_seconds=None if args.max_minutes is None else 60 * args.max_minutes,
     )
-    import jax
-
     if jax.process_index() == 0:
         print({k: round(v, 4) if isinstance(v, float) else v for k, v in last.items()})
         print(f"hypernetwork saved to {cfg.workdir}/hypernet")

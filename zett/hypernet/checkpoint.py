@@ -1,5 +1,5 @@
-"""Training checkpoints (orbax: params + optimizer + step + data state) and the exported hypernet
-dir."""
+"""The exported hypernet directory: `hypernet.json` + `hypernet.safetensors` (training checkpoints:
+`zett.training.TrainCheckpointer`)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from typing import Any
 
 import jax
 import numpy as np
-import orbax.checkpoint as ocp
 from flax import nnx
 from safetensors.numpy import load_file, save_file
 
@@ -24,59 +23,6 @@ from zett.hypernet.model import Hypernet
 
 HYPERNET_WEIGHTS = "hypernet.safetensors"
 HYPERNET_META = "hypernet.json"
-
-
-class TrainCheckpointer:
-    """Saves every N steps into `workdir/checkpoints`; `restore_latest` resumes a killed run
-    exactly."""
-
-    def __init__(self, workdir: str | Path, keep: int = 2):
-        self.directory = Path(workdir).absolute() / "checkpoints"
-        self.manager = ocp.CheckpointManager(
-            self.directory,
-            options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True),
-        )
-
-    @property
-    def latest_step(self) -> int | None:
-        return self.manager.latest_step()
-
-    def save(
-        self, step: int, hypernet: Hypernet, optimizer: nnx.Optimizer, data_state: dict[str, Any]
-    ) -> None:
-        self.manager.save(
-            step,
-            args=ocp.args.Composite(
-                params=ocp.args.StandardSave(nnx.state(hypernet, nnx.Param)),
-                optimizer=ocp.args.StandardSave(nnx.state(optimizer)),
-                data=ocp.args.JsonSave(data_state),
-            ),
-        )
-        self.manager.wait_until_finished()
-
-    def restore_latest(
-        self, hypernet: Hypernet, optimizer: nnx.Optimizer
-    ) -> tuple[int, dict[str, Any]] | None:
-        """Loads the newest checkpoint into `hypernet`/`optimizer` in place → (step, data_state)."""
-        step = self.manager.latest_step()
-        if step is None:
-            return None
-        params = nnx.state(hypernet, nnx.Param)
-        opt_state = nnx.state(optimizer)
-        restored = self.manager.restore(
-            step,
-            args=ocp.args.Composite(
-                params=ocp.args.StandardRestore(params),
-                optimizer=ocp.args.StandardRestore(opt_state),
-                data=ocp.args.JsonRestore(),
-            ),
-        )
-        nnx.update(hypernet, restored["params"])
-        nnx.update(optimizer, restored["optimizer"])
-        return step, dict(restored["data"])
-
-    def close(self) -> None:
-        self.manager.close()
 
 
 def embeddings_fingerprint(table: np.ndarray) -> str:

@@ -9,12 +9,13 @@ from dataclasses import dataclass
 
 import jax
 import numpy as np
+from jax.experimental import multihost_utils
 from jax.sharding import Mesh
 
-from zett.hypernet.batch import HypernetBatch
-from zett.parallel.mesh import DEFAULT_RULES, TEXT_FIELDS, batch_field_sharding, shard_batch
+from zett.hypernet.batch import Batch
+from zett.parallel.mesh import DEFAULT_RULES, batch_field_sharding, shard_batch
+from zett.sampling.batch import SUBSET_FIELDS, TEXT_FIELDS
 
-SUBSET_FIELDS = ("surface_ids", "surface_lengths", "special_source_ids", "source_ids", "vocab_mask")
 # what a padding row of the collator's subset holds; rows merged away become padding rows
 _PADDING = {
     "surface_ids": 0,
@@ -78,9 +79,10 @@ def first_occurrence(vocab_ids: np.ndarray, vocab_mask: np.ndarray) -> np.ndarra
     return first
 
 
-def merge_parts(local: Sequence, parts: DataParts, full_vocab: bool) -> dict[str, np.ndarray]:
-    """This process's collated parts (`zett.sampling.Batch`) → the arrays of its share of the global
-    batch.
+def merge_parts(
+    local: Sequence[Batch], parts: DataParts, full_vocab: bool
+) -> dict[str, np.ndarray]:
+    """This process's collated parts → the arrays of its share of the global batch.
 
     Subset fields come out global (identical on every host): the parts' subsets end to end, a token
     that several parts chose kept once (later copies become padding rows, so no token gets two
@@ -92,8 +94,6 @@ def merge_parts(local: Sequence, parts: DataParts, full_vocab: bool) -> dict[str
     }
     stacked["part"] = np.asarray(parts.local, np.int32)
     if jax.process_count() > 1:
-        from jax.experimental import multihost_utils
-
         gathered = multihost_utils.process_allgather(stacked)  # [processes, local parts, ...]
         stacked = {f: np.asarray(v).reshape((-1, *np.shape(v)[2:])) for f, v in gathered.items()}
     order = np.argsort(stacked["part"])
@@ -126,13 +126,20 @@ def merge_parts(local: Sequence, parts: DataParts, full_vocab: bool) -> dict[str
 
 
 def global_batch(
-    local: Sequence, parts: DataParts, mesh: Mesh, rules=DEFAULT_RULES, full_vocab: bool = False
-) -> HypernetBatch:
-    """The step's `HypernetBatch` on `mesh`, from this process's parts only (see `merge_parts`)."""
+    local: Sequence[Batch],
+    parts: DataParts,
+    mesh: Mesh,
+    rules=DEFAULT_RULES,
+    full_vocab: bool = False,
+) -> Batch:
+    """The step's batch on `mesh`, from this process's parts only (see `merge_parts`; one part is
+    placed as it is)."""
+    if parts.count == 1:
+        return shard_batch(local[0], mesh, rules)
     arrays = merge_parts(local, parts, full_vocab)
     n_proc = jax.process_count()
     if n_proc == 1:
-        return shard_batch(HypernetBatch(**arrays), mesh, rules)
+        return shard_batch(Batch(**arrays), mesh, rules)
     placed = {}
     for f, v in arrays.items():
         if (
@@ -146,4 +153,4 @@ def global_batch(
             placed[f] = jax.make_array_from_callback(
                 v.shape, batch_field_sharding(f, v.shape, mesh, rules), lambda index, v=v: v[index]
             )
-    return HypernetBatch(**placed)
+    return Batch(**placed)

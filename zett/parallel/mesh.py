@@ -9,6 +9,8 @@ import numpy as np
 from flax import nnx
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from zett.sampling.batch import TEXT_FIELDS  # batch-major; the rest are vocabulary-subset rows
+
 MESH_AXES = ("data", "fsdp", "model")
 
 # logical axis → mesh axis (or axes). Anything unlisted is replicated. Parameters shard their
@@ -114,34 +116,26 @@ def batch_sharding(mesh: Mesh, ndim: int, rules=DEFAULT_RULES) -> NamedSharding:
 
 
 def shard_batch(batch, mesh: Mesh, rules=DEFAULT_RULES):
-    """A `HypernetBatch` on `mesh`: text rows over the data axes, vocabulary-subset rows over every
-    device ("hyper_tokens"); dimensions the mesh does not divide stay replicated. With several
-    processes every one must pass the same batch (per-host batches: `zett.parallel.global_batch`).
-    """
+    """A batch (`zett.sampling.Batch`, a pytree once `zett.hypernet` is imported) on `mesh`: text
+    rows over the data axes, vocabulary-subset rows over every device ("hyper_tokens"); dimensions
+    the mesh does not divide stay replicated. With several processes every one must pass the same
+    batch (per-host batches: `zett.hypernet.global_batch`)."""
 
-    def place(name: str, value):
+    def place(path, value):
         value = np.asarray(value)
-        sharding = batch_field_sharding(name, value.shape, mesh, rules)
+        sharding = batch_field_sharding(path[-1].name, value.shape, mesh, rules)
         if jax.process_count() == 1:
             return jax.device_put(value, sharding)
         # several processes: each holds the same whole batch and fills its own devices' shards
         return jax.make_array_from_callback(value.shape, sharding, lambda index: value[index])
 
-    return type(batch)(**{k: place(k, v) for k, v in vars(batch).items()})
-
-
-TEXT_FIELDS = (
-    "input_ids",
-    "attention_mask",
-    "labels",
-    "n_bytes",
-)  # batch-major; the rest are vocabulary-subset rows
+    return jax.tree_util.tree_map_with_path(place, batch)
 
 
 def batch_field_sharding(
     name: str, shape: tuple[int, ...], mesh: Mesh, rules=DEFAULT_RULES
 ) -> NamedSharding:
-    """Where a `HypernetBatch` field lives: text rows over the data axes, subset rows over every
+    """Where a batch field lives: text rows over the data axes, subset rows over every
     device."""
     axes = ("batch" if name in TEXT_FIELDS else "hyper_tokens",) + (None,) * (len(shape) - 1)
     return NamedSharding(mesh, _spec_fits(shape, logical_to_spec(axes, rules, mesh), mesh))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -14,78 +13,13 @@ from tokenizers import Tokenizer
 from zett.tokenization import Decomposer, canonicalize, load_tokenizer
 from zett.tokenization.byte_alphabet import TokenizerError
 
+from .batch import IGNORE, Batch
 from .config import CollatorConfig
 from .pretokenize import PREFIX, pre_tokenize
 from .sampler import TokenizerSampler
 from .surface_cache import SurfaceCache
 from .unigram import SampledVocab, full_tokenizer
 from .viterbi import VocabIndex, viterbi_encode
-
-IGNORE = -1  # label of positions without loss (as `zett.hypernet.batch.HypernetBatch` reads it)
-
-# fields of `zett.hypernet.batch.HypernetBatch`, in its order: `HypernetBatch(**batch.arrays())`
-HYPERNET_FIELDS = (
-    "input_ids",
-    "attention_mask",
-    "labels",
-    "surface_ids",
-    "surface_lengths",
-    "special_source_ids",
-    "source_ids",
-    "vocab_mask",
-    "n_bytes",
-)
-
-
-@dataclass(frozen=True)
-class Batch:
-    """One training batch. Token ids index the vocabulary subset (rows 0..k-1), not the sampled
-    tokenizer.
-
-    input_ids           [batch, block] int32 (MLM: after masking)
-    attention_mask      [batch, block] int32 (1 = token, 0 = pad; right padding)
-    labels              [batch, block] int32, −1 where no loss (causal: every real token, the model shifts;
-                        MLM: the original token at masked positions)
-    surface_ids         [k, maxlen] int32 source ids (≥ source vocab size: byte fallbacks), 0-padded
-    surface_lengths     [k] int32 (special rows: 1, their source special id; padding rows: 0)
-    special_source_ids  [k] int32 source id copied verbatim for special rows, −1 = predict
-    source_ids          [k] int32 id of the same bytes in the source vocabulary (aux loss), −1 = none
-    vocab_mask          [k] bool, real rows (padding rows must get −inf logits)
-    n_bytes             [batch] int32 UTF-8 bytes of the text the row's tokens cover
-    lang_ids            [batch] int32 language of each text
-    vocab_ids           [k] int32 sampled-tokenizer id of each row (0 on padding rows)
-    vocab_scores        [k] float32 Unigram log-probabilities (0 on padding rows)"""
-
-    input_ids: np.ndarray
-    attention_mask: np.ndarray
-    labels: np.ndarray
-    surface_ids: np.ndarray
-    surface_lengths: np.ndarray
-    special_source_ids: np.ndarray
-    source_ids: np.ndarray
-    vocab_mask: np.ndarray
-    n_bytes: np.ndarray
-    lang_ids: np.ndarray
-    vocab_ids: np.ndarray
-    vocab_scores: np.ndarray
-    step: int = 0
-    vocab_size: int = 0
-    sigma: float = 0.0
-    n_in_batch: int = 0
-    n_truncated: int = 0
-
-    @property
-    def surface_mask(self) -> np.ndarray:
-        """[k, maxlen] bool, True on real pieces."""
-        return np.arange(self.surface_ids.shape[1])[None, :] < self.surface_lengths[:, None]
-
-    @property
-    def special_mask(self) -> np.ndarray:
-        return self.special_source_ids >= 0
-
-    def arrays(self) -> dict[str, np.ndarray]:
-        """The arrays `zett.hypernet.batch.HypernetBatch` takes."""
-        return {n: getattr(self, n) for n in HYPERNET_FIELDS}
 
 
 class Collator:

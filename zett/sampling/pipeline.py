@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from .collator import Batch, Collator
+from .batch import Batch
+from .collator import Collator
 from .config import CollatorConfig
 from .texts import TextSource, batch_texts
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -150,6 +150,35 @@ class BibleTexts:
 
     def __getitem__(self, i: int) -> tuple[str, int]:
         return self._load()[i]
+
+
+@dataclass(frozen=True)
+class CorpusTexts:
+    """A `datasets.Dataset` with `text`/`lang` columns (what `zett.data.load_texts` returns for a corpus
+    dir, JSONL/text files or a hub id) as a random-access `TextSource`."""
+
+    dataset: Any
+    languages: tuple[str, ...]
+    lang_index: tuple[int, ...]
+
+    @classmethod
+    def load(cls, path: str, split: str = "train", langs: tuple[str, ...] = ()) -> CorpusTexts:
+        # zett.data (and `datasets`) only when a corpus is read: the collator's worker processes import
+        # this module and never need it
+        from zett.data import load_texts
+
+        ds = load_texts(path, split=split, langs=list(langs) or None)
+        if len(ds) == 0:
+            raise ValueError(f"{path} ({split}) has no texts for languages {langs or 'any'}")
+        names = tuple(sorted(set(ds["lang"])))
+        index = {n: i for i, n in enumerate(names)}
+        return cls(ds, names, tuple(index[lang] for lang in ds["lang"]))
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, i: int) -> tuple[str, int]:
+        return self.dataset[int(i)]["text"], self.lang_index[int(i)]
 
 
 def batch_texts(
