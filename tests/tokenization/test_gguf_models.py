@@ -207,7 +207,9 @@ def test_rwkv_greedy_longest_match(tmp_path):
     for text in sample_texts(per_language=5) + ["the thing said 中文\t\n\n'\\\""]:
         assert got.encode(text).ids == greedy_bytes(vocab, text), text
     assert got.decode(got.encode("the 中文").ids) == "the 中文"
-    canonicalize(load_tokenizer(tmp_path / "rwkv.gguf"))  # usable as a transfer target
+    canon = canonicalize(load_tokenizer(tmp_path / "rwkv.gguf"))  # usable as a transfer target
+    assert canon.kind == "byte_level" and [s.id for s in canon.specials] == [0]
+    assert [canon.bytes_of(i) for i in range(1, canon.size)] == vocab
 
 
 # ---- refused kinds, broken files -----------------------------------------------------------

@@ -61,6 +61,20 @@ ORIGINAL = {
         False,
     ),
     "bloom": (P.Sequence([split(" ?[^(\\s|[.,!?…。，、।۔،])]+"), BL]), False),
+    "deepseek-v3": (
+        P.Sequence(
+            [
+                split(r"\p{N}{1,3}"),
+                split("[一-龥぀-ゟ゠-ヿ]+"),
+                split(
+                    r"[!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~][A-Za-z]+|[^\r\n\p{L}\p{P}\p{S}]?"
+                    r"[\p{L}\p{M}]+| ?[\p{P}\p{S}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+                ),
+                BL,
+            ]
+        ),
+        False,
+    ),
 }
 
 
@@ -149,14 +163,33 @@ def test_where_llama_cpp_splits_differently_from_hf(tmp_path):
     from llama-vocab.cpp and unicode.cpp), not the HF originals."""
     # falcon: no separate digit step, so a space stays on a short number (HF: " ", "12")
     assert pieces(tmp_path, "falcon", "a 12 1234") == ["a", " 12", " ", "123", "4"]
-    # deepseek-v3: llama.cpp's \p{S} lacks '~' (its ASCII list), so "~" leads a word (HF: " ~")
-    assert pieces(tmp_path, "deepseek-v3", "a ~b") == ["a", " ", "~b"]
     # gpt-4o: the upper/lower runs need \p{L} ahead, so combining marks split Devanagari words
     # (HF keeps "नमस्ते" whole); any non-ASCII letter continues a lowercase run (HF: "foo", "Äbc")
     assert pieces(tmp_path, "gpt-4o", "नमस्ते") == ["नमस", "्त", "े"]
     assert pieces(tmp_path, "tekken", "fooÄbc Foo") == ["fooÄbc", " Foo"]
     # llama.cpp does not NFC-normalise (HF qwen2 does): a decomposed é stays two code points
     assert pieces(tmp_path, "qwen2", "e\u0301") == ["e", "\u0301"]
+
+
+def test_hand_written_matchers(tmp_path):
+    """Where llama.cpp uses a hand-written matcher instead of its regex string (expected pieces
+    worked out by hand from unicode.cpp)."""
+    # gpt-2's matcher also takes a lone whitespace run the regex string has no branch for
+    assert pieces(tmp_path, "gpt-2", "a \t\nb") == ["a", " \t", "\n", "b"]
+    # afmoe: digits in threes from the right, non-digits before a run joined to its first group
+    # (then split off again by the next regex)
+    assert pieces(tmp_path, "afmoe", "ab12345x") == ["ab", "12", "345", "x"]
+    # tiny_aya's digit regex runs on afmoe's matcher
+    assert pieces(tmp_path, "tiny_aya", "1234567 x") == ["1", "234", "567", " x"]
+    # kimi-k2: Han runs apart from other letters, contractions stay on the word
+    assert pieces(tmp_path, "kimi-k2", "Hello世界 it's 12345") == [
+        "Hello",
+        "世界",
+        " it's",
+        " ",
+        "123",
+        "45",
+    ]
 
 
 @pytest.mark.parametrize("pre", sorted(PRE))

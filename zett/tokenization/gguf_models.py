@@ -336,7 +336,7 @@ def rwkv(v: GGUFVocab) -> Built:
     tok = Tokenizer(
         models.WordPiece(
             vocab,
-            unk_token=BYTE_TO_CHAR[0],
+            unk_token="\u2400",  # never used (every byte is a token); outside the byte alphabet
             continuing_subword_prefix="",
             max_input_chars_per_word=1 << 30,
         )

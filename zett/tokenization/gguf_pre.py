@@ -129,6 +129,16 @@ REGEXES: dict[str, tuple[str, ...]] = {
         r"[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+",
     ),
     "laguna": ("[^\\n]+|[\\n]+", QWEN2),
+    "kimi-k2": (r"\p{Han}+",),
+    "afmoe": (
+        r"\p{AFMoE_digits}",
+        # as compiled: the source's U+F900 reads U+8C48 (its NFC form), so the range is wide
+        "[\u4e00-\u9fff\u3400-\u4dbf\u8c48-\ufaff\u3040-\u309f\u30a0-\u30ff\uff65-\uff9f"
+        "\u2f00-\u2fdf\u0e40-\u0e7f\u0e80-\u0eff\u1780-\u17ff\u1000-\u109f\uaa60-\uaa7f"
+        "\ua9e0-\ua9ff\uac00-\ud7af\u1100-\u11ff]+",
+        _PUNCT_WORD + r"|[^\r\n\p{L}\p{P}\p{S}]?[\p{L}\p{M}]+| ?[\p{P}\p{S}]+[\r\n]*|\s*[\r\n]+"
+        r"|\s+(?!\S)|\s+",
+    ),
     "exaone-moe": (
         _CONTRACTIONS + r"|[^\r\n\p{L}\p{N}]?(?:\p{L}\p{M}*(?: \p{L}\p{M}*)*)+|\p{N}"
         r"| ?[^\s\p{L}\p{N}]+[\r\n/]?|\s*[\r\n]|\s+(?!\S)|\s+",
@@ -223,7 +233,8 @@ PRE: dict[str, PreSpec] = {
     "qwen35": PreSpec("qwen35"),
     **dict.fromkeys(("dbrx", "smaug-bpe"), PreSpec("llama3")),
     **dict.fromkeys(("poro-chat", "bloom", "gpt3-finnish"), PreSpec("bloom")),
-    **dict.fromkeys(("glm4", "chatglm-bpe"), PreSpec("llama3", no_bos=True)),
+    "chatglm-bpe": PreSpec("llama3", no_bos=True),
+    **dict.fromkeys(("glm4", "glm5"), PreSpec("llama3", ignore_merges=True, no_bos=True)),
     "viking": PreSpec("viking"),
     "tekken": PreSpec("tekken", ignore_merges=True, add_bos=True),
     "exaone-moe": PreSpec("exaone-moe"),
@@ -237,11 +248,11 @@ PRE: dict[str, PreSpec] = {
     **dict.fromkeys(("hunyuan-dense", "hy_v4", "joyai-llm"), PreSpec("deepseek-v3")),
     "ufakzeka": PreSpec("ufakzeka"),
     "laguna": PreSpec("laguna"),
+    "kimi-k2": PreSpec("kimi-k2"),
+    "afmoe": PreSpec("afmoe"),
 }
 # names llama.cpp knows that need its hand-written splitters or a non-byte-level BPE: refused
 UNSUPPORTED: dict[str, str] = {
-    "kimi-k2": "llama.cpp splits it with a hand-written Han-aware matcher",
-    "afmoe": "llama.cpp splits its digits with a hand-written matcher",
     "gemma4": "SentencePiece-style BPE without byte encoding",
     "granite-embed-multi-311m": "SentencePiece-style BPE without byte encoding",
     "sarvam-moe": "SentencePiece-style BPE without byte encoding",
@@ -265,29 +276,43 @@ def pre_spec(name: str | None, source: str) -> PreSpec:
 
 
 # std::regex sees \p{..} through llama.cpp's "collapsed" text, where each non-ASCII character is
-# replaced by one byte per Unicode category and each ASCII one keeps its place in an explicit ASCII
-# list. Two consequences differ from Unicode: \p{Lu}, \p{Ll}, ... all mean \p{L}, and the ASCII list
-# for \p{S} lacks '~'. \d, \w, \b and $ are ECMAScript's (ASCII, end of the piece).
+# replaced by one byte per Unicode category: \p{Lu}, \p{Ll}, ... all mean \p{L} there. \d, \w, \b
+# and $ are ECMAScript's (ASCII, end of the piece).
 _ONIG_ESCAPES = {
     r"\p{Lu}": r"\p{L}",
     r"\p{Ll}": r"\p{L}",
     r"\p{Lt}": r"\p{L}",
     r"\p{Lm}": r"\p{L}",
     r"\p{Lo}": r"\p{L}",
-    r"\p{S}": r"[\p{S}&&[^~]]",
     r"\d": "[0-9]",
     r"\D": "[^0-9]",
     r"\w": "[A-Za-z0-9_]",
     r"\W": "[^A-Za-z0-9_]",
     r"\b": "(?:(?<=[A-Za-z0-9_])(?![A-Za-z0-9_])|(?<![A-Za-z0-9_])(?=[A-Za-z0-9_]))",
 }
+# strings llama.cpp hands to hand-written matchers (unicode.cpp), and regexes that split the same
+_HAN = (
+    r"\x{4E00}-\x{9FFF}\x{3400}-\x{4DBF}\x{20000}-\x{2A6DF}\x{2A700}-\x{2B73F}\x{2B740}-\x{2B81F}"
+    r"\x{2B820}-\x{2CEAF}\x{2CEB0}-\x{2EBEF}\x{F900}-\x{FAFF}\x{2F800}-\x{2FA1F}"
+)
+# afmoe's digit matcher: a digit run in groups of three from the right, the first group taking
+# whatever non-digits came before it
+_AFMOE_DIGITS = r"\P{N}*\p{N}{1,3}(?=(?:\p{N}{3})*(?!\p{N}))"
+_CUSTOM = {
+    GPT2: GPT2 + r"|\s+",  # the matcher also takes a lone \s+
+    r"\p{AFMoE_digits}": _AFMOE_DIGITS,
+    r"\d{1,3}(?=(?:\d{3})*\b)": _AFMOE_DIGITS,  # tiny_aya: llama.cpp runs afmoe's matcher
+    # kimi-k2: Han runs, then letter runs without Han (no case classes, no marks), contractions
+    r"\p{Han}+": f"[{_HAN}]+|[^\\r\\n\\p{{L}}\\p{{N}}]?[\\p{{L}}&&[^{_HAN}]]+{_CONTRACTIONS}?"
+    r"|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+",
+}
 _TOKEN = re.compile(r"\\p\{\w+\}|\\.|\$|.", re.DOTALL)
 
 
 def onig_pattern(expr: str) -> str:
     """A regex as llama.cpp runs it, rewritten for Oniguruma (what `tokenizers` runs)."""
-    if expr == GPT2:
-        return expr + r"|\s+"
+    if expr in _CUSTOM:
+        return _CUSTOM[expr]
     out, in_class = [], False
     for tok in _TOKEN.findall(expr):
         if tok == "[" and not in_class:

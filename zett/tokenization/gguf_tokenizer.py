@@ -331,7 +331,13 @@ def tokenizer_from_gguf(meta: Mapping[str, Any], source: str = "GGUF") -> GGUFTo
     elif post is not None:
         tok.post_processor = post
 
-    roles = {_ROLE_OF_KEY[k]: i for k, i in vocab.ids.items()}
+    # llama.cpp's fallback ids (bos = eos = 11 for gpt2) name a role only where they hit a control
+    # token: declaring an ordinary token special would change how transformers splits text
+    roles = {
+        _ROLE_OF_KEY[k]: i
+        for k, i in vocab.ids.items()
+        if meta.get(f"{KEY}{k}_token_id") == i or vocab.types[i] in (CONTROL, UNKNOWN)
+    }
     named = {f"{role}_token": vocab.tokens[i] for role, i in roles.items()}
     config: dict[str, Any] = {
         "tokenizer_class": "PreTrainedTokenizerFast",
