@@ -231,6 +231,8 @@ def wordpiece(v: GGUFVocab) -> Built:
             Regex(r"[\x00\x{FFFD}]|[[\p{Cc}\p{Cf}\p{Co}\p{Cs}]&&[^\t\n\x{0B}\x{0C}\r\x{85}]]"), ""
         )
     )
+    if lowercase:  # llama.cpp lowercases one code point to one; Rust turns İ into "i̇"
+        steps.append(normalizers.Replace("\u0130", "i"))
     steps.append(
         normalizers.BertNormalizer(
             clean_text=False, handle_chinese_chars=True, strip_accents=False, lowercase=lowercase

@@ -309,17 +309,42 @@ _CUSTOM = {
 _TOKEN = re.compile(r"\\p\{\w+\}|\\.|\$|.", re.DOTALL)
 
 
+# Regexes without \p{..} run on the text with non-ASCII whitespace replaced by \v, so a character
+# class matches those characters exactly when it matches \v (whatever its ranges say).
+_UCAT = (r"\p{N}", r"\p{L}", r"\p{P}", r"\p{M}", r"\p{S}")
+_WIDE_SPACE = r"\x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}"
+
+
+_WIDE_SPACE_CHARS = [chr(c) for c in (0x85, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x2028, 0x2029)]
+_WIDE_SPACE_CHARS += ["\u202f", "\u205f", "\u3000"]
+
+
+def _wide_class(raw: str, mapped: str) -> str:
+    vt = re.fullmatch(raw, "\v") is not None
+    if all((re.fullmatch(raw, c) is not None) == vt for c in _WIDE_SPACE_CHARS):
+        return mapped
+    return f"[{mapped}{_WIDE_SPACE}]" if vt else f"[{mapped}&&[^{_WIDE_SPACE}]]"
+
+
 def onig_pattern(expr: str) -> str:
     """A regex as llama.cpp runs it, rewritten for Oniguruma (what `tokenizers` runs)."""
     if expr in _CUSTOM:
         return _CUSTOM[expr]
-    out, in_class = [], False
+    wide = not any(cat in expr for cat in _UCAT)
+    out: list[str] = []
+    raw: list[str] = []  # the character class being read, as written
+    mapped: list[str] = []  # ... and rewritten
     for tok in _TOKEN.findall(expr):
-        if tok == "[" and not in_class:
-            in_class = True
-        elif tok == "]":
-            in_class = False
-        if tok == "$" and not in_class:
+        if raw:
+            raw.append(tok)
+            mapped.append(_ONIG_ESCAPES.get(tok, tok))
+            if tok == "]":
+                a, b = "".join(raw), "".join(mapped)
+                out.append(_wide_class(a, b) if wide else b)
+                raw, mapped = [], []
+        elif tok == "[":
+            raw, mapped = [tok], [tok]
+        elif tok == "$":
             out.append(r"\z")
         else:
             out.append(_ONIG_ESCAPES.get(tok, tok))

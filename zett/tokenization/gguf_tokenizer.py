@@ -4,7 +4,20 @@ tokenizes as llama.cpp does, plus an HF tokenizer_config; the model architecture
 Facts from llama.cpp's src/llama-vocab.cpp (`llama_vocab::impl::load` and `tokenize`): the default
 special ids and add_bos/add_eos per `tokenizer.ggml.model`, tokens of type control / user-defined /
 unknown are split out of the text before tokenizing (longest first), and tokens named like
-end-of-turn or fill-in-the-middle markers count as control tokens whatever their stored type."""
+end-of-turn or fill-in-the-middle markers count as control tokens whatever their stored type.
+
+Where llama.cpp tokenizes differently from the Hugging Face tokenizer a GGUF was made from, this
+follows llama.cpp: falcon keeps a space on a short number; the gpt-4o family and tekken split words
+at combining marks and continue lowercase runs through any non-ASCII letter; \\p{Lu}/\\p{Ll} mean
+\\p{L} (youtu, tiny_aya); qwen2 has no NFC step; deepseek-llm/-coder classes skip non-ASCII spaces;
+WordPiece strips accents to the first code point of the NFD form and drops every mark (Hindi vowel
+signs, Hangul vowels); Unigram has no byte fallback and normalises the text between user-defined
+pieces separately; SentencePiece BPE puts the space prefix after every special token. Left over
+(no `tokenizers` equivalent): overlapping special tokens (llama.cpp: longest first; here: leftmost
+longest), SentencePiece pieces of equal score (llama.cpp: leftmost pair; here: lower id), a short
+grapheme led by a charsmap-mapped character (Unigram; CRLF is handled), literal "<0xNN>" text under
+Unigram, a space-only text between special tokens under Unigram without remove_extra_whitespaces,
+unassigned code points next to the hand-written matchers' edge cases."""
 
 from __future__ import annotations
 
