@@ -167,6 +167,10 @@ def test_where_llama_cpp_splits_differently_from_hf(tmp_path):
     # (HF keeps "नमस्ते" whole); any non-ASCII letter continues a lowercase run (HF: "foo", "Äbc")
     assert pieces(tmp_path, "gpt-4o", "नमस्ते") == ["नमस", "्त", "े"]
     assert pieces(tmp_path, "tekken", "fooÄbc Foo") == ["fooÄbc", " Foo"]
+    # deepseek-llm/-coder: llama.cpp runs \p-free regexes on text whose non-ASCII spaces became \v,
+    # so the CJK range U+0800-U+4E00 does not take them (HF: ..., " x", "\u2009", "y")
+    want = ["全", "\u3000", "角", " x", "\u2009y"]
+    assert pieces(tmp_path, "deepseek-llm", "全\u3000角 x\u2009y") == want
     # llama.cpp does not NFC-normalise (HF qwen2 does): a decomposed é stays two code points
     assert pieces(tmp_path, "qwen2", "e\u0301") == ["e", "\u0301"]
 
