@@ -283,19 +283,24 @@ def test_bad_metadata_is_named(tmp_path):
 
 # ---- special tokens ------------------------------------------------------------------------
 def test_control_tokens_by_name_and_defaults(tmp_path):
-    """llama.cpp makes "<|im_end|>" a control token whatever its stored type, adds eos for t5 and
-    bos for llama by default, and drops the bos of chatglm-bpe."""
-    tokens = ["<unk>", "<s>", "</s>", "a", "b", "ab", "<|im_end|>"]
+    """llama.cpp makes "<|im_end|>" a control token whatever its stored type; its fallback ids
+    (gpt2: bos = eos = 11, none for chatglm-bpe; llama: 1, 2, 0; t5: eos 1, unk 2, pad 0) apply
+    where the file names none, and add eos for t5 and bos for llama by default."""
+    tokens = ["<unk>", "<s>", "</s>", "a", "b", "ab", "<|im_end|>", "c", "d", "e", "f", "g"]
     kv = {"model": "gpt2", "pre": "gpt-2", "tokens": tokens, "merges": ["a b"]}
-    kv["types"] = [CONTROL] * 3 + [NORMAL] * 4
-    g = read_gguf_tokenizer(write_gguf(tmp_path / "g.gguf", dict(kv), arch="mpt"))
+    kv["types"] = [CONTROL] * 3 + [NORMAL] * 9
+    g = read_gguf_tokenizer(write_gguf(tmp_path / "g.gguf", kv, arch="mpt"))
     assert g.tokenizer.encode("ab<|im_end|>").tokens == ["ab", "<|im_end|>"]
     assert g.tokenizer.encode("ab").ids == [5]  # gpt2 + gpt-2: no bos, no eos
-    glm = read_gguf_tokenizer(
-        write_gguf(tmp_path / "glm.gguf", {**kv, "pre": "chatglm-bpe", "bos_token_id": 1})
-    )
-    assert "bos" not in glm.roles and glm.tokenizer.encode("ab").ids == [5]
-    spm_kv = {"model": "llama", "tokens": tokens, "types": kv["types"], "scores": [0.0] * 7}
+    assert g.roles == {}  # the fallback 11 is an ordinary token: no role for it
+    g = read_gguf_tokenizer(write_gguf(tmp_path / "g.gguf", {**kv, "add_bos_token": True}))
+    assert g.tokenizer.encode("ab").ids == [11, 5]
+    glm = {**kv, "pre": "chatglm-bpe", "add_bos_token": True}
+    with pytest.raises(TokenizerError, match="add_bos_token is true but"):
+        read_gguf_tokenizer(write_gguf(tmp_path / "glm.gguf", glm))
+    g = read_gguf_tokenizer(write_gguf(tmp_path / "glm.gguf", {**glm, "bos_token_id": 1}))
+    assert g.roles == {"bos": 1} and g.tokenizer.encode("ab").ids == [1, 5]
+    spm_kv = {"model": "llama", "tokens": tokens, "types": kv["types"], "scores": [0.0] * 12}
     spm = read_gguf_tokenizer(write_gguf(tmp_path / "s.gguf", spm_kv, arch="llama"))
     assert spm.roles == {"bos": 1, "eos": 2, "unk": 0}
     assert spm.tokenizer.encode("ab").ids[0] == 1

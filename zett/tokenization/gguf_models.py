@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers
+from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers
 
 from .byte_alphabet import BYTE_TO_CHAR, TokenizerError
 from .gguf_pre import pre_spec, pre_tokenizer
@@ -168,8 +168,6 @@ def sentencepiece_bpe(v: GGUFVocab) -> Built:
     else:
         added = v.added_tokens(user_defined=[])
         tok.add_special_tokens([a for a in added if a.special])
-        from tokenizers import AddedToken
-
         tok.add_tokens([AddedToken(spm_tokens[i], normalized=True) for i in user])
     return tok, sentencepiece_proto(v, spm_tokens)
 

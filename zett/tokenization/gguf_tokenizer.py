@@ -224,20 +224,19 @@ def read_vocab(meta: Mapping[str, Any], source: str = "GGUF") -> GGUFVocab:
     types[(types < NORMAL) | (types > BYTE)] = 0
 
     ids = {k: v for k, v in _DEFAULT_IDS[kind].items() if v < n}
-    for key in ("bos", "eos", "unknown", "seperator", "padding", "mask"):
-        v = meta.get(f"{KEY}{key}_token_id")
-        if v is not None and 0 <= int(v) < n:  # llama.cpp keeps the default for a bad id
-            ids[key] = int(v)
-    pre = meta.get(KEY + "pre") if kind == "gpt2" else None
     if kind == "gpt2":
         from .gguf_pre import pre_spec
 
-        spec = pre_spec(pre, source)
-        if spec.no_bos:
+        spec = pre_spec(meta.get(KEY + "pre"), source)
+        if spec.no_bos:  # drops the default only: an id in the file still counts
             ids.pop("bos", None)
         add_bos, add_eos = spec.add_bos, False
     else:
         add_bos, add_eos = _DEFAULT_ADD[kind]
+    for key in ("bos", "eos", "unknown", "seperator", "padding", "mask"):
+        v = meta.get(f"{KEY}{key}_token_id")
+        if v is not None and 0 <= int(v) < n:  # llama.cpp keeps the default for a bad id
+            ids[key] = int(v)
     v = meta.get(KEY + "add_bos_token")
     add_bos = add_bos if v is None else bool(v)
     v = meta.get(KEY + "add_eos_token")
