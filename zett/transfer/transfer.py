@@ -223,9 +223,9 @@ def ship_tokenizer(
     if path.is_dir():
         files = copy_tokenizer_files(path, out)
     elif path.is_file() and path.suffix == ".gguf":
-        from zett.models.gguf_io import read_gguf
+        from zett.tokenization import read_gguf_tokenizer  # the tokenizer only: any architecture
 
-        files = [Path(p).name for p in read_gguf(path, tensors=False).save_tokenizer(out)]
+        files = [p.name for p in read_gguf_tokenizer(path).save(out)]
     elif path.is_file():
         name = {".json": "tokenizer.json", ".model": "tokenizer.model", ".txt": "vocab.txt"}.get(
             path.suffix, path.name
