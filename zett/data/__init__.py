@@ -2,6 +2,13 @@
 hub."""
 
 from zett.data.build import DEFAULT_LANGS, SOURCES, CorpusConfig, build_corpus
+from zett.data.disjoint import (
+    assert_held_out,
+    assert_never_trained,
+    corpus_overlap,
+    record_unit,
+    train_units,
+)
 from zett.data.languages import LANGUAGES, Language, get_language
 from zett.data.load import load_texts
 
@@ -11,7 +18,12 @@ __all__ = [
     "SOURCES",
     "CorpusConfig",
     "Language",
+    "assert_held_out",
+    "assert_never_trained",
     "build_corpus",
+    "corpus_overlap",
     "get_language",
     "load_texts",
+    "record_unit",
+    "train_units",
 ]
