@@ -72,6 +72,11 @@ def test_unused_units_are_judged_by_the_split_rule(small_corpus, small_config):
     with pytest.raises(AssertionError, match=f"unit bible/{train_side}"):
         assert_held_out([{"source": "bible", "doc": f"bible/KJV1611/{train_side}"}], out)
     assert assert_held_out([{"source": "bible", "doc": f"bible/KJV1611/{held_side}"}], out) == 1
+    # a held-out unit whose text is a training passage (the same text under another name)
+    text = _train_records(out, "ru")[0]["text"]
+    record = {"source": "bible", "doc": f"bible/KJV1611/{held_side}", "text": text}
+    with pytest.raises(AssertionError, match="its text is a training passage"):
+        assert_held_out([record], out)
 
 
 def _fortune(text, i=0, lang="ru"):

@@ -131,22 +131,31 @@ def assert_never_trained(
 
 
 @lru_cache(maxsize=4)
-def _train_units(corpus_dir: str, stamp: float) -> frozenset[str]:
-    return frozenset(record_unit(r) for r in iter_records(corpus_dir, "train"))
+def _train_index(corpus_dir: str, stamp: float) -> tuple[frozenset[str], frozenset[bytes]]:
+    units, passages = set(), set()
+    for r in iter_records(corpus_dir, "train"):
+        units.add(record_unit(r))
+        passages.add(content_hash(r["text"]))
+    return frozenset(units), frozenset(passages)
+
+
+def _index(corpus_dir: str | os.PathLike) -> tuple[frozenset[str], frozenset[bytes]]:
+    manifest = Path(corpus_dir) / "manifest.json"
+    read_manifest(corpus_dir)  # a clear error for a directory that is not a corpus
+    return _train_index(str(Path(corpus_dir).resolve()), manifest.stat().st_mtime)
 
 
 def train_units(corpus_dir: str | os.PathLike) -> frozenset[str]:
     """The split units of every train record of a corpus, all languages and translations (cached
     while its manifest is unchanged)."""
-    manifest = Path(corpus_dir) / "manifest.json"
-    read_manifest(corpus_dir)  # a clear error for a directory that is not a corpus
-    return _train_units(str(Path(corpus_dir).resolve()), manifest.stat().st_mtime)
+    return _index(corpus_dir)[0]
 
 
 def assert_held_out(
     records: Iterable[Mapping[str, str]], corpus_dir: str | os.PathLike = "data/corpus"
 ) -> int:
-    """Raises AssertionError if any record's unit is a training unit of `corpus_dir`.
+    """Raises AssertionError if any record's unit is a training unit of `corpus_dir`, or its `text`
+    (where it has one) is the text of a training passage.
 
     `records` are corpus records or any mappings with `source` and `doc` (a Bible chapter picked
     from the database: `{"source": "bible", "doc": f"bible/{translation}/{book}/{chapter}"}`). A
@@ -158,7 +167,7 @@ def assert_held_out(
     manifest = read_manifest(corpus_dir)
     config = manifest["config"]
     ruled = set(config["sources"]) if manifest.get("purpose", "train") == "train" else set()
-    trained = train_units(corpus_dir)
+    trained, passages = _index(corpus_dir)
     bad: list[str] = []
     n = 0
     for r in records:
@@ -169,6 +178,8 @@ def assert_held_out(
         )
         if unit in trained or by_rule:
             bad.append(f"{r['doc']} (unit {unit})")
+        elif "text" in r and content_hash(r["text"]) in passages:
+            bad.append(f"{r['doc']} (its text is a training passage)")
     if bad:
         raise AssertionError(
             f"{len(bad)} of {n} evaluation records come from training units of {corpus_dir}: "
