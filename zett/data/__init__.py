@@ -11,6 +11,7 @@ from zett.data.disjoint import (
 )
 from zett.data.languages import LANGUAGES, Language, get_language
 from zett.data.load import load_texts
+from zett.data.provenance import corpus_sha256, training_data
 
 __all__ = [
     "DEFAULT_LANGS",
@@ -22,8 +23,10 @@ __all__ = [
     "assert_never_trained",
     "build_corpus",
     "corpus_overlap",
+    "corpus_sha256",
     "get_language",
     "load_texts",
     "record_unit",
+    "training_data",
     "train_units",
 ]
