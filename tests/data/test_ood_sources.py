@@ -225,3 +225,18 @@ def test_eval_budget_is_shared_among_sources(cache, tmp_path):
     # with two equally large sources each gets half
     records = _select_balanced(big + [doc("fortunes", i, 10) for i in range(10)], 1000, cfg)
     assert sum(len(r["text"]) for r in records if r["source"] == "fortunes") == 500
+
+
+def test_cli_builds_an_eval_corpus_from_a_config_file(cache, tmp_path, capsys):
+    from zett.cli.main import main
+
+    config = tmp_path / "ood.yaml"
+    config.write_text(
+        "purpose: eval\nlangs: [de, sw]\nsources: [fortunes]\n"
+        "packages: {fortunes: [fortunes-de]}\n"
+        f"max_heldout_chars_per_lang: 5000\nmin_passage_chars: 20\ncache_dir: {cache}\n"
+    )
+    with pytest.warns(UserWarning, match="no text for language"):
+        assert main(["data", "build", "--config", str(config), "--out", str(tmp_path / "o")]) == 0
+    out = capsys.readouterr().out
+    assert "de    Latin      heldout        1         1" in out and "no text for: sw" in out
