@@ -22,6 +22,7 @@ DE_BOOK = "Dieses Kapitel greift noch einmal einige Aspekte auf, die wir bereits
 DE_FORTUNE = (
     "Wer andern eine Grube gräbt, fällt selbst hinein, sagt ein altes deutsches Sprichwort."
 )
+DE_FORTUNE_2 = "Morgenstund hat Gold im Mund, und wer früh aufsteht, hat den ganzen Tag für sich."
 CODE = 'def greet(name):\n    """Says hello."""\n    return f"hello {name}"\n'
 LICENSE = "# Copyright the authors of this package, all rights reserved, see LICENSE\n"
 
@@ -85,8 +86,13 @@ def cache(tmp_path):
         {
             "usr/share/games/fortunes/de/sprichworte": f"{DE_FORTUNE}\n%\nZu kurz.\n%\n".encode(),
             "usr/share/games/fortunes/de/sprichworte.dat": b"\x00\x01binary index",
+            # a legacy-encoded file and its UTF-8 twin
+            "usr/share/games/fortunes/de/alt": DE_FORTUNE_2.encode("latin-1"),
+            "usr/share/games/fortunes/de/alt.u8": DE_FORTUNE_2.encode(),
         },
     )
+    # `x.u8 -> x`: the file is UTF-8 already
+    (c / "fortunes-de/usr/share/games/fortunes/de/sprichworte.u8").symlink_to("sprichworte")
     fake_package(
         c,
         "gedit-common",
@@ -128,8 +134,11 @@ def test_debian_guides_locale_from_path_or_suffix(cache):
 
 def test_fortunes_are_cookies(cache):
     docs = _docs(cache, "fortunes", ["fortunes-de"], ["de"])["de"]
-    assert [d.segments for d in docs] == [(DE_FORTUNE,)]  # the short one is dropped, .dat ignored
-    assert docs[0].unit == "fortunes/de/sprichworte"
+    # the short cookie is dropped, .dat ignored, each file read once, in UTF-8
+    assert {d.unit: d.segments for d in docs} == {
+        "fortunes/de/alt": (DE_FORTUNE_2,),
+        "fortunes/de/sprichworte": (DE_FORTUNE,),
+    }
 
 
 def test_ui_messages_keep_sentences_without_placeholders(cache):
@@ -192,7 +201,12 @@ def test_eval_corpus_has_only_heldout_and_lists_missing_languages(cache, tmp_pat
     assert set(de) == {"heldout"}
     assert set(de["heldout"]["sources"]) == {"debian-guides", "fortunes"}
     records = [json.loads(x) for x in (tmp_path / "ood/heldout/de.jsonl").read_text().splitlines()]
-    assert {r["text"] for r in records} == {DE_BOOK, DE_BOOK + " Zweitens.", DE_FORTUNE}
+    assert {r["text"] for r in records} == {
+        DE_BOOK,
+        DE_BOOK + " Zweitens.",
+        DE_FORTUNE,
+        DE_FORTUNE_2,
+    }
     # the content hash covers every file: recompute it from the bytes on disk
     lines = []
     for lang in ("de", "hi"):
@@ -239,4 +253,4 @@ def test_cli_builds_an_eval_corpus_from_a_config_file(cache, tmp_path, capsys):
     with pytest.warns(UserWarning, match="no text for language"):
         assert main(["data", "build", "--config", str(config), "--out", str(tmp_path / "o")]) == 0
     out = capsys.readouterr().out
-    assert "de    Latin      heldout        1         1" in out and "no text for: sw" in out
+    assert "de    Latin      heldout        2         2" in out and "no text for: sw" in out
