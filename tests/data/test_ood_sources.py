@@ -23,6 +23,9 @@ DE_FORTUNE = (
     "Wer andern eine Grube gräbt, fällt selbst hinein, sagt ein altes deutsches Sprichwort."
 )
 DE_FORTUNE_2 = "Morgenstund hat Gold im Mund, und wer früh aufsteht, hat den ganzen Tag für sich."
+DE_FORTUNE_3 = (
+    "Ein neues Sprichwort, das lang genug ist, um nicht als kurzer Eintrag verworfen zu werden."
+)
 CODE = 'def greet(name):\n    """Says hello."""\n    return f"hello {name}"\n'
 LICENSE = "# Copyright the authors of this package, all rights reserved, see LICENSE\n"
 
@@ -89,6 +92,8 @@ def cache(tmp_path):
             # a legacy-encoded file and its UTF-8 twin
             "usr/share/games/fortunes/de/alt": DE_FORTUNE_2.encode("latin-1"),
             "usr/share/games/fortunes/de/alt.u8": DE_FORTUNE_2.encode(),
+            "usr/share/games/fortunes/de/neu": DE_FORTUNE_3.encode(),
+            "usr/share/games/fortunes/de/neu.u8": b"",  # an empty twin (as in fortunes-pl)
         },
     )
     # `x.u8 -> x`: the file is UTF-8 already
@@ -137,6 +142,7 @@ def test_fortunes_are_cookies(cache):
     # the short cookie is dropped, .dat ignored, each file read once, in UTF-8
     assert {d.unit: d.segments for d in docs} == {
         "fortunes/de/alt": (DE_FORTUNE_2,),
+        "fortunes/de/neu": (DE_FORTUNE_3,),
         "fortunes/de/sprichworte": (DE_FORTUNE,),
     }
 
@@ -206,6 +212,7 @@ def test_eval_corpus_has_only_heldout_and_lists_missing_languages(cache, tmp_pat
         DE_BOOK + " Zweitens.",
         DE_FORTUNE,
         DE_FORTUNE_2,
+        DE_FORTUNE_3,
     }
     # the content hash covers every file: recompute it from the bytes on disk
     lines = []
@@ -253,4 +260,4 @@ def test_cli_builds_an_eval_corpus_from_a_config_file(cache, tmp_path, capsys):
     with pytest.warns(UserWarning, match="no text for language"):
         assert main(["data", "build", "--config", str(config), "--out", str(tmp_path / "o")]) == 0
     out = capsys.readouterr().out
-    assert "de    Latin      heldout        2         2" in out and "no text for: sw" in out
+    assert "de    Latin      heldout        3         3" in out and "no text for: sw" in out

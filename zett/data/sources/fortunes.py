@@ -10,7 +10,7 @@ from pathlib import Path
 from zett.data.sources.debian import PackageFormat, Page
 
 SOURCE = "fortunes"
-_VERSION = 2
+_VERSION = 3
 
 # language → package (fortunes-br is Brazilian Portuguese; `fortunes` is English)
 PACKAGES = {
@@ -47,9 +47,11 @@ def _pages(root: Path) -> Iterator[Page]:
         # .dat files are indexes; `x.u8` is the UTF-8 twin of `x` (a legacy encoding or a copy)
         if not path.is_file() or path.is_symlink() or path.suffix == ".dat":
             continue
+        if not path.stat().st_size:
+            continue
         twin = path.with_name(path.name + ".u8")
-        if twin.is_file() and not twin.is_symlink():
-            continue  # the UTF-8 twin is read instead (a symlinked twin means: this one is UTF-8)
+        if twin.is_file() and not twin.is_symlink() and twin.stat().st_size:
+            continue  # the UTF-8 twin is read instead (fortunes-pl's twins are empty, others links)
         try:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
