@@ -54,6 +54,8 @@ class CorpusConfig:
     target_passage_chars: int = 1000
     max_passage_chars: int = 2000
     min_passage_chars: int = 200
+    # eval corpora: a language with fewer held-out passages is listed as missing (too little text)
+    min_heldout_passages: int = 1
 
     def __post_init__(self) -> None:
         for lang in self.langs:
@@ -125,34 +127,60 @@ def _ordered(docs: list[Document], seed: int) -> list[Document]:
     return [d for _, d in sorted(keyed, key=lambda kd: kd[0])]
 
 
+def _passages(doc: Document, config: CorpusConfig) -> list[str]:
+    return chunk_passages(
+        doc.segments,
+        doc.joiner,
+        config.target_passage_chars,
+        config.max_passage_chars,
+        config.min_passage_chars,
+        code=doc.code,
+    )
+
+
 def _select(
     docs: list[Document], budget: int, seen: set[bytes], config: CorpusConfig
 ) -> list[dict]:
     """Passages of `docs` in seeded order until `budget` characters; skips hashes in `seen` (and
-    adds)."""
-    records: list[dict] = []
-    total = 0
-    for doc in _ordered(docs, config.seed):
-        passages = chunk_passages(
-            doc.segments,
-            doc.joiner,
-            config.target_passage_chars,
-            config.max_passage_chars,
-            config.min_passage_chars,
-            code=doc.code,
+    adds). Training corpora take each document whole before the next; evaluation corpora take the
+    documents' first passages, then their second ones, ... (more documents for the same budget:
+    evaluation statistics resample documents), written back in document order."""
+    ordered = _ordered(docs, config.seed)
+    if config.purpose == "eval":
+        chunked = [_passages(d, config) for d in ordered]
+        rounds = max(map(len, chunked), default=0)
+        candidates = (
+            (i, k, chunked[i][k])
+            for k in range(rounds)
+            for i in range(len(ordered))
+            if k < len(chunked[i])
         )
-        for text in passages:
-            h = content_hash(text)
-            if h in seen:
-                continue
-            seen.add(h)
-            records.append(
-                {"text": text, "lang": doc.lang, "source": doc.source, "doc": doc.doc_id}
-            )
-            total += len(text)
-            if total >= budget:
-                return records
-    return records
+    else:  # lazily: a budget rarely reaches every document
+        candidates = (
+            (i, k, text)
+            for i, d in enumerate(ordered)
+            for k, text in enumerate(_passages(d, config))
+        )
+    picked: list[tuple[int, int, str]] = []
+    total = 0
+    for i, k, text in candidates:
+        h = content_hash(text)
+        if h in seen:
+            continue
+        seen.add(h)
+        picked.append((i, k, text))
+        total += len(text)
+        if total >= budget:
+            break
+    return [
+        {
+            "text": text,
+            "lang": ordered[i].lang,
+            "source": ordered[i].source,
+            "doc": ordered[i].doc_id,
+        }
+        for i, k, text in sorted(picked)
+    ]
 
 
 def _atomic_write(path: Path, lines: Iterable[str]) -> str:
@@ -269,8 +297,8 @@ def build_corpus(out: str | os.PathLike, config: CorpusConfig = CorpusConfig()) 
     The split is decided per unit (chapter, help page, stdlib subpackage) by a seeded hash, the
     held-out side is selected first, and training skips any passage whose hash is held out, so
     the two splits share neither units nor passages (both asserted before anything is written).
-    An evaluation corpus (`purpose: eval`) has only the held-out split; a language without text
-    in its sources is listed under `missing_languages` instead of failing the build.
+    An evaluation corpus (`purpose: eval`) has only the held-out split; a language with fewer than
+    `min_heldout_passages` passages in its sources is listed under `missing_languages` instead.
 
     The manifest's `content_sha256` hashes every split file (path and SHA-256, sorted), so a
     model trained on the corpus can record exactly which text it saw.
@@ -284,16 +312,17 @@ def build_corpus(out: str | os.PathLike, config: CorpusConfig = CorpusConfig()) 
     missing: list[str] = []
     for lang in tqdm(config.langs, desc="languages"):
         docs = _collect(lang, config, package_docs)
-        if not docs and config.purpose == "eval":
-            missing.append(lang)
-            continue
-        if not docs:
+        if not docs and config.purpose == "train":
             raise ValueError(
                 f"no text for language {lang!r} from sources {', '.join(config.sources)}"
                 + (" (Python code comes from source python-code)" if lang == CODE_LANG else "")
             )
+        splits = _split_language(lang, docs, config)
+        if config.purpose == "eval" and len(splits["heldout"]) < config.min_heldout_passages:
+            missing.append(lang)
+            continue
         entry = {"name": LANGUAGES[lang].name, "script": LANGUAGES[lang].script, "splits": {}}
-        for split, records in _split_language(lang, docs, config).items():
+        for split, records in splits.items():
             rel = f"{split}/{lang}.jsonl"
             sha = _atomic_write(
                 out / rel, (json.dumps(r, ensure_ascii=False) + "\n" for r in records)
@@ -303,7 +332,11 @@ def build_corpus(out: str | os.PathLike, config: CorpusConfig = CorpusConfig()) 
     if not manifest_langs:
         raise ValueError(f"no text for any of {config.langs} from {', '.join(config.sources)}")
     if missing:
-        warnings.warn(f"no text for language(s) {', '.join(missing)}", stacklevel=2)
+        warnings.warn(
+            f"no text (or under {config.min_heldout_passages} passages) for language(s) "
+            f"{', '.join(missing)}",
+            stacklevel=2,
+        )
     splits = [s for s in SPLITS if any(s in e["splits"] for e in manifest_langs.values())]
     manifest = {
         "format": "zett-corpus/1",
