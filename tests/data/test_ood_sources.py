@@ -202,6 +202,8 @@ def test_eval_corpus_has_only_heldout_and_lists_missing_languages(cache, tmp_pat
     with pytest.warns(UserWarning, match="no text"):
         manifest = build_corpus(tmp_path / "ood", config)
     assert manifest["purpose"] == "eval" and manifest["missing_languages"] == ["sw"]
+    # the .deb each source read, as its fetch recorded it (here: the fixture marker)
+    assert manifest["debian_packages"]["fortunes"] == ["fixture"]
     assert set(manifest["totals"]) == {"heldout"}
     de = manifest["languages"]["de"]["splits"]
     assert set(de) == {"heldout"}

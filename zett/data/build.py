@@ -345,6 +345,7 @@ def build_corpus(out: str | os.PathLike, config: CorpusConfig = CorpusConfig()) 
         "sources": {
             s: {"role": SOURCE_INFO[s].role, "genre": SOURCE_INFO[s].genre} for s in config.sources
         },
+        "debian_packages": {name: d.debs for name, d in package_docs.items()},
         "skipped_packages": sorted(p for d in package_docs.values() for p in d.skipped),
         "languages": manifest_langs,
         "missing_languages": missing,

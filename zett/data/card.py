@@ -79,9 +79,16 @@ def card(manifest: dict, title: str) -> str:
     missing = manifest.get("missing_languages") or []
     if missing:
         out += ["", f"No text in these sources for: {', '.join(missing)}."]
+    for source, debs in (manifest.get("debian_packages") or {}).items():
+        out += [
+            "",
+            f"`{source}` Debian packages ({len(debs)}): " + ", ".join(f"`{d}`" for d in debs),
+        ]
     skipped = manifest.get("skipped_packages") or []
     if skipped:
         out += ["", f"Packages that could not be fetched (skipped): {', '.join(skipped)}."]
-    config = yaml.safe_dump(manifest["config"], sort_keys=False, allow_unicode=True, width=100)
+    config = yaml.safe_dump(
+        manifest["config"], sort_keys=False, allow_unicode=True, width=100, default_flow_style=None
+    )
     out += ["", "Config (`zett data build --config FILE`):", "", "```yaml", config.rstrip(), "```"]
     return "\n".join(out) + "\n"

@@ -16,6 +16,7 @@ from zett.data.load import read_manifest
 from zett.data.sources import SOURCE_INFO, unit_of
 
 MIN_LINE_CHARS = 64  # shorter lines (headings, `return None`, verse numbers) repeat by chance
+MIN_LINE_ALNUM = 32  # a rule of `#` or `=` is no text
 
 
 def record_unit(record: Mapping[str, str]) -> str:
@@ -41,7 +42,7 @@ def iter_records(corpus_dir: str | os.PathLike, split: str) -> Iterator[dict]:
 def _long_lines(text: str) -> Iterator[bytes]:
     for line in text.split("\n"):
         line = line.strip()
-        if len(line) >= MIN_LINE_CHARS:
+        if len(line) >= MIN_LINE_CHARS and sum(c.isalnum() for c in line) >= MIN_LINE_ALNUM:
             yield content_hash(line)
 
 
@@ -49,9 +50,9 @@ def _long_lines(text: str) -> Iterator[bytes]:
 class Overlap:
     """What an evaluation corpus shares with a training corpus (`clean`: nothing that matters).
 
-    `lines` counts evaluation lines of ≥ MIN_LINE_CHARS characters that also occur as a line of the
-    training text: a finer look than whole passages (a quoted licence line, a shared docstring),
-    reported but not part of `clean`.
+    `lines` counts evaluation lines of ≥ MIN_LINE_CHARS characters (MIN_LINE_ALNUM of them letters
+    or digits) that also occur as a line of the training text: a finer look than whole passages
+    (a quoted licence line, a shared docstring), reported but not part of `clean`.
     """
 
     sources: tuple[str, ...]

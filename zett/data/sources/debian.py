@@ -248,6 +248,7 @@ class DebianDocs:
         self.strict = strict  # False: a package that cannot be had is skipped with a warning
         self.fmt = fmt
         self.skipped: list[str] = []
+        self.debs: list[str] = []  # the .deb files (name_version_arch) the documents came from
         self._docs: dict[str, list[Document]] | None = None
 
     def documents(self, lang: str) -> list[Document]:
@@ -263,7 +264,9 @@ class DebianDocs:
                 self.skipped.append(pkg)  # apt already failed: only cached packages can be had
                 continue
             try:
-                roots.append((pkg, fetch_package(pkg, self.cache_dir)))
+                root = fetch_package(pkg, self.cache_dir)
+                roots.append((pkg, root))
+                self.debs.append((root / ".zett-complete").read_text().strip())
             except (AptUnavailableError, PackageNotFoundError) as e:
                 if self.strict:
                     raise
