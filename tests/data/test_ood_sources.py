@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from zett.data import CorpusConfig, build_corpus
+from zett.data import CorpusConfig, build_corpus, load_texts
 from zett.data.sources import SOURCE_INFO, debian, unit_of
 
 HI_1 = "यह विकल्प तय करता है कि फ़ाइलें खोलने से पहले प्रणाली उपयोगकर्ता से पुष्टि माँगेगी या नहीं।"
@@ -204,6 +204,8 @@ def test_eval_corpus_has_only_heldout_and_lists_missing_languages(cache, tmp_pat
     assert manifest["purpose"] == "eval" and manifest["missing_languages"] == ["sw"]
     # the .deb each source read, as its fetch recorded it (here: the fixture marker)
     assert manifest["debian_packages"]["fortunes"] == ["fixture"]
+    with pytest.raises(ValueError, match=r"too little text for \['sw'\]"):
+        load_texts(tmp_path / "ood", "heldout", ["de", "sw"])
     assert set(manifest["totals"]) == {"heldout"}
     de = manifest["languages"]["de"]["splits"]
     assert set(de) == {"heldout"}
