@@ -11,6 +11,7 @@ def _csv(value: str) -> tuple[str, ...]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from zett.data.build import CorpusConfig
+    from zett.data.sources import EVAL_SOURCES, TRAIN_SOURCES
 
     d = CorpusConfig()
     sub = parser.add_subparsers(dest="data_command", metavar="ACTION", required=True)
@@ -28,7 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--sources",
         type=_csv,
         default=None,
-        help=f"comma-separated subset of {','.join(d.sources)} (default: all)",
+        help=f"comma-separated; training: {','.join(TRAIN_SOURCES)}; evaluation-only (with "
+        f"purpose: eval in --config): {','.join(EVAL_SOURCES)} (default: {','.join(d.sources)})",
     )
     b.add_argument(
         "--max-chars-per-lang",
