@@ -288,3 +288,15 @@ def test_go_and_rust_standard_libraries(tmp_path):
     assert rs.unit == "rust-code/core/src/iter" and rs.code
     for doc in (go, rs):
         assert unit_of(doc.source, doc.doc_id) == doc.unit
+
+
+@pytest.mark.slow
+def test_real_fortunes_package(tmp_path):
+    """Downloads fortunes-es (~320 KB) with apt-get and parses it (needs the Debian mirror)."""
+    import shutil
+
+    if shutil.which("apt-get") is None:
+        pytest.skip("apt-get not available")
+    docs = _docs(tmp_path, "fortunes", ["fortunes-es"], ["es"])["es"]
+    assert len(docs) >= 16  # one document per fortune file
+    assert sum(d.chars for d in docs) > 200_000
