@@ -109,6 +109,9 @@ def test_lists_and_cli_pairs():
 def test_caller_defaults_fill_only_unset_options_the_method_has():
     assert parse_method("fvt", defaults={"chunk": 9, "path": "x"}).options == FvtOptions(chunk=9)
     assert parse_method("fvt,chunk=3", defaults={"chunk": 9}).options.chunk == 3
+    typed = parse_method("fvt")  # a parsed spec keeps its values; more options still apply
+    assert parse_method(typed, defaults={"copy": False}) is typed
+    assert parse_method(typed, {"chunk": "5"}, {"copy": False}).options == FvtOptions(chunk=5)
 
 
 def test_a_method_that_needs_texts_fails_before_any_work():

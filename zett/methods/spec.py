@@ -153,13 +153,14 @@ def parse_method(
     """A MethodSpec from `"fvt"`, `"hypernet:DIR,copy_overlap=true"` or `{name: ..., key: value}`.
 
     options: more options (e.g. from repeated `--method-opt key=value`); an option given twice is
-    an error. defaults: a caller's defaults for options the spec does not set (names the method
-    does not have are ignored). Fails on unknown names, ill-typed values and missing required
-    options; option dataclasses validate their values (e.g. the hypernet directory) too."""
-    if isinstance(spec, MethodSpec):
+    an error. defaults: a caller's defaults for options a string or mapping spec does not set
+    (names the method does not have are ignored; a MethodSpec keeps its own values). Fails on
+    unknown names, ill-typed values and missing required options; option dataclasses validate
+    their values (e.g. the hypernet directory) too."""
+    if isinstance(spec, MethodSpec):  # typed already: its options stand, caller defaults do not
         if not options:
             return spec
-        spec = {"name": spec.name, **spec.changed_options()}
+        spec, defaults = {"name": spec.name, **spec.changed_options()}, None
     if isinstance(spec, str):
         name, given = _parse_string(spec)
     elif isinstance(spec, Mapping):
