@@ -7,8 +7,12 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from zett.methods import MethodSpec
 
 SHIPPED_HYPERNET = Path(__file__).resolve().parent.parent / "experiments" / "smollm2" / "hypernet"
 PROMPTS = {
@@ -25,6 +29,7 @@ class DemoConfig:
     lang: str = "de"
     tokenizer: str | None = None  # a tokenizer path; default: Unigram trained on `lang` text
     vocab_size: int = 16000
+    # zett.methods specs; a bare "hypernet" (no ":DIR") is the one in `hypernet`
     methods: tuple[str, ...] = ("hypernet", "fvt", "focus")
     hypernet: str = str(SHIPPED_HYPERNET)
     text_file: str | None = None  # plain text (one document per line); default: the packaged Bibles
@@ -96,13 +101,22 @@ def train_unigram(texts: list[str], vocab_size: int):
     return tok
 
 
+def method_specs(cfg: DemoConfig) -> dict[str, MethodSpec]:
+    """Label → MethodSpec for `cfg.methods`; a hypernet without ":DIR" is `cfg.hypernet`."""
+    from zett.methods import parse_method
+
+    return {m: parse_method(m, defaults={"path": cfg.hypernet}) for m in cfg.methods}
+
+
 def run_demo(cfg: DemoConfig, log: Callable[[str], None] = print) -> DemoResult:
     from zett.assets import resolve
     from zett.eval.model_bpb import evaluate_bpb
-    from zett.heuristics import SourceEmbeddings, get_heuristic
+    from zett.heuristics import SourceEmbeddings
+    from zett.methods import MethodInputs, Target
     from zett.models import load_pretrained
-    from zett.tokenization import Decomposer, canonicalize, load_tokenizer
+    from zett.tokenization import canonicalize, load_tokenizer
 
+    specs = method_specs(cfg)  # bad names fail before the model loads
     t0 = time.perf_counter()
     model = load_pretrained(resolve(cfg.model))
     source = load_tokenizer(resolve(cfg.model))
@@ -154,21 +168,14 @@ def run_demo(cfg: DemoConfig, log: Callable[[str], None] = print) -> DemoResult:
     e_in = np.asarray(model.get_input_embeddings())
     e_out = None if model.tied else np.asarray(model.get_output_embeddings())
     tables_by_method = {}
-    for method in cfg.methods:
+    inputs = MethodInputs(texts=train, seed=cfg.seed)
+    for method, spec in specs.items():
         t = time.perf_counter()
-        if method == "hypernet":
-            from zett.hypernet.checkpoint import load_hypernet
-            from zett.hypernet.predict import predict_embeddings
-
-            hn = load_hypernet(cfg.hypernet, e_in, e_out)
-            tables = predict_embeddings(
-                hn, Decomposer(source, maxlen=hn.cfg.surface_maxlen), target_vocab, progress=False
-            )
-        else:
-            opts = {"texts": train, "tokenizer": target.tokenizer} if method == "focus" else {}
-            tables = get_heuristic(method)(
-                SourceEmbeddings(source_vocab, e_in, e_out), target_vocab, seed=cfg.seed, **opts
-            )
+        tables = spec.run(
+            SourceEmbeddings(source_vocab, e_in, e_out, tokenizer=source),
+            Target(target, target_vocab),
+            inputs,
+        )
         log(
             f"{method}: embeddings for {target_vocab.size} tokens in {time.perf_counter() - t:.1f}s"
         )

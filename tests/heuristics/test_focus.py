@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from zett import assets
-from zett.heuristics import SourceEmbeddings, copy_plan, get_heuristic
+from zett.heuristics import SourceEmbeddings, copy_plan, focus_init
 from zett.heuristics.focus import (
     TokenVectors,
     fasttext_word,
@@ -70,7 +70,7 @@ def test_sparsemax_matches_definition():
 
 def test_focus_rows_are_sparse_convex_mixes_of_anchors(setup):
     source, target, tok, _texts, vectors = setup
-    out = get_heuristic("focus")(source, target, vectors=vectors, seed=3)
+    out = focus_init(source, target, vectors=vectors, seed=3)
     t_ids, s_ids = copy_plan(source, target)
     np.testing.assert_array_equal(out.input_embeddings[t_ids], source.input_embeddings[s_ids])
     np.testing.assert_array_equal(out.output_embeddings[t_ids], source.output_embeddings[s_ids])
@@ -108,18 +108,14 @@ def test_focus_rows_are_sparse_convex_mixes_of_anchors(setup):
 
 def test_focus_trains_fasttext_from_texts_and_checks_inputs(setup):
     source, target, tok, texts, _vectors = setup
-    out = get_heuristic("focus")(
-        source, target, texts=texts[:400], tokenizer=tok, min_count=3, threads=1
-    )
+    out = focus_init(source, target, texts=texts[:400], tokenizer=tok, min_count=3, threads=1)
     assert out.info["n_focus"] > 0 and np.isfinite(out.input_embeddings).all()
     with pytest.raises(ValueError, match="texts"):
-        get_heuristic("focus")(source, target)
+        focus_init(source, target)
     with pytest.raises(ValueError, match="ids"):
-        get_heuristic("focus")(
-            source, target, texts=texts[:10], tokenizer=load_tokenizer(assets.minilm_dir())
-        )
+        focus_init(source, target, texts=texts[:10], tokenizer=load_tokenizer(assets.minilm_dir()))
     with pytest.raises(ValueError, match="vocabulary"):
-        get_heuristic("focus")(
+        focus_init(
             source,
             target,
             vectors=TokenVectors(np.array([target.size + 5]), np.ones((1, 4), np.float32)),
@@ -146,7 +142,7 @@ def test_rare_tokens_get_vectors_from_their_character_ngrams(setup):
     source, target, tok, texts, _vectors = setup
     plain = train_token_vectors(texts[:100], tok, threads=1, rare="random")
     composed = train_token_vectors(texts[:100], tok, threads=1)
-    new = np.flatnonzero(~get_heuristic("focus")(source, target, vectors=composed).copied)
+    new = np.flatnonzero(~focus_init(source, target, vectors=composed).copied)
     rare = np.setdiff1d(new, plain.ids)
     assert len(rare) > 0.2 * len(
         new
@@ -154,7 +150,7 @@ def test_rare_tokens_get_vectors_from_their_character_ngrams(setup):
     # in-vocabulary tokens keep their trained vectors
     row = {int(i): r for r, i in enumerate(composed.ids)}
     np.testing.assert_array_equal(composed.vectors[[row[int(i)] for i in plain.ids]], plain.vectors)
-    out = get_heuristic("focus")(source, target, vectors=composed)
+    out = focus_init(source, target, vectors=composed)
     assert out.info["n_random"] <= MAX_RANDOM_FRACTION * len(new), out.info
 
     # the composed vectors carry spelling: a rare piece's nearest frequent piece shares a
@@ -189,7 +185,7 @@ def test_demo_tokenizer_falls_back_for_under_one_percent_of_new_tokens():
     source = SourceEmbeddings(
         canonicalize(load_tokenizer(assets.smollm2_gguf())), np.zeros((49152, 4), np.float32)
     )
-    out = get_heuristic("focus")(source, target, texts=train, tokenizer=tok, threads=2)
+    out = focus_init(source, target, texts=train, tokenizer=tok, threads=2)
     n_new = int((~out.copied).sum())
     assert n_new > 10000 and out.info["n_random"] < 0.01 * n_new, out.info
 

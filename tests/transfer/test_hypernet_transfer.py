@@ -90,3 +90,39 @@ def test_hypernet_transfer_and_fingerprint(tmp_path, llama_untied, llama_tied, u
                 progress=False,
             )
         )
+
+
+def test_hypernet_method_spec_and_copy_overlap(tmp_path, llama_untied, unigram_dir):
+    """`method="hypernet:DIR"` is the same code path as `hypernet=DIR`; with copy_overlap the rows
+    of shared tokens are the source rows in both tables (input and untied head)."""
+    from zett.tokenization import overlap
+
+    e_in = read_tensor(llama_untied, "model.embed_tokens.weight")
+    e_out = read_tensor(llama_untied, "lm_head.weight")
+    hn_dir = save_hypernet(
+        tmp_path / "hn", Hypernet(CFG, e_in, e_out, rngs=nnx.Rngs(0)), str(llama_untied), "smollm2"
+    )
+    common = dict(model=str(llama_untied), tokenizer=str(unigram_dir), progress=False)
+    a = transfer(TransferConfig(out=str(tmp_path / "a"), hypernet=str(hn_dir), **common))
+    b = transfer(TransferConfig(out=str(tmp_path / "b"), method=f"hypernet:{hn_dir}", **common))
+    c = transfer(
+        TransferConfig(
+            out=str(tmp_path / "c"),
+            hypernet=str(hn_dir),
+            method_options=(("copy_overlap", "true"),),
+            **common,
+        )
+    )
+    for name in ("model.embed_tokens.weight", "lm_head.weight"):
+        np.testing.assert_array_equal(read_tensor(a, name), read_tensor(b, name))
+    ov = overlap(
+        canonicalize(load_tokenizer(unigram_dir)), canonicalize(load_tokenizer(llama_untied))
+    )
+    assert ov.target_ids.size > 100
+    for name, table in (("model.embed_tokens.weight", e_in), ("lm_head.weight", e_out)):
+        got = read_tensor(c, name)
+        np.testing.assert_array_equal(got[ov.target_ids], table[ov.source_ids])
+        assert not np.array_equal(read_tensor(a, name)[ov.target_ids], table[ov.source_ids])
+    prov = json.loads((c / "zett_provenance.json").read_text())
+    assert prov["method_options"] == {"copy_overlap": True}
+    assert prov["n_copied"] == 4 + ov.target_ids.size  # the specials and the overlap

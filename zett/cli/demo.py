@@ -27,7 +27,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="your own text file (one document per line) instead of the Bible",
     )
     parser.add_argument(
-        "--methods", default="hypernet,fvt,focus", help="comma-separated: hypernet and heuristics"
+        "--methods",
+        default="hypernet,fvt,focus",
+        help="comma-separated zett.methods specs (key=value items belong to the method before "
+        "them); a bare hypernet is --hypernet",
     )
     parser.add_argument(
         "--hypernet", default=None, help="hypernetwork directory (default: the shipped SmolLM2 one)"
@@ -44,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from zett.demo import SHIPPED_HYPERNET, DemoConfig, run_demo
+    from zett.methods import split_methods
 
     console = Console()
     cfg = DemoConfig(
@@ -51,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         lang=args.lang,
         tokenizer=args.tokenizer,
         vocab_size=args.vocab_size,
-        methods=tuple(m.strip() for m in args.methods.split(",") if m.strip()),
+        methods=tuple(split_methods(args.methods)),
         hypernet=args.hypernet or str(SHIPPED_HYPERNET),
         text_file=args.text,
         heldout_texts=args.texts,
