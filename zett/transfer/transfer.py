@@ -58,19 +58,10 @@ _DTYPE_NAMES = {
 }
 
 
-# `zett transfer` has always split target tokens for the hypernet by greedy longest match over the
-# source vocabulary, while training, the bench, the demo and `zett extend` use the source
-# tokenizer's own model (7,115 of 16,000 tokens of a German Unigram vocabulary split differently
-# for SmolLM2). Kept as this command's default so its outputs stay byte-identical across the
-# registry refactor; `--method-opt decomposition=tokenizer` gives the training-time split.
-METHOD_DEFAULTS = {"decomposition": "longest_match"}
-
-
 def _options_record(spec: MethodSpec) -> dict[str, Any]:
     """{"method_options": ...} for options that differ from this command's defaults, else {} (so
     the record of a default run is what it was before options existed)."""
     defaults = {f.name: f.default for f in dataclasses.fields(spec.options)}
-    defaults.update({k: v for k, v in METHOD_DEFAULTS.items() if k in defaults})
     changed = {
         k: v
         for k, v in vars(spec.options).items()
@@ -85,8 +76,7 @@ class TransferConfig:
 
     method: a `zett.methods` spec ("fvt", "hypernet:DIR", "focus,epochs=5") or a parsed
     MethodSpec; hypernet: shorthand for method="hypernet:DIR"; method_options: more options (the
-    CLI's `--method-opt key=value`). A string spec gets METHOD_DEFAULTS for options it does not
-    set; a MethodSpec is taken as it is. Parsed (and validated) here, before any work."""
+    CLI's `--method-opt key=value`). Parsed (and validated) here, before any work."""
 
     model: str
     tokenizer: str
@@ -109,7 +99,7 @@ class TransferConfig:
         if self.dtype is not None and self.dtype not in _DTYPE_NAMES:
             raise ValueError(f"dtype {self.dtype!r} is not one of {sorted(_DTYPE_NAMES)}")
         given = self.method if self.method is not None else f"hypernet:{self.hypernet}"
-        spec = parse_method(given, dict(self.method_options), defaults=METHOD_DEFAULTS)
+        spec = parse_method(given, dict(self.method_options))
         object.__setattr__(self, "spec", spec)
 
 
