@@ -19,7 +19,7 @@ def model_and_tokenizer(tmp_path_factory):
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from zett.models.gguf_io import read_gguf
+    from zett.checkpoint import read_gguf
 
     con = sqlite3.connect(f"file:{assets.bible_db()}?mode=ro", uri=True)
     verses = [r[0] for r in con.execute("SELECT vText FROM bible WHERE (id % 37)=0 LIMIT 3000")]
@@ -111,7 +111,7 @@ def test_cli_method_options_reach_the_method(tmp_path, model_and_tokenizer):
     """`--method fvt --method-opt copy=false` equals `--method fvt,copy=false`, and differs from
     the default (the overlap is no longer copied); the provenance records the option."""
     model, tok = model_and_tokenizer
-    from zett.models.hf_io import read_tensor
+    from zett.checkpoint import read_tensor
 
     def run(name, *method):
         out = tmp_path / name

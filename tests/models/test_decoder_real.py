@@ -27,7 +27,7 @@ TEXT = (
 @pytest.fixture(scope="module")
 def smollm2():
     import zett.assets
-    from zett.models.gguf_io import read_gguf
+    from zett.checkpoint import read_gguf
 
     try:
         path = zett.assets.smollm2_gguf()

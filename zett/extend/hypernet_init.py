@@ -18,15 +18,15 @@ def hypernet_rows(
     head) as `zett transfer --method hypernet:DIR` does, and splits each token's canonical bytes
     with the original tokenizer's own model, as in training. Rows of tokens without a textual form
     (special tokens, padding rows) are NaN here and are filled by the `average` rule afterwards."""
-    from zett.extend.checkpoint import new_row_ids, vocab_tensors
+    from zett.checkpoint import read_tensor, tensor_shapes, vocab_tensors
+    from zett.extend.checkpoint import new_row_ids
     from zett.heuristics import SourceEmbeddings
     from zett.hypernet.predict import predict_tokens
     from zett.methods import load_for_source
-    from zett.models.hf_io import read_tensor, tensor_shapes
     from zett.tokenization import Decomposer, canonicalize, load_tokenizer, to_canonical
 
     shapes = tensor_shapes(model_dir)
-    kinds = vocab_tensors(list(shapes), shapes, plan.mapping.old_size)
+    kinds = vocab_tensors(shapes, plan.mapping.old_size)
     by_kind = {k: n for n, k in kinds.items()}
     if "input" not in by_kind:
         raise ValueError(

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -17,6 +14,7 @@ import numpy as np
 from flax import nnx
 from safetensors.numpy import load_file, save_file
 
+from zett.checkpoint import atomic_dir
 from zett.config import from_dict
 from zett.hypernet.config import HypernetConfig
 from zett.hypernet.model import Hypernet
@@ -43,9 +41,7 @@ def save_hypernet(
     """A self-describing directory: `hypernet.json` (config, base model, source tokenizer, fingerprint)
     + `hypernet.safetensors` (trainable weights only; source tables stay with the model)."""
     out = Path(out_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with atomic_dir(out, overwrite=True) as tmp:
         flat = {
             ".".join(str(k) for k in path): np.asarray(jax.device_get(v.get_value()), np.float32)
             for path, v in nnx.state(hypernet, nnx.Param).flat_state()
@@ -66,12 +62,6 @@ def save_hypernet(
             **(extra or {}),
         }
         (tmp / HYPERNET_META).write_text(json.dumps(meta, indent=2))
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out
 
 

@@ -14,8 +14,8 @@ def load_donor(spec: str) -> SourceEmbeddings:
     Loads the whole model through `zett.models.load_pretrained`: the donors used here (SmolLM2,
     Gemma-3-270m) are small; a reader of the embedding tensors alone can replace this later."""
     from zett.assets import resolve as resolve_alias
+    from zett.checkpoint import resolve
     from zett.models import load_pretrained
-    from zett.models.hf_io import resolve
     from zett.tokenization import canonicalize, load_tokenizer
 
     try:

@@ -317,7 +317,7 @@ def gguf_tokenizer_meta(path: Path) -> dict[str, Any]:
 
     The one place that reads GGUF bytes for tokenizers: a truncated or foreign file is one
     TokenizerError naming the file."""
-    from zett.models.gguf_reader import GGUFFile, GGUFFormatError
+    from zett.checkpoint import GGUFFile, GGUFFormatError
 
     try:
         if path.stat().st_size == 0:

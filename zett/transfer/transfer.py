@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
-import re
 import shutil
 import sys
 from dataclasses import dataclass, field
@@ -15,40 +14,36 @@ from typing import Any
 
 import numpy as np
 
-from zett.heuristics import SourceEmbeddings
-from zett.methods import MethodInputs, MethodSpec, Target, parse_method
-from zett.models.hf_io import (
+from zett.checkpoint import (
     CONFIG_FILE,
     DEFAULT_MAX_SHARD_BYTES,
+    DTYPES,
     PROVENANCE_FILE,
-    atomic_output_dir,
-    commit_output_dir,
+    CheckpointError,
+    TensorSource,
+    atomic_dir,
+    check_output_dir,
     copy_tokenizer_files,
+    gguf_sources,
+    read_gguf,
     read_hf_config,
+    replace_rows,
     resolve,
+    safetensors_sources,
+    vocab_role,
+    write_sharded,
 )
-from zett.models.weights import CheckpointError
+from zett.heuristics import SourceEmbeddings
+from zett.methods import MethodInputs, MethodSpec, Target, parse_method
 from zett.tokenization import (
     CanonicalVocab,
     LoadedTokenizer,
     TokenizerError,
     canonicalize,
     load_tokenizer,
-)
-from zett.transfer.stream import (
-    DTYPES,
-    TensorSource,
-    array_source,
-    gguf_sources,
-    safetensors_sources,
-    write_checkpoint,
+    read_gguf_tokenizer,
 )
 
-# tensors whose rows are vocabulary ids, by family naming (decoders: embed_tokens / lm_head;
-# BERT-style MLMs)
-INPUT_EMBEDDING = re.compile(r"(^|.*\.)(embed_tokens|word_embeddings)\.weight")
-OUTPUT_EMBEDDING = re.compile(r"(lm_head|cls\.predictions\.decoder)\.weight")
-OUTPUT_BIAS = re.compile(r"cls\.predictions\.(decoder\.)?bias")
 _ROLES_IN_CONFIG = ("bos", "eos", "pad", "unk", "sep", "cls", "mask")
 _DTYPE_NAMES = {
     "float32": np.float32,
@@ -122,17 +117,10 @@ def open_source(model: str, dtype: np.dtype | None) -> SourceModel:
     except FileNotFoundError as e:
         raise CheckpointError(f"model {model}: {e}") from None
     if path.is_file() and path.suffix == ".gguf":
-        from zett.models.gguf_io import read_gguf
-
+        # one parse gives the config, the tokenizer and the tensors (dequantised when written)
         g = read_gguf(path, tensors=False)
-        hf = dict(g.hf_config)
-        tensors = gguf_sources(
-            path,
-            hf["num_attention_heads"],
-            hf["num_key_value_heads"],
-            np.dtype(dtype or np.float32),
-        )
-        return SourceModel(path, str(path), hf, tensors, load_tokenizer(path), True)
+        tensors = gguf_sources(g, np.dtype(dtype or np.float32))
+        return SourceModel(path, str(path), dict(g.hf_config), tensors, g.loaded_tokenizer(), True)
     if path.is_file():
         raise CheckpointError(
             f"{path}: expected a model directory (config.json + safetensors) or a .gguf file"
@@ -151,8 +139,8 @@ def _text_config(hf: dict[str, Any]) -> dict[str, Any]:
     return tc if isinstance(tc, dict) and "vocab_size" in tc else hf
 
 
-def _find(tensors: list[TensorSource], pattern: re.Pattern) -> list[TensorSource]:
-    return [t for t in tensors if pattern.fullmatch(t.name)]
+def _find(tensors: list[TensorSource], role: str) -> list[TensorSource]:
+    return [t for t in tensors if vocab_role(t.name, len(t.shape)) == role]
 
 
 def load_target(tokenizer: str) -> tuple[LoadedTokenizer, CanonicalVocab]:
@@ -208,9 +196,7 @@ def ship_tokenizer(
     if path.is_dir():
         files = copy_tokenizer_files(path, out)
     elif path.is_file() and path.suffix == ".gguf":
-        from zett.tokenization import read_gguf_tokenizer  # the tokenizer only: any architecture
-
-        files = [p.name for p in read_gguf_tokenizer(path).save(out)]
+        files = [p.name for p in read_gguf_tokenizer(path).save(out)]  # any architecture
     elif path.is_file():
         name = {".json": "tokenizer.json", ".model": "tokenizer.model", ".txt": "vocab.txt"}.get(
             path.suffix, path.name
@@ -240,9 +226,7 @@ def _log(cfg: TransferConfig, msg: str) -> None:
 def transfer(cfg: TransferConfig) -> Path:
     """Runs the transfer; returns the output directory. Memory: the old and new embedding tables
     (+ hypernet) and one other tensor at a time."""
-    out_dir = Path(cfg.out).absolute()
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not cfg.overwrite:
-        raise FileExistsError(f"{out_dir} exists and is not empty; pass --overwrite to replace it")
+    out = check_output_dir(cfg.out, cfg.overwrite)
     method_in = method_inputs(cfg)
     out_dtype = np.dtype(_DTYPE_NAMES[cfg.dtype]) if cfg.dtype else None
     loaded_target, target = load_target(cfg.tokenizer)
@@ -253,9 +237,7 @@ def transfer(cfg: TransferConfig) -> Path:
         f"tokens",
     )
 
-    inputs, outputs, biases = (
-        _find(src.tensors, p) for p in (INPUT_EMBEDDING, OUTPUT_EMBEDDING, OUTPUT_BIAS)
-    )
+    inputs, outputs, biases = (_find(src.tensors, role) for role in ("input", "output", "bias"))
     if len(inputs) != 1:
         raise CheckpointError(
             f"{src.label}: expected one input embedding tensor, found {[t.name for t in inputs]}"
@@ -284,30 +266,21 @@ def transfer(cfg: TransferConfig) -> Path:
     del source, e_in, e_out, bias  # the write phase needs only the new tables
 
     n_new = new.input_embeddings.shape[0]
-    replace: dict[str, np.ndarray] = {
-        emb.name: new.input_embeddings.astype(DTYPES[emb.dtype], copy=False)
-    }
+    tables: dict[str, np.ndarray] = {emb.name: new.input_embeddings}
     for t in outputs:
-        table = new.output_embeddings if not tied else new.input_embeddings
-        replace[t.name] = table.astype(DTYPES[t.dtype], copy=False)
+        tables[t.name] = new.output_embeddings if not tied else new.input_embeddings
     for t in biases:
         if new.output_bias is None:
             raise ValueError(f"{cfg.spec} produced no output bias for {t.name!r}")
-        replace[t.name] = new.output_bias.astype(DTYPES[t.dtype], copy=False)
-    del (
-        new.input_embeddings,
-        new.output_embeddings,
-        new.output_bias,
-    )  # only `replace` holds them now
-    tensors = [
-        array_source(t.name, replace[t.name]) if t.name in replace else t for t in src.tensors
-    ]
-    replaced = sorted(replace)
+        tables[t.name] = new.output_bias
+    tensors = replace_rows(src.tensors, tables, n_new)  # cast to each tensor's dtype here
+    replaced = sorted(tables)
+    # only `tensors` holds the (cast) tables now
+    del tables, new.input_embeddings, new.output_embeddings, new.output_bias
 
-    out, tmp = atomic_output_dir(out_dir, cfg.overwrite)
-    try:
-        write_checkpoint(tmp, tensors, cfg.max_shard_bytes, cfg.progress)
-        del tensors, replace  # written; loading a large target tokenizer again below needs the room
+    with atomic_dir(out, cfg.overwrite) as tmp:
+        write_sharded(tmp, tensors, cfg.max_shard_bytes, progress=cfg.progress)
+        del tensors  # written; loading a large target tokenizer again below needs the room
         written_dtype = cfg.dtype or ("float32" if src.is_gguf else None)
         hf = update_config(src.hf_config, n_new, target, written_dtype)
         (tmp / CONFIG_FILE).write_text(json.dumps(hf, indent=2, sort_keys=True) + "\n")
@@ -333,10 +306,6 @@ def transfer(cfg: TransferConfig) -> Path:
         }
         provenance.update(_options_record(cfg.spec))
         (tmp / PROVENANCE_FILE).write_text(json.dumps(provenance, indent=2, sort_keys=True) + "\n")
-        commit_output_dir(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     _log(
         cfg,
         f"wrote {out} ({provenance['n_copied']} rows copied, {provenance['n_initialised']} "
