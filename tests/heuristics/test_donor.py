@@ -1,0 +1,50 @@
+"""Donor loading (only the embedding tables) and the target-id → donor-row map."""
+
+import numpy as np
+import pytest
+
+from zett import assets
+from zett.heuristics.donor import Donor, donor_rows, load_donor
+from zett.tokenization import CanonicalVocab, SpecialToken, canonicalize, load_tokenizer
+from zett.tokenization import to_canonical as canon
+
+
+def test_loads_a_gguf_donors_embedding_table():
+    import gguf
+
+    donor = load_donor("smollm2")
+    reader = gguf.GGUFReader(str(assets.smollm2_gguf()))  # the gguf package's own reader
+    (t,) = [t for t in reader.tensors if t.name == "token_embd.weight"]
+    want = gguf.quants.dequantize(t.data, t.tensor_type).reshape(49152, 576)
+    np.testing.assert_array_equal(donor.input_embeddings, want)
+    assert donor.output_embeddings is None  # tied
+    assert donor.vocab == canonicalize(load_tokenizer(assets.smollm2_gguf()))
+
+
+def test_loads_a_hugging_face_directory():
+    from safetensors.numpy import load_file
+
+    donor = load_donor("minilm")
+    tensors = load_file(str(assets.minilm_dir() / "model.safetensors"))
+    (name,) = [n for n in tensors if n.endswith("word_embeddings.weight")]
+    np.testing.assert_array_equal(donor.input_embeddings, tensors[name])
+    assert donor.output_embeddings is None and donor.vocab.size == 30522
+
+
+def test_bad_donor_specs():
+    with pytest.raises(ValueError, match="no such"):
+        load_donor("/nonexistent/model.gguf")
+    with pytest.raises(ValueError, match="gguf"):
+        load_donor(str(assets.bible_db()))
+
+
+def test_donor_rows_by_bytes_and_specials():
+    target = CanonicalVocab.from_tokens(
+        ["", canon(b" a"), canon(b" b"), canon(b" c")], [SpecialToken("eos", "<eos>", 0)]
+    )
+    assert donor_rows(target, Donor(target, np.zeros((4, 2), np.float32))).tolist() == [0, 1, 2, 3]
+    other = CanonicalVocab.from_tokens(
+        [canon(b" c"), canon(b" a"), "", canon(b" z")], [SpecialToken("eos", "</s>", 2)]
+    )
+    rows = donor_rows(target, Donor(other, np.zeros((4, 2), np.float32)))
+    assert rows.tolist() == [2, 1, -1, 0]  # eos by role, " b" missing
