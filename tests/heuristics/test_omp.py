@@ -58,6 +58,8 @@ def test_k_above_the_number_of_atoms_uses_them_all():
     ref = np.linalg.lstsq(atoms.T.astype(np.float64), y.T.astype(np.float64), rcond=None)[0].T
     for b in range(3):
         np.testing.assert_allclose(coef[b][np.argsort(ids[b])], ref[b], rtol=1e-6, atol=1e-8)
+    with pytest.raises(ValueError, match="runs out"):
+        next(omp_codes(y, np.tile(atoms, (3, 1)), 8, refresh=4, pool=3))
 
 
 def gguf_rows(path, rows: np.ndarray) -> np.ndarray:

@@ -54,7 +54,6 @@ class _LeastSquares:
         self.w = np.zeros((b, k, k))
         self.c = np.zeros((b, k))
         self.live = np.ones(b, bool)
-        self.used = np.zeros((b, k), bool)  # slots with a nonzero coefficient
         self.t = 0
 
     def add(self, g_old: np.ndarray, g_new: np.ndarray, c_new: np.ndarray) -> np.ndarray:
@@ -72,7 +71,6 @@ class _LeastSquares:
         )
         self.w[:, t, t] = np.where(self.live, 1.0 / d, 0.0)
         self.c[:, t] = c_new
-        self.used[:, t] = self.live
         self.t = t = t + 1
         w = self.w[:, :t, :t]
         return np.einsum("bij,bi->bj", w, np.einsum("bij,bj->bi", w, self.c[:, :t]))  # Wᵀ W c
@@ -195,9 +193,13 @@ def omp_codes(
         raise ValueError(
             f"OMP: k, refresh, pool and block must be ≥ 1, got {k}, {refresh}, {pool}, {block}"
         )
+    k, pool = min(k, atoms.shape[0]), min(pool, atoms.shape[0])
+    if pool < min(refresh, k) and pool < atoms.shape[0]:
+        raise ValueError(
+            f"OMP: a pool of {pool} atoms runs out before the next scan ({refresh} steps)"
+        )
     n = table.shape[0] if rows is None else len(rows)
-    k = min(k, atoms.shape[0])
-    scan = _scanner(atoms, min(pool, atoms.shape[0]))
+    scan = _scanner(atoms, pool)
     for start in tqdm(range(0, n, block), desc=desc, disable=desc is None or None, leave=False):
         part = slice(start, start + block)
         y = table[part] if rows is None else table[rows[part]]
