@@ -146,3 +146,20 @@ def test_undertrained_filter(pair):
     assert len(flagged_shared) >= len(copies)
     assert not out.copied[sorted(flagged_shared)].any()
     assert out.info["n_copied"] == len(set(t_ids.tolist())) - len(flagged_shared)
+
+
+def test_tied_model_takes_the_output_rule_unless_asked(pair):
+    source, target = pair
+    untied = fvt_calibrated_init(source, target)
+    tied = SourceEmbeddings(source.vocab, source.output_embeddings)  # one table
+    by_output = fvt_calibrated_init(tied, target)
+    new = ~untied.copied
+    np.testing.assert_array_equal(by_output.input_embeddings[new], untied.output_embeddings[new])
+    assert by_output.info["rule"] == {"input": "output"}
+    by_input = fvt_calibrated_init(tied, target, tied_rule="input")
+    ref = fvt_calibrated_init(
+        SourceEmbeddings(source.vocab, source.output_embeddings, source.input_embeddings), target
+    )
+    np.testing.assert_array_equal(by_input.input_embeddings, ref.input_embeddings)
+    with pytest.raises(ValueError, match="tied_rule"):
+        fvt_calibrated_init(tied, target, tied_rule="both")
