@@ -11,13 +11,15 @@ head are fitted separately, each in the donor's matching table (a tied donor's h
 table).
 
 Cost. Exact OMP scores every atom at every step: n_new · k · n_shared · embed multiply-adds, for
-SmolLM2 → Gemma-3's tokenizer 210k · 64 · 46k · 640 ≈ 4·10^14, hours on two cores. So the pursuit
-scores all atoms only every `refresh` steps and keeps each token's `pool` best; the steps in
-between pick among that pool, scored exactly through its Gram entries. refresh=1 is exact OMP. On
-256 Gemma-3 tokens (k = 64) exact OMP leaves a relative residual of 0.360 in the donor's space,
-refresh 8 / pool 64 0.371 at an eighth of the scoring work, refresh 16 / pool 256 0.399. OMP's
-path is fragile: runs whose residuals agree this closely share only ~20% of their atoms, and their
-base-space rows have cosine ~0.8, so the residual, not the atom set, is the measure of a run.
+SmolLM2 → Gemma-3's tokenizer 216k · 64 · 46k · 640 ≈ 4·10^14. So the pursuit scores all atoms only
+every `refresh` steps and keeps each token's `pool` best; the steps in between pick among that
+pool, scored exactly through its Gram entries. refresh=1 is exact OMP. Measured there
+(benchmarks/omp_speed.py, shared 2-core machine): 12-29 CPU-ms per new token with the defaults
+(refresh 8, pool 64), i.e. 45-100 CPU-minutes for Gemma-3's vocabulary, against 75 for exact
+OMP (4.5 CPU-hours); refresh=16, pool=128 halves the scoring. Donor-space relative residual on
+256 tokens: exact 0.360, defaults 0.371, refresh 16 / pool 256 0.399. OMP's path is fragile: runs
+this close in residual share only ~20% of their atoms and their base-space rows have cosine ~0.8,
+so the residual, not the atom set, is the measure of a run.
 """
 
 from __future__ import annotations
