@@ -24,8 +24,11 @@ TINY_RUN = {
 
 
 def config(model, train, workdir, overrides: list[str] = (), **sections) -> FinetuneConfig:
-    data = {**TINY_RUN, **sections}
-    data["data"] = {**TINY_RUN["data"], **sections.get("data", {}), "train": str(train)}
+    """TINY_RUN with `sections` merged in (one level deep) and `overrides` applied."""
+    data = dict(TINY_RUN)
+    for key, value in sections.items():
+        data[key] = {**data[key], **value} if isinstance(value, dict) and key in data else value
+    data["data"] = {**data["data"], "train": str(train)}
     return load_config(
         FinetuneConfig, {**data, "model": str(model), "workdir": str(workdir)}, list(overrides)
     )

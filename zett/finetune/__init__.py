@@ -8,16 +8,22 @@ probe of the benchmark.
 """
 
 from zett.finetune.config import (
+    EmbeddingsPhase,
     FinetuneConfig,
     FinetuneData,
+    FullPhase,
     NShotConfig,
+    NShotPhase,
     OptimConfig,
     PhaseConfig,
 )
 from zett.finetune.run import FinetuneResult, finetune
 
 __all__ = [
+    "EmbeddingsPhase",
     "FinetuneConfig",
+    "FullPhase",
+    "NShotPhase",
     "FinetuneData",
     "FinetuneResult",
     "NShotConfig",

@@ -99,8 +99,8 @@ def encode_stream(
 ) -> TokenStream:
     """Encodes `texts` (specials added by `template`, not by the tokenizer) into one stream.
 
-    Raises `DataError` naming `label` when there is no text, or when more than `max_unk_fraction`
-    of its tokens are the unknown token (the tokenizer cannot represent this text)."""
+    Raises `DataError` naming `label` when there is no text, or when the unknown token stands for
+    more than `max_unk_fraction` of its bytes (the tokenizer cannot represent this text)."""
     tok = plain_tokenizer(tokenizer)
     texts = [t for t in texts if t and t.strip()]
     if not texts:
@@ -118,20 +118,21 @@ def encode_stream(
             ]
     ids = np.concatenate(ids_parts).astype(np.int32)
     n_bytes = np.concatenate(byte_parts).astype(np.int32)
-    specials = np.asarray(vocab.special_ids, np.int64)
-    regular = ~np.isin(ids, specials)
-    n_bytes[~regular] = 0
     unk = vocab.special("unk")
-    n_unk = int((ids == unk.id).sum()) if unk is not None else 0
-    n_regular = int(regular.sum()) + n_unk
-    if n_regular == 0:
+    is_unk = ids == unk.id if unk is not None else np.zeros(len(ids), bool)
+    # specials cover no text; the unknown token covers the text it replaced
+    n_bytes[np.isin(ids, np.asarray(vocab.special_ids, np.int64)) & ~is_unk] = 0
+    total = int(n_bytes.sum())
+    if total == 0:
         raise DataError(f"{label}: the tokenizer turns the text into special tokens only")
-    if n_unk / n_regular > max_unk_fraction:
+    unk_bytes = int(n_bytes[is_unk].sum())
+    if unk_bytes / total > max_unk_fraction:
         raise DataError(
-            f"{label}: {n_unk} of its {n_regular} tokens ({n_unk / n_regular:.0%}) are the unknown "
-            f"token {unk.token!r}: the tokenizer cannot represent this text (another language or "
+            f"{label}: {unk_bytes / total:.0%} of its {total} bytes become the unknown token "
+            f"{unk.token!r}: the tokenizer cannot represent this text (another language or "
             f"script?); data.max_unk_fraction={max_unk_fraction}"
         )
+    n_unk, n_regular = int(is_unk.sum()), int((n_bytes > 0).sum())
     return TokenStream(ids, n_bytes, len(texts), n_unk, n_regular)
 
 

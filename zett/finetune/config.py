@@ -39,6 +39,33 @@ class PhaseConfig:
 
 
 @dataclass(frozen=True)
+class EmbeddingsPhase(PhaseConfig):
+    """Phase 1: only the vocabulary tables train (defaults of the `embeddings` section)."""
+
+    steps: int = 100
+    lr: float = 1e-3
+    warmup_steps: int = 10
+
+
+@dataclass(frozen=True)
+class FullPhase(PhaseConfig):
+    """Phase 2: every parameter trains (defaults of the `full` section; off unless given steps)."""
+
+    steps: int = 0
+    lr: float = 5e-5
+    warmup_steps: int = 10
+
+
+@dataclass(frozen=True)
+class NShotPhase(PhaseConfig):
+    """The hypernetwork's phase in n-shot mode (defaults of `nshot.phase`)."""
+
+    steps: int = 100
+    lr: float = 3e-5
+    warmup_steps: int = 10
+
+
+@dataclass(frozen=True)
 class OptimConfig:
     """What every phase's AdamW shares (weight decay only on matrices)."""
 
@@ -64,7 +91,7 @@ class FinetuneData:
     validation_texts: int = 32
     block_size: int = 128
     batch_size: int = 8
-    max_unk_fraction: float = 0.5  # more <unk> tokens than this in the training text is an error
+    max_unk_fraction: float = 0.5  # training text whose bytes are more <unk> than this: an error
 
     def __post_init__(self) -> None:
         if self.block_size < 4 or self.batch_size < 1:
@@ -85,7 +112,7 @@ class NShotConfig:
     (the batch's tokens, the specials and uniform negatives; None = the whole target vocabulary)."""
 
     hypernet: str | None = None
-    phase: PhaseConfig = field(default_factory=lambda: PhaseConfig(steps=100, lr=3e-5))
+    phase: NShotPhase = field(default_factory=NShotPhase)
     aux_weight: float = 0.5
     n_subsample: int | None = 4096
 
@@ -111,12 +138,8 @@ class FinetuneConfig:
     mode: Literal["model", "hypernet"] = "model"
     objective: Literal["auto", "clm", "mlm"] = "auto"
     mlm_probability: float = 0.15
-    embeddings: PhaseConfig = field(
-        default_factory=lambda: PhaseConfig(steps=100, lr=1e-3, warmup_steps=10)
-    )
-    full: PhaseConfig = field(
-        default_factory=lambda: PhaseConfig(steps=0, lr=5e-5, warmup_steps=10)
-    )
+    embeddings: EmbeddingsPhase = field(default_factory=EmbeddingsPhase)
+    full: FullPhase = field(default_factory=FullPhase)
     new_rows: str = ""
     nshot: NShotConfig = field(default_factory=NShotConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)

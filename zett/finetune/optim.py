@@ -28,10 +28,16 @@ def is_vocab_param(path: tuple, value: Any) -> bool:
     return axes[0] == "vocab"
 
 
+def _key(path: str) -> str:
+    # nnx.Optimizer hands optax `…['embed_tokens'].value` at init but `…['embed_tokens']` in updates
+    return path.removesuffix(".value")
+
+
 def vocab_param_keys(model: nnx.Module) -> frozenset[str]:
     """`jax.tree_util.keystr` of the vocabulary tables as the optimiser sees them."""
     state = nnx.state(model, is_vocab_param)
-    return frozenset(jax.tree_util.keystr(p) for p, _ in jax.tree_util.tree_leaves_with_path(state))
+    leaves = jax.tree_util.tree_leaves_with_path(state)
+    return frozenset(_key(jax.tree_util.keystr(p)) for p, _ in leaves)
 
 
 def learning_rate(phase: PhaseConfig) -> optax.Schedule:
@@ -82,7 +88,7 @@ def phase_optimizer(
                 f"a phase with rows: {phase.rows} and new_lr_multiplier: "
                 f"{phase.new_lr_multiplier} needs new_rows (id ranges or the old tokenizer)"
             )
-        select: Callable[[str, Any], bool] = lambda path, leaf: path in vocab_keys  # noqa: E731
+        select: Callable[[str, Any], bool] = lambda path, leaf: _key(path) in vocab_keys  # noqa: E731
         chain.append(
             vocab_row_schedule(
                 new_rows,
