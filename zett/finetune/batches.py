@@ -145,8 +145,9 @@ class BlockBatches:
     def __iter__(self) -> BlockBatches:
         return self
 
-    def host_batch(self, step: int) -> LMBatch:
-        """This process's rows of global batch `step`, on the host."""
+    def host_batch(self, step: int, parts=None) -> LMBatch:
+        """The rows of global batch `step` that `parts` (default: this process's) build, on the
+        host."""
         order = block_order(len(self.blocks), self.batch_size, self.seed, step)
         size = self.batch_size // self.parts.count
         pieces = [
@@ -157,7 +158,7 @@ class BlockBatches:
                 self.masking,
                 np.random.default_rng([self.seed, step, p, 13]),
             )
-            for p in self.parts.local
+            for p in (self.parts.local if parts is None else parts)
         ]
         return LMBatch(
             *(np.concatenate([getattr(b, f) for b in pieces]) for f in LMBatch.__dataclass_fields__)

@@ -147,7 +147,7 @@ class FinetuneConfig:
     mesh: MeshConfig = field(default_factory=MeshConfig)
     distributed: DistributedConfig = field(default_factory=DistributedConfig)
     data_parts: int = 0  # as `zett train`: the global batch in this many parts (0: one per process)
-    loss_chunk: int = 256  # positions per chunk of the fused output-layer cross-entropy
+    loss_chunk: int = 256  # positions per chunk of the fused output-layer cross-entropy (0: none)
     dtype: str = "float32"  # compute dtype (parameters stay float32)
     log_every: int = 10
     eval_every: int = 100
@@ -161,8 +161,8 @@ class FinetuneConfig:
     def __post_init__(self) -> None:
         if not 0 < self.mlm_probability < 1:
             raise ValueError(f"mlm_probability must be in (0, 1), got {self.mlm_probability}")
-        if self.loss_chunk < 1:
-            raise ValueError(f"loss_chunk must be ≥ 1, got {self.loss_chunk}")
+        if self.loss_chunk < 0:
+            raise ValueError(f"loss_chunk must be ≥ 0, got {self.loss_chunk}")
         if self.mode == "hypernet" and self.nshot.hypernet is None:
             raise ValueError(
                 "mode: hypernet needs nshot.hypernet (a `zett train` output directory)"

@@ -19,8 +19,15 @@ def chunked_nll(
     """hidden [n, embed], labels [n] (−1 = no loss) → (Σ NLL in nats, number of labels).
 
     Logits come from the model's own head (`logits_from_hidden`: tied or untied table, MLM
-    transform and bias, soft-capping), `chunk` positions at a time."""
+    transform and bias, soft-capping), `chunk` positions at a time (≤ 0: all at once)."""
     n, e = hidden.shape
+    if chunk <= 0:  # one pass over all positions, logits kept for the backward pass
+        logits = model.logits_from_hidden(hidden[None])[0].astype(jnp.float32)
+        lse = jax.nn.logsumexp(logits, axis=-1)
+        picked = jnp.take_along_axis(logits, jnp.clip(labels, 0)[:, None], axis=-1)[:, 0]
+        return jnp.where(labels >= 0, lse - picked, 0.0).sum(), (labels >= 0).sum().astype(
+            jnp.float32
+        )
     chunk = min(chunk, n)
     pad = (-n) % chunk
     hidden = jnp.pad(hidden, ((0, pad), (0, 0)))

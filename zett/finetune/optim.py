@@ -57,6 +57,13 @@ def learning_rate(phase: PhaseConfig) -> optax.Schedule:
     return schedule
 
 
+def lr_row(phase, info) -> dict[str, float]:
+    """The learning rate of the update just made (a `LogMetrics` extra); `phase` is a
+    `zett.finetune.phases.Phase`."""
+    count = int(info.state.optimizer.step[...])
+    return {"lr": float(learning_rate(phase.config)(max(count - 1, 0)))}
+
+
 def decay_mask(params: Any) -> Any:
     """Weight decay only on matrices (no biases, norms)."""
     return jax.tree.map(lambda p: getattr(p, "ndim", 0) >= 2, params)

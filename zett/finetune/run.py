@@ -19,7 +19,7 @@ from zett.finetune.blocks import Blocks, Template, encode_stream
 from zett.finetune.checkpoint_io import LoadedModel, export_model, load_model
 from zett.finetune.checks import check_vocab, new_row_mask
 from zett.finetune.config import FinetuneConfig
-from zett.finetune.optim import is_vocab_param, phase_optimizer, vocab_param_keys
+from zett.finetune.optim import is_vocab_param, lr_row, phase_optimizer, vocab_param_keys
 from zett.finetune.phases import Phase, SafeCheckpoint, plan_phases, resume, run_phases
 from zett.finetune.step import make_eval_step, make_train_step
 from zett.finetune.texts import load_split
@@ -52,17 +52,16 @@ def resolve_objective(cfg: FinetuneConfig, loaded: LoadedModel) -> bool:
     return causal
 
 
-def mlm_masking(cfg: FinetuneConfig, loaded: LoadedModel) -> Masking:
-    mask = loaded.vocab.special("mask")
+def mlm_masking(cfg: FinetuneConfig, tokenizer, vocab, label: str) -> Masking:
+    """BERT's corruption with the tokenizer's mask token."""
+    mask = vocab.special("mask")
     if mask is None:
-        raise ValueError(
-            f"{loaded.label}: masked-LM training needs a mask token; the tokenizer has none"
-        )
+        raise ValueError(f"{label}: masked-LM training needs a mask token; the tokenizer has none")
     return Masking(
         cfg.mlm_probability,
         mask.id,
-        tuple(loaded.vocab.special_ids),
-        loaded.tokenizer.tokenizer.get_vocab_size(with_added_tokens=True),
+        tuple(vocab.special_ids),
+        tokenizer.tokenizer.get_vocab_size(with_added_tokens=True),
     )
 
 
@@ -138,7 +137,7 @@ def finetune(
     model, vocab = loaded.model, loaded.vocab
     check_vocab(model, loaded.tokenizer, vocab, loaded.label)
     causal = resolve_objective(cfg, loaded)
-    masking = None if causal else mlm_masking(cfg, loaded)
+    masking = None if causal else mlm_masking(cfg, loaded.tokenizer, vocab, loaded.label)
     new_rows = new_row_mask(cfg.new_rows, model.vocab_size, vocab)
     phases = plan_phases([(EMBEDDINGS, cfg.embeddings), (FULL, cfg.full)])
     for p in phases:
@@ -214,7 +213,7 @@ def finetune(
             return last_val
 
         def hooks_for(phase: Phase, state) -> list[Hook]:
-            metrics = LogMetrics(log, cfg.log_every, extra=partial(_lr, phase))
+            metrics = LogMetrics(log, cfg.log_every, extra=partial(lr_row, phase))
             metrics_hooks.append(metrics)
             hooks: list[Hook] = [metrics]
             if validates:
@@ -268,10 +267,3 @@ def finetune(
             )
     last = metrics_hooks[-1].last if metrics_hooks else {}
     return FinetuneResult(reached, out, dict(last), last_val)
-
-
-def _lr(phase: Phase, info) -> dict[str, float]:
-    from zett.finetune.optim import learning_rate
-
-    count = int(info.state.optimizer.step[...])
-    return {"lr": float(learning_rate(phase.config)(max(count - 1, 0)))}
