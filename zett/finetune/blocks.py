@@ -30,7 +30,7 @@ class Template:
         A causal LM whose tokenizer adds nothing gets its BOS (else EOS) before each document, so
         documents are delimited and every one is read after the same token evaluation conditions
         on."""
-        enc = tokenizer.encode("a b", add_special_tokens=True)
+        enc = plain_tokenizer(tokenizer).encode("a b", add_special_tokens=True)
         mask, ids = enc.special_tokens_mask, enc.ids
         first = next((i for i, m in enumerate(mask) if not m), len(ids))
         last = max((i for i, m in enumerate(mask) if not m), default=len(ids) - 1)

@@ -83,10 +83,9 @@ class Validation:
             blocks = Blocks.pack(stream, cfg.data.block_size, template, causal)
             rows = np.arange(min(len(blocks), 8 * self.batch_size))
             rng = np.random.default_rng([cfg.seed, 19])
+            masking = mlm_masking(cfg, loaded.tokenizer, vocab, loaded.label)
             self.batches = [
-                make_rows(
-                    blocks, rows[i : i + self.batch_size], False, mlm_masking(cfg, loaded), rng
-                )
+                make_rows(blocks, rows[i : i + self.batch_size], False, masking, rng)
                 for i in range(0, len(rows), self.batch_size)
             ]
             self.eval_step = make_eval_step(False, cfg.loss_chunk)
