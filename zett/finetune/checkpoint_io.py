@@ -38,18 +38,22 @@ class LoadedModel:
     provenance: dict[str, Any]  # what the source checkpoint recorded (zett transfer / extend)
 
 
-def load_model(spec: str, tokenizer: str | None = None, seed: int = 0) -> LoadedModel:
+def load_model(
+    spec: str, tokenizer: str | None = None, seed: int = 0, dtype: str = "float32"
+) -> LoadedModel:
     """`spec`: an HF directory, GGUF file, packaged alias or hub id (or "tiny"); `tokenizer`
-    overrides the one the checkpoint ships (needed when it ships none)."""
+    overrides the one the checkpoint ships (needed when it ships none). `dtype`: the compute
+    dtype; parameters stay float32."""
     if spec == TINY:
         if tokenizer is None:
             raise ValueError("model: tiny needs tokenizer (it defines the vocabulary)")
         tok = load_tokenizer(resolve(tokenizer))
         size = tok.tokenizer.get_vocab_size(with_added_tokens=True)
-        model = build_model(tiny_config(vocab_size=size, max_position_embeddings=512), seed=seed)
+        cfg = tiny_config(vocab_size=size, max_position_embeddings=512, dtype=dtype)
+        model = build_model(cfg, seed=seed)
         return _loaded(model, tok, TINY, tokenizer, {})
     ckpt = open_checkpoint(spec)
-    model = model_from_checkpoint(ckpt)
+    model = model_from_checkpoint(ckpt, dtype=dtype, param_dtype="float32")
     path = resolve(spec)
     provenance: dict[str, Any] = {}
     if path.is_dir() and (path / PROVENANCE_FILE).is_file():

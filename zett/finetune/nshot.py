@@ -267,7 +267,7 @@ def train_nshot(
     started = time.monotonic()
     workdir = Path(cfg.workdir)
     main_process = jax.process_index() == 0
-    base = load_model(cfg.model, None, cfg.seed)
+    base = load_model(cfg.model, None, cfg.seed, cfg.dtype)
     model = base.model
     e_out = None if model.tied else np.asarray(model.get_output_embeddings())
     bias = model.get_output_bias()

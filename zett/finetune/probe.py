@@ -52,7 +52,8 @@ class ProbeConfig:
 @dataclass
 class ProbeResult:
     """The trained tables ([vocab, embed]; output None when tied, bias None without one), the
-    per-step training loss (nats/token) and bits per byte [steps], and what it cost. `data` names
+    per-step training loss (nats/token) and bits per byte [steps], and what it cost (seconds:
+    all of it, tokenizing and compiling included). `data` names
     the batches (text, tokenizer, block size, seed): equal for every method probed alike."""
 
     input_embeddings: np.ndarray
@@ -60,6 +61,7 @@ class ProbeResult:
     output_bias: np.ndarray | None
     losses: np.ndarray
     bits_per_byte: np.ndarray
+    step_seconds: np.ndarray  # [steps] wall time of each update (the first one compiles)
     tokens: int
     seconds: float
     data: str
@@ -123,11 +125,13 @@ def probe(
         [("probe", config.steps)],
     )
     curve: list[dict[str, float]] = []
+    seconds: list[float] = []
     tokens = 0
 
     def record(info: StepInfo) -> None:
         nonlocal tokens
         curve.append(info.metrics)
+        seconds.append(info.step_s + info.data_s)
         tokens += info.tokens
 
     run_loop(
@@ -148,6 +152,7 @@ def probe(
         output_bias=None if bias is None else np.asarray(bias),
         losses=np.asarray([m["loss"] for m in curve], np.float32),
         bits_per_byte=np.asarray([m["bits_per_byte"] for m in curve], np.float32),
+        step_seconds=np.asarray(seconds),
         tokens=tokens,
         seconds=time.perf_counter() - started,
         data=f"{blocks.fingerprint}/{config.batch_size}/{config.seed}",

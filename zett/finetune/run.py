@@ -132,7 +132,7 @@ def finetune(
     started = time.monotonic()
     workdir = Path(cfg.workdir)
     main_process = jax.process_index() == 0
-    loaded = load_model(cfg.model, cfg.tokenizer, cfg.seed)
+    loaded = load_model(cfg.model, cfg.tokenizer, cfg.seed, cfg.dtype)
     model, vocab = loaded.model, loaded.vocab
     check_vocab(model, loaded.tokenizer, vocab, loaded.label)
     causal = resolve_objective(cfg, loaded)
