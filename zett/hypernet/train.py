@@ -130,7 +130,7 @@ def train(
     mesh = make_mesh(cfg.mesh)
     for module in (base, hypernet, optimizer):
         shard_state(module, mesh, cfg.mesh.rules)
-    parts = data_parts(mesh, cfg.collator.batch_size, cfg.data_parts, cfg.mesh.rules)
+    parts = data_parts(cfg.collator.batch_size, cfg.data_parts)
     ckpt = TrainCheckpointer(workdir, keep=cfg.keep_checkpoints)
     start, data_state = 0, None
     restored = ckpt.restore_latest(hypernet, optimizer)

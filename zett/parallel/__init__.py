@@ -1,5 +1,6 @@
 """Scale-out: device meshes, logical-axis sharding rules, multi-host start-up."""
 
+from zett.parallel.collectives import allgather_bytes
 from zett.parallel.distributed import DistributedConfig, initialize_distributed
 from zett.parallel.mesh import (
     DEFAULT_RULES,
@@ -19,6 +20,7 @@ __all__ = [
     "TEXT_FIELDS",
     "DistributedConfig",
     "MeshConfig",
+    "allgather_bytes",
     "batch_field_sharding",
     "batch_sharding",
     "initialize_distributed",
