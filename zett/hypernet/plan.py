@@ -128,6 +128,21 @@ def _model(cfg: TrainConfig):
     return cfg.model
 
 
+def with_model(cfg: TrainConfig) -> TrainConfig:
+    """`cfg` with its base model's architecture filled in where training derives it: the "tiny"
+    random decoder takes its vocabulary from the source tokenizer."""
+    if cfg.model is not None or cfg.base_model != "tiny" or cfg.source_tokenizer is None:
+        return cfg
+    from zett.assets import resolve
+    from zett.models.decoder import tiny_config
+    from zett.tokenization import load_tokenizer
+
+    tok = load_tokenizer(resolve(cfg.source_tokenizer))
+    return replace(
+        cfg, model=tiny_config(vocab_size=tok.tokenizer.get_vocab_size(with_added_tokens=True))
+    )
+
+
 def _subset_size(cfg: TrainConfig) -> int:
     c = cfg.collator
     if c.n_subsample is not None:
@@ -239,6 +254,7 @@ def plan_memory(cfg: TrainConfig, mesh: dict[str, int], activations: bool = True
     """Frozen base model (its parameter dtype, no optimizer), hypernet (fp32 parameters + AdamW
     moments), its frozen source tables, the batch, and the step's activations (`activation_bytes`;
     `activations=False` skips tracing the step)."""
+    cfg = with_model(cfg)
     mcfg = _model(cfg)
     rules = cfg.mesh.rules
     run = abstract_run(cfg)
@@ -311,6 +327,7 @@ def compiled_memory(cfg: TrainConfig, mesh: Mesh) -> CompiledMemory:
     reads `memory_analysis()`."""
     from zett.hypernet.step import eval_step, train_step
 
+    cfg = with_model(cfg)
     run = abstract_run(cfg)
     rules = cfg.mesh.rules
     for module in (run.base, run.hypernet, run.optimizer):
