@@ -302,7 +302,7 @@ def plan_memory(cfg: TrainConfig, mesh: dict[str, int], activations: bool = True
                 0,
                 0,
                 activation_bytes(cfg, mesh, run),
-                "peak of the traced step: saved for backward, gradients, update temporaries",
+                "peak of the traced step (saved for backward, gradients, update)",
             )
         )
     return plan
