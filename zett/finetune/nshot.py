@@ -308,7 +308,7 @@ def train_nshot(
     mesh = make_mesh(cfg.mesh)
     for module in (model, hypernet):
         shard_state(module, mesh, rules)
-    parts = data_parts(mesh, cfg.data.batch_size, cfg.data_parts, rules)
+    parts = data_parts(cfg.data.batch_size, cfg.data_parts)
     phases = plan_phases([(NSHOT, cfg.nshot.phase)])
 
     def make(phase: Phase):

@@ -160,7 +160,7 @@ def finetune(
     rules = cfg.mesh.rules
     mesh = make_mesh(cfg.mesh)
     shard_state(model, mesh, rules)
-    parts = data_parts(mesh, cfg.data.batch_size, cfg.data_parts, rules)
+    parts = data_parts(cfg.data.batch_size, cfg.data_parts)
     vocab_keys = vocab_param_keys(model)
 
     def make(phase: Phase):
