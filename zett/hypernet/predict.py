@@ -79,13 +79,16 @@ def predict_embeddings(
     source_output_bias: np.ndarray | None = None,
     chunk: int = 4096,
     progress: bool = True,
+    pack_width: int | None = None,
 ) -> TargetEmbeddings:
     """[target_vocab, embed] tables: specials copied from the source rows of the same role (logit
     bias included: `source_output_bias`, else the one the hypernet was built with), every other
     token predicted from its surface form."""
     forms = decomposer.decompose_vocab(target)
     n = forms.ids.shape[0]
-    e_in, e_out, bias = predict_surface(hypernet, forms.ids, forms.lengths, chunk, progress)
+    e_in, e_out, bias = predict_surface(
+        hypernet, forms.ids, forms.lengths, chunk, progress, pack_width
+    )
     table = np.asarray(hypernet.source_table[...])
     d = hypernet.embed_dim
     specials = map_specials(target, decomposer.canonical)
