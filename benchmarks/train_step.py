@@ -22,7 +22,8 @@ ceiling. Data wait: the collator's time per batch beyond the step's, with one wo
 The machine may be shared: every figure carries the load average (`uptime`) taken around it; compare
 variants within one run. Each time also has its process CPU seconds (all threads), and utilisation
 is given both ways: wall rate / wall ceiling, and CPU-time rate / CPU-time ceiling (on a loaded
-machine the latter tracks the work done, the former what other processes left over). Writes benchmarks/results/train_step.json."""
+machine the latter tracks the work done, the former what other processes left over).
+Writes benchmarks/results/train_step.json."""
 
 from __future__ import annotations
 
