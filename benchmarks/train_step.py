@@ -107,10 +107,10 @@ def base_useful_flops(model, batch) -> float:
     LM head's weight gradient (its table is predicted)."""
     cfg = model.config
     vocab = cfg.vocab_size
-    matmul_params = sum(
+    matmul_params = sum(  # kernels (attention ones are 3-D); not the tables, not biases
         int(np.prod(v.shape))
-        for v in jax.tree.leaves(nnx.state(model, nnx.Param))
-        if v.ndim == 2 and vocab not in v.shape
+        for path, v in jax.tree_util.tree_leaves_with_path(nnx.state(model, nnx.Param))
+        if v.ndim >= 2 and v.shape[0] != vocab and "bias" not in jax.tree_util.keystr(path)
     )
     mask = np.asarray(batch.attention_mask).astype(np.float64)
     tokens = mask.sum()
