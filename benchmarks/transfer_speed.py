@@ -10,7 +10,8 @@ prediction, writing the checkpoint: what a user waits for). Its stderr log lines
 the JSON also splits the wall time into start-up (to the "source …" line), loading (to "computing
 …"), and prediction + writing (to the end). The packed output is compared with the padded one tensor
 by tensor (max absolute difference and its size relative to the rows' scale): they differ by float
-reassociation only. The machine may be shared: the load average is recorded around every run;
+reassociation only. The machine may be shared: the load average is recorded around every run, and
+each run's CPU seconds (all threads; on a loaded machine they track the work better than wall time);
 compare variants within one run. Writes benchmarks/results/transfer_speed.json."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -52,6 +54,7 @@ def run(variant: str, args, out: Path) -> dict:
         *OPTIONS[variant],
     ]
     load0, t0 = load(), time.perf_counter()
+    cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     marks: dict[str, float] = {}
     tail = []
@@ -63,10 +66,12 @@ def run(variant: str, args, out: Path) -> dict:
     if proc.wait() != 0:
         raise SystemExit(f"{variant}: zett transfer failed:\n{''.join(tail)}")
     wall = time.perf_counter() - t0
+    cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     return {
         "variant": variant,
         "command": " ".join(cmd[2:]),
         "wall_s": wall,
+        "cpu_s": (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime),
         "startup_s": marks.get("source"),
         "to_computing_s": marks.get("computing"),
         "predict_and_write_s": wall - marks.get("computing", 0.0),
@@ -129,6 +134,9 @@ def main() -> None:
             result["packed_vs_padded"] = compare(tmp / "padded", tmp / "packed")
             t = {r["variant"]: r["wall_s"] for r in runs}
             result["speedup_wall"] = t["padded"] / t["packed"]
+            c = {r["variant"]: r.get("cpu_s") for r in runs}
+            if c["packed"]:
+                result["speedup_cpu"] = c["padded"] / c["packed"]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(json.dumps(result, indent=2))
