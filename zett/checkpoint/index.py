@@ -143,6 +143,13 @@ def tensor_entries(path: str | Path) -> dict[str, TensorEntry]:
     if (path / SINGLE_FILE).exists():
         return file_entries(path / SINGLE_FILE)
     found = sorted(path.glob("*.safetensors"))
+    pickles = sorted(p.name for ext in ("*.bin", "*.pt", "*.pth", "*.ckpt") for p in path.glob(ext))
+    if pickles and not found:
+        raise CheckpointError(
+            f"{path}: holds only pickle weights ({', '.join(pickles)}), which zett does not load "
+            "(unpickling can run arbitrary code); re-save them as safetensors, e.g. with "
+            "transformers' save_pretrained(..., safe_serialization=True)"
+        )
     raise CheckpointError(
         f"{path}: no {SINGLE_FILE} or {INDEX_FILE}"
         + (f" (found {[p.name for p in found]})" if found else "")

@@ -86,7 +86,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--overwrite", action="store_true", help="replace dst if it exists and is not empty"
     )
-    parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
 
 
 def _say(msg: str) -> None:

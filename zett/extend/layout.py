@@ -280,7 +280,10 @@ class VocabLayout:
     ) -> tuple[VocabLayout, IdMapping]:
         """Appends (or enlarges a trailing reserved `name` segment) so that `size % multiple == 0`."""
         if multiple <= 0:
-            raise LayoutError(f"pad multiple must be positive, got {multiple}")
+            raise LayoutError(
+                f"--pad-to-multiple must be a positive integer (omit it for no padding), got "
+                f"{multiple}"
+            )
         extra = -self.size % multiple
         if name in self and self.segments[-1].name == name:
             return self.grow(name, extra)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from tokenizers import Tokenizer
 
-from zett.checkpoint import tensor_shapes, vocab_tensors, write_atomic
+from zett.checkpoint import read_hf_config, tensor_shapes, vocab_tensors, write_atomic
 from zett.extend.checkpoint import extend_checkpoint, new_row_ids
 from zett.extend.hf_config import read_layout, update_config
 from zett.extend.init import InitSpec, decompose_texts
@@ -102,7 +102,7 @@ def plan_extension(
     else:
         new, mapping = old.add_segment(segment, len(tokens))
     token_ids = tuple(int(i) for i in mapping.new_ids[segment])
-    if pad_to_multiple:
+    if pad_to_multiple is not None:  # 0 or below is refused there, not read as "no padding"
         new, pad = new.pad_to_multiple(pad_to_multiple)
         mapping = mapping.compose(pad)
         token_ids = tuple(int(pad(i)) for i in token_ids)
@@ -130,8 +130,8 @@ def fvt_decompositions(plan: ExtensionPlan, original: Tokenizer) -> tuple[tuple[
 
 
 def load_config(model_dir: Path) -> dict | None:
-    f = model_dir / "config.json"
-    return json.loads(f.read_text()) if f.is_file() else None
+    """config.json of a model directory (None for a tokenizer alone); bad JSON names the file."""
+    return read_hf_config(model_dir) if (model_dir / "config.json").is_file() else None
 
 
 def load_declared_layout(model_dir: Path) -> VocabLayout | None:
