@@ -123,43 +123,17 @@ def _special_ids(tokenizer, specs: list[str]) -> tuple[int, ...]:
 
 
 def _check(src: Path, tokens: list[str]) -> int:
-    from zett.checkpoint import tensor_shapes, vocab_tensors
-    from zett.extend.hf_config import read_layout
-    from zett.extend.pipeline import load_config, load_declared_layout, tokenizer_size
-    from zett.extend.tokenizer import load_tokenizer, verify_tokenizer
+    from zett.extend.check import check_model_dir
 
-    tok = load_tokenizer(src)
-    n_tok = tokenizer_size(tok)
-    config = load_config(src) if src.is_dir() else None
-    problems: list[str] = []
-    if config is not None:
-        layout = read_layout(
-            config,
-            tokenizer_size=n_tok,
-            where=str(src / "config.json"),
-            declared=load_declared_layout(src),
-        )
-        print(layout.describe())
-        if any(src.glob("*.safetensors")):
-            shapes = tensor_shapes(src)
-            found = vocab_tensors(shapes, layout.size)
-            if not any(k == "input" for k in found.values()):
-                emb = {n: s for n, s in shapes.items() if "emb" in n or "lm_head" in n}
-                problems.append(f"size mismatch: no embedding tensor has {layout.size} rows: {emb}")
-            else:
-                print("vocabulary tensors: " + ", ".join(f"{n} {list(shapes[n])}" for n in found))
-    if tokens:
-        ids = [tok.token_to_id(t) for t in tokens]
-        missing = [t for t, i in zip(tokens, ids) if i is None]
-        if missing:
-            problems.append(f"{len(missing)} token(s) not in the tokenizer, e.g. {missing[0]!r}")
-        else:
-            tok_dir = src if src.is_dir() else src.parent
-            problems += verify_tokenizer(tok_dir, tokens, ids).problems
-    for p in problems:
+    report = check_model_dir(src, tokens)
+    for line in report.lines:
+        print(line)
+    for note in report.notes:
+        _say(f"note: {note}")
+    for p in report.problems:
         _say(f"problem: {p}")
-    _say("check passed" if not problems else f"check failed ({len(problems)} problems)")
-    return 0 if not problems else 1
+    _say("check passed" if report.ok else f"check failed ({len(report.problems)} problems)")
+    return 0 if report.ok else 1
 
 
 def run(args: argparse.Namespace) -> int:

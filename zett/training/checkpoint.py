@@ -3,8 +3,12 @@ state, so that a killed run resumes exactly."""
 
 from __future__ import annotations
 
+import gc
+import logging
 import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +69,8 @@ class TrainCheckpointer:
         failed: list[tuple[int, str]] = []
         for step in steps:
             try:
-                params, opt_state, data = self._restore(step, model, optimizer)
+                with _quiet():
+                    params, opt_state, data = self._restore(step, model, optimizer)
             except Exception as e:  # truncated/corrupt files surface as many types (TensorStore)
                 why = _reason(e)
                 failed.append((step, why))
@@ -127,3 +132,19 @@ def _reason(e: Exception) -> str:
     """The first line of an orbax/TensorStore error, without its repr of the whole store spec."""
     text = (str(e).strip().splitlines() or [""])[0].split(" See full TensorStore details")[0]
     return f"{type(e).__name__}: {text[:200]}"
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """Keeps a failed restore to its one exception: orbax also logs it (absl) and leaves sibling
+    reads failing in coroutines that Python reports, traceback and all, when they are collected."""
+    hook, absl = sys.unraisablehook, logging.getLogger("absl")
+    level = absl.level
+    sys.unraisablehook = lambda unraisable: None
+    absl.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        gc.collect()  # the failed coroutines go now, while their reports are silenced
+        sys.unraisablehook = hook
+        absl.setLevel(level)
