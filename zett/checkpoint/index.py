@@ -37,6 +37,8 @@ DTYPES: dict[str, np.dtype] = {
     "BOOL": np.dtype(np.bool_),
 }
 TAGS: dict[np.dtype, str] = {v: k for k, v in DTYPES.items()}
+# by tag, not numpy kind: ml_dtypes' bfloat16 and float8_e4m3fn have kind "V", not "f"
+FLOAT_TAGS = frozenset(t for t in DTYPES if t.startswith(("F", "BF")))
 _MAX_HEADER = 100 << 20  # the safetensors library's own limit
 
 
