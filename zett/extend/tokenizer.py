@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 import numpy as np
 from tokenizers import Tokenizer
 
+from zett.checkpoint.atomic import atomic_path, write_atomic
 from zett.extend.layout import IdMapping
 
 # files of an HF tokenizer directory that are copied alongside tokenizer.json
@@ -257,26 +257,21 @@ def save_tokenizer(
     """Writes tokenizer.json (+ the side files of `source_dir`, with their added-token tables updated)
     into `out_dir` through a temp dir, so a failed write leaves no half tokenizer behind."""
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".zett-tok-") as tmp:
-        tmp_p = Path(tmp)
-        tokenizer.save(str(tmp_p / "tokenizer.json"))
-        names = ["tokenizer.json"]
-        if source_dir is not None and Path(source_dir).is_dir():
-            for name in TOKENIZER_SIDE_FILES:
-                src = Path(source_dir) / name
-                if not src.is_file():
-                    continue
-                if name == "tokenizer_config.json":
-                    cfg = json.loads(src.read_text())
-                    cfg = _update_tokenizer_config(cfg, tokens, ids, special, mapping)
-                    (tmp_p / name).write_text(json.dumps(cfg, indent=2, ensure_ascii=False))
-                else:
-                    shutil.copy2(src, tmp_p / name)
-                names.append(name)
-        for name in names:
-            (tmp_p / name).replace(out_dir / name)
+    with atomic_path(out_dir / "tokenizer.json") as tmp:
+        tokenizer.save(str(tmp))
+    written = [out_dir / "tokenizer.json"]
+    if source_dir is not None and Path(source_dir).is_dir():
+        for name in TOKENIZER_SIDE_FILES:
+            src = Path(source_dir) / name
+            if not src.is_file():
+                continue
+            if name == "tokenizer_config.json":
+                cfg = json.loads(src.read_text())
+                cfg = _update_tokenizer_config(cfg, tokens, ids, special, mapping)
+                write_atomic(out_dir / name, json.dumps(cfg, indent=2, ensure_ascii=False))
+            else:
+                with atomic_path(out_dir / name) as tmp:
+                    shutil.copy2(src, tmp)
             written.append(out_dir / name)
     return written
 
