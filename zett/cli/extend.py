@@ -6,13 +6,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "src",
-        help="HF model directory (config.json, *.safetensors, tokenizer.json) or a tokenizer.json",
+        help="HF model directory (config.json, *.safetensors, tokenizer.json), a tokenizer.json, a "
+        "GGUF file (converted first) or a packaged alias (smollm2, gemma3, minilm, qwen2)",
     )
     parser.add_argument(
         "dst", nargs="?", help="output directory (written to a temp dir beside it, then renamed)"
@@ -137,26 +139,59 @@ def _check(src: Path, tokens: list[str]) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from zett.extend.init import InitSpec
-    from zett.extend.pipeline import plan_for_dir, run_extension
+    from zett.assets import resolve
+    from zett.extend.gguf_source import is_gguf
 
-    src = Path(args.src)
+    src = Path(resolve(args.src))  # packaged aliases (smollm2, gemma3, minilm, qwen2)
     if not src.exists():
-        raise FileNotFoundError(f"{src} does not exist")
+        raise FileNotFoundError(f"{args.src} does not exist")
     tokens = collect_tokens(args)
     if args.check:
+        if is_gguf(src):
+            raise ValueError(
+                f"{src} is a GGUF file: --check takes a Hugging Face directory (`zett convert "
+                f"{args.src} DIR` writes one)"
+            )
         return _check(src, tokens)
     if not tokens:
         raise ValueError("no tokens to add: give --pattern/--count, --tokens or --tokens-file")
+    if not args.dst and not args.dry_run:
+        raise ValueError("an output directory is needed (or pass --dry-run)")
+    if args.init == "hypernet" and (args.tokenizer_only or not args.hypernet):
+        from zett.extend.init import HYPERNET_MESSAGE
+
+        raise ValueError(HYPERNET_MESSAGE)
+    if not is_gguf(src):
+        return _extend(args, src, tokens)
+    from zett.checkpoint import check_output_dir
+    from zett.checkpoint.atomic import scratch_dir
+    from zett.extend.gguf_source import gguf_as_hf_dir
+
+    if args.dst:
+        check_output_dir(args.dst, args.overwrite)  # before the conversion, not after
+    what = "its tokenizer" if args.tokenizer_only else "it as a float32 Hugging Face directory"
+    _say(f"{src} is a GGUF file: writing {what} first (as `zett convert` does)")
+    # the converted copy is scratch, beside dst (same disk) or in the system's temp directory
+    with scratch_dir(args.dst or Path(tempfile.gettempdir()) / "zett-extend") as tmp:
+        gguf_as_hf_dir(src, tmp, tokenizer_only=args.tokenizer_only)
+        return _extend(args, tmp, tokens, label=src)
+
+
+def _extend(args: argparse.Namespace, src: Path, tokens: list[str], label: Path | None = None):
+    from zett.extend.init import InitSpec
+    from zett.extend.pipeline import plan_for_dir, run_extension
+
     tokenizer_only = args.tokenizer_only or src.is_file()
+    if args.init == "hypernet" and tokenizer_only:
+        from zett.extend.init import HYPERNET_MESSAGE
+
+        raise ValueError(HYPERNET_MESSAGE)
     plan, tok = plan_for_dir(
         src, tokens, args.segment, args.special, args.pad_to_multiple, tokenizer_only
     )
     print(plan.describe())
     if args.dry_run:
         return 0
-    if not args.dst:
-        raise ValueError("an output directory is needed (or pass --dry-run)")
     special_ids = _special_ids(tok, args.init_tokens) if args.init == "special_tokens" else ()
     spec = InitSpec(
         args.init,
@@ -166,13 +201,11 @@ def run(args: argparse.Namespace) -> int:
         mvn_scale=args.mvn_scale,
         hypernet=args.hypernet,
     )
-    if spec.method == "hypernet" and (tokenizer_only or not args.hypernet):
-        from zett.extend.init import HYPERNET_MESSAGE
-
-        raise ValueError(HYPERNET_MESSAGE)
     summary = run_extension(
         src, Path(args.dst), plan, tok, spec, overwrite=args.overwrite, verify=not args.no_verify
     )
+    if label is not None:
+        summary["source"] = str(label)
     verify = summary.get("verify", {})
     for p in verify.get("problems", []):
         _say(f"verify: {p}")

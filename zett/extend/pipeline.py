@@ -11,7 +11,13 @@ from pathlib import Path
 import numpy as np
 from tokenizers import Tokenizer
 
-from zett.checkpoint import read_hf_config, tensor_shapes, vocab_tensors, write_atomic
+from zett.checkpoint import (
+    PROVENANCE_FILE,
+    read_hf_config,
+    tensor_shapes,
+    vocab_tensors,
+    write_atomic,
+)
 from zett.extend.checkpoint import extend_checkpoint, new_row_ids
 from zett.extend.hf_config import read_layout, segment_tables, update_config
 from zett.extend.init import InitSpec, decompose_texts
@@ -240,6 +246,9 @@ def run_extension(
             )
             extra = {p.name: p.read_bytes() for p in Path(tmp).iterdir()}
         extra[LAYOUT_FILE] = json.dumps(plan.new_layout.to_dict(), indent=2)
+        provenance = _provenance(model_dir, plan, spec)
+        if provenance is not None:
+            extra[PROVENANCE_FILE] = provenance
         changed = extend_checkpoint(
             model_dir,
             out_dir,
@@ -263,3 +272,27 @@ def run_extension(
             "problems": list(report.problems),
         }
     return summary
+
+
+def _provenance(model_dir: Path, plan: ExtensionPlan, spec: InitSpec) -> str | None:
+    """The source's zett_provenance.json with this extension appended to its "extensions" list
+    (None when the source has none)."""
+    path = model_dir / PROVENANCE_FILE
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}: invalid JSON ({e})") from None
+    if not isinstance(record, dict):
+        raise ValueError(f"{path}: must be a JSON object")
+    record.setdefault("extensions", []).append(
+        {
+            "tokens": len(plan.tokens),
+            "segment": plan.segment,
+            "special": plan.special,
+            "init": spec.method,
+            "vocab_size": [plan.old_layout.size, plan.new_layout.size],
+        }
+    )
+    return json.dumps(record, indent=2)

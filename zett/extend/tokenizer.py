@@ -23,6 +23,7 @@ TOKENIZER_SIDE_FILES = (
     "special_tokens_map.json",
     "generation_config.json",
     "chat_template.jinja",
+    "tokenizer.model",  # SentencePiece (Gemma): transformers' slow tokenizer reads it
 )
 
 
@@ -242,7 +243,23 @@ def _update_tokenizer_config(
                 "special": special,
             }
         cfg["added_tokens_decoder"] = dict(sorted(new_dec.items(), key=lambda kv: int(kv[0])))
+    if special:
+        _list_special(cfg, tokens)
     return cfg
+
+
+def _list_special(cfg: dict, tokens: Sequence[str]) -> None:
+    """Lists `tokens` among the extra special tokens, so that transformers' `all_special_tokens`
+    (and `skip_special_tokens`) know them; transformers 5 reads the v4 key
+    `additional_special_tokens` too, so that one is written unless the file uses v5's list."""
+    key = (
+        "extra_special_tokens"
+        if isinstance(cfg.get("extra_special_tokens"), list)
+        else "additional_special_tokens"
+    )
+    have = [t if isinstance(t, str) else t.get("content") for t in cfg.get(key) or []]
+    known = set(have)
+    cfg[key] = have + [t for t in tokens if t not in known]
 
 
 def save_tokenizer(
@@ -254,8 +271,8 @@ def save_tokenizer(
     special: bool = False,
     mapping: IdMapping | None = None,
 ) -> list[Path]:
-    """Writes tokenizer.json (+ the side files of `source_dir`, with their added-token tables updated)
-    into `out_dir` through a temp dir, so a failed write leaves no half tokenizer behind."""
+    """Writes tokenizer.json (+ the side files of `source_dir`, with their added-token tables and
+    special-token lists updated) into `out_dir`, each file temp-then-rename."""
     out_dir = Path(out_dir)
     with atomic_path(out_dir / "tokenizer.json") as tmp:
         tokenizer.save(str(tmp))
@@ -268,6 +285,11 @@ def save_tokenizer(
             if name == "tokenizer_config.json":
                 cfg = json.loads(src.read_text())
                 cfg = _update_tokenizer_config(cfg, tokens, ids, special, mapping)
+                write_atomic(out_dir / name, json.dumps(cfg, indent=2, ensure_ascii=False))
+            elif name == "special_tokens_map.json" and special:
+                cfg = json.loads(src.read_text())
+                if isinstance(cfg.get("additional_special_tokens"), list):
+                    _list_special(cfg, tokens)
                 write_atomic(out_dir / name, json.dumps(cfg, indent=2, ensure_ascii=False))
             else:
                 with atomic_path(out_dir / name) as tmp:
