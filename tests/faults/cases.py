@@ -826,6 +826,9 @@ CASES: list[Case] = [
         names="{tmp}/base",
         absent=("{run}/hypernet",),
     ),
+    # --- demo: refused before any model is read ----------------------------------------------
+    Case("demo", "method-unknown", "demo --methods magic", message="unknown method 'magic'"),
+    Case("demo", "method-option-unknown", "demo --methods fvt,bogus=1", message="bogus"),
     # --- plan, data, the command line itself -------------------------------------------------
     Case("plan", "mesh-malformed", "plan tiny --mesh a=b", message="mesh", absent=()),
     Case(

@@ -3,6 +3,7 @@ at the end of the run."""
 
 from __future__ import annotations
 
+import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -25,7 +26,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     nodeid = report.nodeid.replace("\\", "/")
     if "tests/faults/" not in nodeid or "[" not in nodeid:
         return
-    command = nodeid.rsplit("[", 1)[1].split("-", 1)[0]
+    command = re.split(r"[-\]]", nodeid.rsplit("[", 1)[1])[0]
     if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
         _outcomes[(command, report.outcome)] += 1
 

@@ -99,16 +99,17 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yields a fresh temporary path beside `path` to write to (for writers that want a path, e.g.
     `safetensors.numpy.save_file`); on a clean exit it is renamed onto `path`, on an error removed."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    created = _make_parents(path)
     clean_stale(path)
     tmp = path.with_name(_tmp_name(path.name))
-    # not mkstemp: its files are private (0600); this one gets the permissions open() would give
-    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     try:
+        # not mkstemp: its files are private (0600); this one gets the permissions open() gives
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
         yield Path(tmp)
         os.replace(tmp, path)
     except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
+        _remove_empty(created)
         _note(e, path)
         raise
 
@@ -146,7 +147,7 @@ def atomic_dir(out_dir: str | os.PathLike, overwrite: bool = False) -> Iterator[
     Refuses an existing non-empty destination unless `overwrite` (see `check_output_dir`). Leftovers
     of earlier killed writes to `out_dir` are removed first (see `clean_stale`)."""
     out = check_output_dir(out_dir, overwrite)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    created = _make_parents(out)
     clean_stale(out)
     tmp = out.with_name(_tmp_name(out.name))
     tmp.mkdir()  # not mkdtemp: its directories are private (0700); the result is shared as usual
@@ -157,6 +158,7 @@ def atomic_dir(out_dir: str | os.PathLike, overwrite: bool = False) -> Iterator[
         _replace_dir(tmp, out)
     except BaseException as e:
         shutil.rmtree(tmp, ignore_errors=True)
+        _remove_empty(created)
         _note(e, out)
         raise
     finally:
@@ -179,6 +181,26 @@ def scratch_dir(beside: str | os.PathLike) -> Iterator[Path]:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         os.close(lock)
+
+
+def _make_parents(path: Path) -> list[Path]:
+    """Creates `path`'s missing parent directories; returns them, deepest first."""
+    missing, p = [], path.parent
+    while not p.exists():
+        missing.append(p)
+        p = p.parent
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return missing
+
+
+def _remove_empty(dirs: list[Path]) -> None:
+    """Removes the directories a failed write created (deepest first) while they are empty: a
+    failed command leaves no empty output directory behind."""
+    for d in dirs:
+        try:
+            d.rmdir()
+        except OSError:
+            return
 
 
 def _note(exc: BaseException, dest: Path) -> None:

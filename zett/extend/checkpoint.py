@@ -167,7 +167,7 @@ def extend_checkpoint(
         (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2))
         for name in copy_files:
             if (src_dir / name).is_file():
-                shutil.copy2(src_dir / name, tmp / name)
+                shutil.copyfile(src_dir / name, tmp / name)  # mode from the umask
         for name, content in (extra_files or {}).items():
             mode = "wb" if isinstance(content, bytes) else "w"
             with open(tmp / name, mode) as fh:

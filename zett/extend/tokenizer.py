@@ -293,7 +293,7 @@ def save_tokenizer(
                 write_atomic(out_dir / name, json.dumps(cfg, indent=2, ensure_ascii=False))
             else:
                 with atomic_path(out_dir / name) as tmp:
-                    shutil.copy2(src, tmp)
+                    shutil.copyfile(src, tmp)  # mode from the umask, not the source
             written.append(out_dir / name)
     return written
 

@@ -211,7 +211,7 @@ def ship_tokenizer(
         name = {".json": "tokenizer.json", ".model": "tokenizer.model", ".txt": "vocab.txt"}.get(
             path.suffix, path.name
         )
-        shutil.copy2(path, out / name)
+        shutil.copyfile(path, out / name)  # mode from the umask
         files = [name]
     if not (out / "tokenizer.json").exists():
         loaded.tokenizer.save(str(out / "tokenizer.json"))
