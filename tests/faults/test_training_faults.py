@@ -68,8 +68,10 @@ def test_train_sigkill_then_resume_equals_an_uninterrupted_run(world, tmp_path, 
     proc = start(["train", str(cfg)])
     assert interrupt_when(proc, lambda: (run / "checkpoints" / "4").is_dir(), signal.SIGKILL)
     finish(proc)
-    code, err = finish(start(["train", str(cfg)]))
-    assert code == 0 and "resuming" in err and "Traceback" not in err, err
+    again = start(["train", str(cfg)])
+    out, err = again.communicate(timeout=900)
+    assert again.returncode == 0 and "Traceback" not in err, err
+    assert f"resuming {run} from step 4" in out, out
     _same_run(run, reference)
 
 
