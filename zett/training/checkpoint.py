@@ -49,15 +49,18 @@ class TrainCheckpointer:
     def save(
         self, step: int, model: nnx.Module, optimizer: nnx.Optimizer, data_state: dict[str, Any]
     ) -> None:
-        self.manager.save(
-            step,
-            args=ocp.args.Composite(
-                params=ocp.args.StandardSave(nnx.state(model, nnx.Param)),
-                optimizer=ocp.args.StandardSave(nnx.state(optimizer)),
-                data=ocp.args.JsonSave(data_state),
-            ),
-        )
-        self.manager.wait_until_finished()
+        # a failure here (Ctrl-C/SIGTERM while orbax finalises, a full disk) is raised and reported
+        # once by the CLI; orbax would also log it with its traceback
+        with _absl_silent():
+            self.manager.save(
+                step,
+                args=ocp.args.Composite(
+                    params=ocp.args.StandardSave(nnx.state(model, nnx.Param)),
+                    optimizer=ocp.args.StandardSave(nnx.state(optimizer)),
+                    data=ocp.args.JsonSave(data_state),
+                ),
+            )
+            self.manager.wait_until_finished()
 
     def restore_latest(
         self, model: nnx.Module, optimizer: nnx.Optimizer
@@ -138,13 +141,24 @@ def _reason(e: Exception) -> str:
 def _quiet() -> Iterator[None]:
     """Keeps a failed restore to its one exception: orbax also logs it (absl) and leaves sibling
     reads failing in coroutines that Python reports, traceback and all, when they are collected."""
-    hook, absl = sys.unraisablehook, logging.getLogger("absl")
-    level = absl.level
+    hook = sys.unraisablehook
     sys.unraisablehook = lambda unraisable: None
+    try:
+        with _absl_silent():
+            try:
+                yield
+            finally:
+                gc.collect()  # the failed coroutines go now, while their reports are silenced
+    finally:
+        sys.unraisablehook = hook
+
+
+@contextmanager
+def _absl_silent() -> Iterator[None]:
+    absl = logging.getLogger("absl")
+    level = absl.level
     absl.setLevel(logging.CRITICAL)
     try:
         yield
     finally:
-        gc.collect()  # the failed coroutines go now, while their reports are silenced
-        sys.unraisablehook = hook
         absl.setLevel(level)
