@@ -6,13 +6,14 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+import jax
 import numpy as np
 from jax.sharding import Mesh
 
 from zett.hypernet.batch import identity_batch
 from zett.hypernet.global_batch import DataParts, global_batch
 from zett.hypernet.train_config import TrainConfig
-from zett.parallel import shard_batch
+from zett.parallel import allgather_bytes, shard_batch
 from zett.sampling import BatchStream, CorpusTexts, PipelineState
 from zett.training import StepInput
 
@@ -41,7 +42,7 @@ class TrainBatches:
         self.source_vocab_size, self.specials = source_vocab_size, specials
         self._step = start
         self._data_state = data_state or {"pipeline": PipelineState().to_dict()}
-        self._streams: list[BatchStream] = []
+        self._stream: BatchStream | None = None
 
     def __iter__(self) -> TrainBatches:
         return self
@@ -54,9 +55,9 @@ class TrainBatches:
             k = cfg.collator.n_subsample or cfg.collator.sampler.vocab_size
             batch = identity_batch(self.source_vocab_size, self.specials, k, step, cfg.seed)
             return StepInput(shard_batch(batch, self.mesh, rules), IDENTITY)
-        if not self._streams:
-            self._streams = self._open()
-        local = [next(s) for s in self._streams]
+        if self._stream is None:
+            self._stream = self._open()
+        local = next(self._stream)
         full_vocab = cfg.collator.n_subsample is None
         return StepInput(
             global_batch(local, self.parts, self.mesh, rules, full_vocab=full_vocab),
@@ -67,13 +68,14 @@ class TrainBatches:
     def state(self) -> dict[str, Any]:
         """Where the next batch comes from (the checkpoint's data state); every part is at the same
         step."""
-        if not self._streams:
+        if self._stream is None:
             return self._data_state
-        return {"pipeline": self._streams[0].state().to_dict()}
+        return {"pipeline": self._stream.state().to_dict()}
 
-    def _open(self) -> list[BatchStream]:
-        """One batch stream per part this process builds; each part's subset holds n_subsample / parts
-        rows."""
+    def _open(self) -> BatchStream:
+        """The batch stream of the parts this process builds; each part's subset holds n_subsample /
+        parts rows. With several processes they share their substring statistics each step
+        (`allgather_bytes`) instead of each counting the whole global batch."""
         cfg, count = self.cfg, self.parts.count
         texts = CorpusTexts.load(cfg.data.train, "train", cfg.data.langs)
         collator = cfg.collator
@@ -85,14 +87,12 @@ class TrainBatches:
                 )
             collator = replace(collator, n_subsample=collator.n_subsample // count)
         state = PipelineState.from_dict(self._data_state["pipeline"])
-        return [
-            BatchStream(collator, texts, self.tokenizer, state, part=(p, count))
-            for p in self.parts.local
-        ]
+        exchange = allgather_bytes if jax.process_count() > 1 else None
+        return BatchStream(collator, texts, self.tokenizer, state, self.parts, exchange)
 
     def close(self) -> None:
-        for s in self._streams:
-            s.close()
+        if self._stream is not None:
+            self._stream.close()
 
     def __enter__(self) -> TrainBatches:
         return self

@@ -130,7 +130,7 @@ def train(
     mesh = make_mesh(cfg.mesh)
     for module in (base, hypernet, optimizer):
         shard_state(module, mesh, cfg.mesh.rules)
-    parts = data_parts(mesh, cfg.collator.batch_size, cfg.data_parts, cfg.mesh.rules)
+    parts = data_parts(cfg.collator.batch_size, cfg.data_parts)
     ckpt = TrainCheckpointer(workdir, keep=cfg.keep_checkpoints)
     start, data_state = 0, None
     restored = ckpt.restore_latest(hypernet, optimizer)
@@ -152,7 +152,7 @@ def train(
     )
     metrics = LogMetrics(log, cfg.log_every, extra=partial(_learning_rate, cfg.optim))
     hooks: list[Hook] = [metrics]
-    if _validates(cfg, main_process):
+    if cfg.validation_tokenizers:  # every process validates (see zett.hypernet.validation)
         evaluate = partial(_validate, cfg, tok)
         hooks.append(Validate(log, cfg.eval_every, evaluate, when=_main_phase))
     hooks.append(Checkpoint(ckpt, cfg.save_every, data_state=batches.state))
@@ -204,16 +204,3 @@ def _validate(cfg: TrainConfig, tok: LoadedTokenizer, state: TrainState) -> dict
 
 def _main_phase(info: StepInfo) -> bool:
     return info.phase != IDENTITY
-
-
-def _validates(cfg: TrainConfig, main_process: bool) -> bool:
-    if not cfg.validation_tokenizers:
-        return False
-    if jax.process_count() > 1:  # validation runs the hypernet on host arrays: not yet across hosts
-        if main_process:
-            print(
-                "validation_tokenizers are skipped in multi-host runs; validate the exported "
-                "hypernet instead"
-            )
-        return False
-    return True

@@ -1,15 +1,23 @@
 """Validation during training: held-out bits per byte of the frozen base model under fixed target
-tokenizers, with the embeddings the hypernetwork predicts for them."""
+tokenizers, with the embeddings the hypernetwork predicts for them.
+
+Across hosts every process runs the same validation on whole (replicated) copies of the hypernet and
+the base model, so each reads every value it needs and all of them log the same numbers; the copies
+live only while validation runs (a whole base model per device: mind the device memory of 7B-scale
+runs, or validate the exported hypernet instead)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+import jax
+
 from zett.eval import evaluate_bpb
 from zett.hypernet.model import Hypernet
 from zett.hypernet.predict import predict_embeddings
 from zett.hypernet.train_config import TrainConfig
+from zett.parallel import replicated_copy
 from zett.sampling import CorpusTexts
 from zett.tokenization import Decomposer, canonicalize, load_tokenizer
 
@@ -19,7 +27,9 @@ def validate(
 ) -> dict[str, float]:
     """`{"val/<tokenizer>/bits_per_byte": …}` for each of `cfg.validation_tokenizers`, on the first
     `cfg.data.validation_texts` texts of `cfg.data.validation` (default: the held-out split of
-    `cfg.data.train`)."""
+    `cfg.data.train`). In a multi-host run every process calls it (see the module docstring)."""
+    if jax.process_count() > 1:
+        hypernet, base = replicated_copy(hypernet), replicated_copy(base)
     texts = CorpusTexts.load(
         cfg.data.validation or cfg.data.train,
         "heldout" if cfg.data.validation is None else "train",
