@@ -93,6 +93,11 @@ def _rows(path: Path) -> dict[int, dict]:
     return out
 
 
+# a guard against a hung collective, not a speed bound: on a loaded 2-core machine (load 18) one
+# 6-step two-process run took 11.5 min, most of it compiling
+TIMEOUT_S = 1500
+
+
 def _launch(work: Path, corpus: Path, mesh: str, script: str = RUN) -> list[subprocess.Popen]:
     devices, overrides = MESHES[mesh]
     env = dict(os.environ, JAX_PLATFORMS="cpu")
@@ -112,7 +117,7 @@ def _launch(work: Path, corpus: Path, mesh: str, script: str = RUN) -> list[subp
     ]
 
 
-def _finish(procs: list[subprocess.Popen], timeout: float = 420) -> list[str]:
+def _finish(procs: list[subprocess.Popen], timeout: float = TIMEOUT_S) -> list[str]:
     outs = []
     try:
         for p in procs:
@@ -179,7 +184,7 @@ def test_killed_process_resumes_exactly(tmp_path, corpus, fsdp_across_hosts):
     work = tmp_path / "killed"
     procs = _launch(work, corpus, "fsdp-across-hosts", RUN_KILLED_AT_3)
     try:
-        killed = procs[1].communicate(timeout=420)[0]
+        killed = procs[1].communicate(timeout=TIMEOUT_S)[0]
     finally:
         procs[0].kill()  # it waits for its dead peer: restart all
         _finish(procs, timeout=60)
