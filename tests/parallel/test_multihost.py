@@ -47,6 +47,9 @@ COMMON = [
     "validation_tokenizers=[minilm]",
     "data.validation_texts=2",
     "tensorboard=false",
+    # on the loaded 2-core machine both processes of a model-across-hosts run aborted after step 6
+    # (validation) with "task 1 stopped sending heartbeats" under JAX's default 100 s
+    "distributed.heartbeat_timeout_s=900",
 ]
 STEP_KEYS = ("loss", "lm_loss", "aux_loss", "bits_per_byte", "grad_norm", "n_targets")
 VAL = "val/minilm/bits_per_byte"
