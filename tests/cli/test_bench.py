@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
+from zett.bench import make_bytes_tokenizer
 from zett.cli.main import main
-from zett.eval.bench import make_bytes_tokenizer
 
 
 def test_bench_cli_runs_and_errors(tmp_path, capsys):

@@ -6,7 +6,7 @@ import argparse
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("config", help="YAML config (zett.eval.bench.BenchConfig fields)")
+    parser.add_argument("config", help="YAML config (zett.bench.BenchConfig fields)")
     parser.add_argument(
         "overrides", nargs="*", help="dotted overrides, e.g. texts_per_language=8 output=/tmp/b"
     )
@@ -18,8 +18,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from zett.bench import BenchConfig, report_only, run_bench
     from zett.config import load_config
-    from zett.eval.bench import BenchConfig, report_only, run_bench
 
     config = load_config(BenchConfig, args.config, args.overrides)
     if args.report_only:

@@ -8,172 +8,26 @@ import json
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tokenizers import Tokenizer
+from tqdm.auto import tqdm
 
-METHOD_NAMES = ("original", "fvt", "lexical", "mean", "mean_noise", "mvn", "random", "focus")
-
-
-@dataclass(frozen=True)
-class BenchConfig:
-    """models: aliases/paths; tokenizers: `original`, aliases/paths, `unigram:<lang>:<size>`, `bytes`;
-    methods: `original`, heuristic names, `hypernet:<dir>`. A `unigram:<lang>` tokenizer is scored
-    only on its own language when `unigram_own_language` (a German tokenizer says nothing about
-    Hindi)."""
-
-    models: tuple[str, ...] = ("smollm2",)
-    tokenizers: tuple[str, ...] = ("bytes",)
-    languages: tuple[str, ...] = ("en",)
-    methods: tuple[str, ...] = ("original", "fvt", "mean")
-    texts_per_language: int = 24
-    max_len: int = 256
-    batch_size: int = 8
-    corpus: str = "data/corpus"
-    output: str = "experiments/bench/results"
-    unigram_train_texts: int = 3000
-    unigram_own_language: bool = True
-    hypernet_maxlen: int = 7
-    seed: int = 0
-    plots: bool = True
-
-
-@dataclass(frozen=True)
-class Cell:
-    model: str
-    tokenizer: str
-    language: str
-    method: str
-
-    @property
-    def key(self) -> tuple[str, str, str, str]:
-        return (self.model, self.tokenizer, self.language, self.method)
-
-
-def validate(config: BenchConfig) -> None:
-    """Fails before any work on names that cannot mean anything."""
-    for m in config.methods:
-        if m not in METHOD_NAMES and not m.startswith("hypernet:"):
-            raise ValueError(
-                f"unknown method {m!r}; expected one of {list(METHOD_NAMES)} or 'hypernet:<dir>'"
-            )
-        if m.startswith("hypernet:") and not Path(m.split(":", 1)[1]).is_dir():
-            raise FileNotFoundError(
-                f"method {m!r}: hypernetwork directory {m.split(':', 1)[1]} not found"
-            )
-    for t in config.tokenizers:
-        if t.startswith("unigram:"):
-            parts = t.split(":")
-            if len(parts) != 3 or not parts[2].isdigit():
-                raise ValueError(f"tokenizer {t!r}: expected 'unigram:<lang>:<vocab_size>'")
-        elif t not in ("original", "bytes"):
-            from zett import assets
-
-            if not Path(assets.resolve(t)).exists():
-                raise FileNotFoundError(
-                    f"unknown tokenizer {t!r}: neither an alias nor an existing path"
-                )
-    from zett import assets
-
-    for m in config.models:
-        if not Path(assets.resolve(m)).exists():
-            raise FileNotFoundError(
-                f"unknown model {m!r}: neither an alias (smollm2, gemma3) nor an existing path"
-            )
-
-
-def _same_checkpoint(a: str, b: str) -> bool:
-    from zett import assets
-
-    return a == b or Path(assets.resolve(a)).resolve() == Path(assets.resolve(b)).resolve()
-
-
-def hypernet_base_model(method: str) -> str:
-    """The base model a `hypernet:<dir>` method was trained for (its hypernet.json)."""
-    meta = json.loads((Path(method.split(":", 1)[1]) / "hypernet.json").read_text())
-    return str(meta["base_model"])
-
-
-def plan_cells(config: BenchConfig) -> list[Cell]:
-    """Order: model → tokenizer → method → language, so one embedding table at a time is alive.
-
-    A model's own tokenizer in `tokenizers` is its `original` row, not a transfer, and a
-    hypernetwork only runs on the base model it was trained for, so several models can share one
-    config."""
-    cells = []
-    for model in config.models:
-        for lang in config.languages:
-            if "original" in config.methods:
-                cells.append(Cell(model, "original", lang, "original"))
-        for tok in config.tokenizers:
-            if tok == "original" or (
-                tok not in ("bytes",)
-                and not tok.startswith("unigram:")
-                and _same_checkpoint(tok, model)
-            ):
-                continue
-            langs = config.languages
-            if tok.startswith("unigram:") and config.unigram_own_language:
-                langs = tuple(lang for lang in langs if lang == tok.split(":")[1])
-            for method in config.methods:
-                if method == "original":
-                    continue
-                if method.startswith("hypernet:") and not _same_checkpoint(
-                    hypernet_base_model(method), model
-                ):
-                    continue
-                cells.extend(Cell(model, tok, lang, method) for lang in langs)
-    return cells
-
-
-def make_bytes_tokenizer():
-    """A byte-level tokenizer: one token per UTF-8 byte, ids = byte values, plus an `<|endoftext|>`
-    special."""
-    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
-
-    # GPT-2's byte → printable-unicode map, the same one ByteLevel pre-tokenisation emits
-    bs = (
-        list(range(ord("!"), ord("~") + 1))
-        + list(range(ord("¡"), ord("¬") + 1))
-        + list(range(ord("®"), ord("ÿ") + 1))
-    )
-    cs, n = bs[:], 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    vocab = {chr(c): b for b, c in zip(bs, cs)}
-    tok = Tokenizer(models.BPE(vocab=vocab, merges=[]))
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
-    tok.decoder = decoders.ByteLevel()
-    tok.add_special_tokens([AddedToken("<|endoftext|>", special=True)])
-    return tok
-
-
-def train_unigram(texts: list[str], vocab_size: int):
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
-
-    tok = Tokenizer(models.Unigram())
-    tok.normalizer = normalizers.NFC()
-    tok.pre_tokenizer = pre_tokenizers.Metaspace()
-    tok.decoder = decoders.Metaspace()
-    trainer = trainers.UnigramTrainer(
-        vocab_size=vocab_size,
-        special_tokens=["<unk>", "<s>", "</s>"],
-        unk_token="<unk>",
-        show_progress=False,
-    )
-    tok.train_from_iterator(texts, trainer)
-    return tok
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+from zett import assets
+from zett.bench.cells import Cell, plan_cells
+from zett.bench.config import BenchConfig, validate
+from zett.bench.report import write_report
+from zett.bench.tokenizers import make_bytes_tokenizer, train_unigram
+from zett.data import load_texts
+from zett.eval.model_bpb import evaluate_bpb
+from zett.heuristics import SourceEmbeddings, get_heuristic
+from zett.hypernet.checkpoint import load_hypernet
+from zett.hypernet.predict import predict_embeddings
+from zett.models import load_pretrained
+from zett.tokenization import Decomposer, canonicalize, load_tokenizer
 
 
 class Bench:
@@ -194,8 +48,6 @@ class Bench:
 
     # -- inputs --------------------------------------------------------------------------------
     def texts(self, lang: str, split: str = "heldout") -> list[str]:
-        from zett.data import load_texts
-
         if (lang, split) not in self._texts:
             n = (
                 self.config.texts_per_language
@@ -212,11 +64,6 @@ class Bench:
 
     def tokenizer(self, spec: str):
         """spec → LoadedTokenizer (Unigram ones trained once and cached under <output>/tokenizers/)."""
-        from tokenizers import Tokenizer
-
-        from zett import assets
-        from zett.tokenization import load_tokenizer
-
         if spec in self._tokenizers:
             return self._tokenizers[spec]
         if spec == "bytes":
@@ -240,10 +87,6 @@ class Bench:
         return loaded
 
     def model(self, name: str):
-        from zett import assets
-        from zett.models import load_pretrained
-        from zett.tokenization import canonicalize
-
         if self._model_name != name:
             self._model_name = name
             self._model = load_pretrained(assets.resolve(name))
@@ -265,18 +108,12 @@ class Bench:
         if self._tables_key == key:
             return self._tables
         self._tables, self._tables_key = None, None
-        from zett.heuristics import SourceEmbeddings, get_heuristic
-        from zett.tokenization import Decomposer, canonicalize
-
         model = self.model(model_name)
         target = canonicalize(self.tokenizer(tok_spec))
         e_in = np.asarray(model.get_input_embeddings())
         e_out = None if model.tied else np.asarray(model.get_output_embeddings())
         t0 = time.time()
         if method.startswith("hypernet:"):
-            from zett.hypernet.checkpoint import load_hypernet
-            from zett.hypernet.predict import predict_embeddings
-
             hn = load_hypernet(method.split(":", 1)[1], e_in, e_out)
             tables = predict_embeddings(
                 hn,
@@ -285,7 +122,7 @@ class Bench:
                 progress=False,
             )
         else:
-            fn = get_heuristic(method)  # ImportError for focus while it is not there
+            fn = get_heuristic(method)
             opts: dict[str, Any] = {}
             params = inspect.signature(fn).parameters
             if "texts" in params:
@@ -317,8 +154,6 @@ class Bench:
         return out
 
     def run_cell(self, cell: Cell) -> dict:
-        from zett.eval.model_bpb import evaluate_bpb
-
         model = self.model(cell.model)
         texts = self.texts(cell.language)
         rec: dict[str, Any] = asdict(cell)
@@ -336,11 +171,7 @@ class Bench:
                 **common,
             )
         else:
-            try:
-                tables, target = self.tables(cell.model, cell.tokenizer, cell.method)
-            except ImportError as e:
-                rec.update(skipped=f"{cell.method} unavailable: {e}")
-                return rec
+            tables, target = self.tables(cell.model, cell.tokenizer, cell.method)
             r = evaluate_bpb(
                 model,
                 self.tokenizer(cell.tokenizer).tokenizer,
@@ -363,8 +194,6 @@ class Bench:
         return rec
 
     def run(self, progress: bool = True) -> list[dict]:
-        from tqdm.auto import tqdm
-
         cells = plan_cells(self.config)
         done = self.done()
         todo = [c for c in cells if c.key not in done]
@@ -377,8 +206,6 @@ class Bench:
                 done[cell.key] = rec
         self._tables = None
         records = [done[c.key] for c in cells]
-        from zett.eval.report import write_report
-
         write_report(records, self.out, self.config, plots=self.config.plots)
         return records
 
@@ -386,8 +213,6 @@ class Bench:
 def report_only(config: BenchConfig) -> list[dict]:
     """Writes the tables and plots from the cells finished so far (e.g. while a long run is still
     going)."""
-    from zett.eval.report import write_report
-
     done = Bench(config, log=lambda s: None).done()
     records = [done[c.key] for c in plan_cells(config) if c.key in done]
     write_report(records, config.output, config, plots=config.plots)
