@@ -16,10 +16,11 @@ class Cell:
     tokenizer: str
     language: str
     method: str
+    domain: str
 
     @property
-    def key(self) -> tuple[str, str, str, str]:
-        return (self.model, self.tokenizer, self.language, self.method)
+    def key(self) -> tuple[str, str, str, str, str]:
+        return (self.model, self.tokenizer, self.language, self.method, self.domain)
 
 
 def _same_checkpoint(a: str, b: str) -> bool:
@@ -33,16 +34,18 @@ def hypernet_base_model(method: str) -> str:
 
 
 def plan_cells(config: BenchConfig) -> list[Cell]:
-    """Order: model → tokenizer → method → language, so one embedding table at a time is alive.
+    """Order: model → tokenizer → method → language → domain, so one embedding table at a time is
+    alive.
 
     A model's own tokenizer in `tokenizers` is its `original` row, not a transfer, and a
     hypernetwork only runs on the base model it was trained for, so several models can share one
     config."""
     cells = []
+    domains = [d.name for d in config.domains]
     for model in config.models:
         for lang in config.languages:
             if "original" in config.methods:
-                cells.append(Cell(model, "original", lang, "original"))
+                cells.extend(Cell(model, "original", lang, "original", d) for d in domains)
         for tok in config.tokenizers:
             if tok == "original" or (
                 tok not in ("bytes",)
@@ -60,5 +63,5 @@ def plan_cells(config: BenchConfig) -> list[Cell]:
                     hypernet_base_model(method), model
                 ):
                     continue
-                cells.extend(Cell(model, tok, lang, method) for lang in langs)
+                cells.extend(Cell(model, tok, lang, method, d) for lang in langs for d in domains)
     return cells

@@ -1,4 +1,5 @@
-"""Bench records → results.json / results.csv / results.md (a table per model) and PNG plots."""
+"""Bench records → results.json / results.csv / results.md (tables per model: bits per byte, and each
+method's difference to FVT and to the original with paired bootstrap 95% intervals) and PNG plots."""
 
 from __future__ import annotations
 
@@ -11,36 +12,86 @@ from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from zett.eval.stats import bootstrap_indices, paired_difference
+
 FIELDS = (
     "model",
+    "model_name",
     "tokenizer",
     "language",
+    "domain",
     "method",
     "bits_per_byte",
     "bytes_per_token",
     "ratio_to_original",
+    "diff_fvt",
+    "diff_fvt_low",
+    "diff_fvt_high",
+    "diff_original",
+    "diff_original_low",
+    "diff_original_high",
     "n_bytes",
     "n_tokens",
     "n_texts",
+    "n_units",
+    "unk_bytes",
+    "special_bytes",
+    "dropped_bytes",
+    "focus_vectors",
+    "focus_fallback",
     "seconds",
-    "skipped",
+    "missing",
 )
+REFERENCES = ("fvt", "original")
 
 
-def add_ratios(records: Sequence[dict]) -> list[dict]:
-    """ratio_to_original = bpb / bpb of the model with its own tokenizer on the same texts."""
-    base = {
-        (r["model"], r["language"]): r["bits_per_byte"]
-        for r in records
-        if r["method"] == "original" and "bits_per_byte" in r
+def add_comparisons(records: Sequence[dict], samples: int = 1000, seed: int = 0) -> list[dict]:
+    """ratio_to_original, and diff_<ref> (bits/byte − the reference's) with its 95% interval
+    (_low, _high) for ref = FVT on the same tokenizer and the original model, both on the same
+    passages; every pair on one passage set sees the same bootstrap resamples."""
+    scored = [r for r in records if "bits_per_byte" in r]
+    refs = {
+        "original": {
+            (r["model"], r["language"], r["domain"]): r for r in scored if r["method"] == "original"
+        },
+        "fvt": {
+            (r["model"], r["tokenizer"], r["language"], r["domain"]): r
+            for r in scored
+            if r["method"] == "fvt"
+        },
     }
+    indices: dict[int, np.ndarray] = {}
     out = []
     for r in records:
         r = dict(r)
-        b = base.get((r["model"], r["language"]))
-        if b and "bits_per_byte" in r:
-            r["ratio_to_original"] = r["bits_per_byte"] / b
         out.append(r)
+        if "bits_per_byte" not in r:
+            continue
+        for name, key in (
+            ("original", (r["model"], r["language"], r["domain"])),
+            ("fvt", (r["model"], r["tokenizer"], r["language"], r["domain"])),
+        ):
+            ref = refs[name].get(key)
+            if ref is None or ref["method"] == r["method"]:
+                continue
+            if name == "original":
+                r["ratio_to_original"] = r["bits_per_byte"] / ref["bits_per_byte"]
+            if ref.get("docs") != r.get("docs") or ref.get("doc_bytes") != r.get("doc_bytes"):
+                raise ValueError(
+                    f"{r['model']} {r['tokenizer']} {r['language']} {r['domain']}: {r['method']} "
+                    f"and {name} were scored on different passages; rerun the bench"
+                )
+            n = len(r["doc_bits"])
+            if n not in indices:
+                indices[n] = bootstrap_indices(n, samples, seed)
+            iv = paired_difference(r["doc_bits"], ref["doc_bits"], r["doc_bytes"], indices[n])
+            r[f"diff_{name}"], r[f"diff_{name}_low"], r[f"diff_{name}_high"] = (
+                iv.diff,
+                iv.low,
+                iv.high,
+            )
     return out
 
 
@@ -50,34 +101,61 @@ def _write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def markdown_tables(records: Sequence[dict]) -> str:
-    """Per model: rows = tokenizer × language, columns = methods; cell 'bpb (×ratio)'."""
+def _diff_cell(r: dict | None, ref: str) -> str:
+    if r is None or f"diff_{ref}" not in r:
+        return ""
+    d, lo, hi = r[f"diff_{ref}"], r[f"diff_{ref}_low"], r[f"diff_{ref}_high"]
+    mark = "≈ " if lo <= 0.0 <= hi else ""
+    return f"{mark}{d:+.3f} [{lo:+.3f}, {hi:+.3f}]"
+
+
+def markdown_tables(records: Sequence[dict], config: Any = None) -> str:
+    """Per model: bits/byte (× original), then differences to FVT and to the original; rows =
+    tokenizer × language × domain (the domains of a row side by side), columns = methods."""
     lines = []
+    protocol = getattr(config, "protocol", None)
+    if protocol is not None:
+        lines += [
+            f"Protocol: every token predicted from the text in the {protocol.context_bytes} bytes "
+            f"before its {protocol.stride_bytes}-byte window and the window so far "
+            "(`zett.eval.protocol`); bits/byte = Σ NLL bits / Σ UTF-8 bytes of the passages. "
+            "Intervals: paired bootstrap 95% over passages; ≈ marks an interval that includes 0.",
+            "",
+        ]
     for model in dict.fromkeys(r["model"] for r in records):
         rs = [r for r in records if r["model"] == model]
         methods = list(dict.fromkeys(r["method"] for r in rs))
-        rows = list(dict.fromkeys((r["tokenizer"], r["language"]) for r in rs))
-        by = {(r["tokenizer"], r["language"], r["method"]): r for r in rs}
-        lines += [
-            f"## {model}",
-            "",
-            "bits per byte (ratio to the original model on the same bytes); "
-            "B/tok = UTF-8 bytes per token",
-            "",
-            "| tokenizer | language | B/tok | " + " | ".join(methods) + " |",
-            "|---|---|---:|" + "---:|" * len(methods),
+        domains = list(dict.fromkeys(r["domain"] for r in rs))
+        toks = list(dict.fromkeys(r["tokenizer"] for r in rs))
+        langs = list(dict.fromkeys(r["language"] for r in rs))
+        by = {(r["tokenizer"], r["language"], r["domain"], r["method"]): r for r in rs}
+        rows = [
+            (t, lang, d)
+            for t in toks
+            for lang in langs
+            for d in domains
+            if any((t, lang, d, m) in by for m in methods)
         ]
-        for tok, lang in rows:
+
+        def find(tok, lang, dom, m, by=by):
+            # the model on its own tokenizer is the reference for every target-tokenizer row
+            return by.get((tok, lang, dom, m)) or (
+                by.get(("original", lang, dom, m)) if m == "original" else None
+            )
+
+        name = rs[0].get("model_name", model)
+        head = "| tokenizer | language | domain | B/tok | " + " | ".join(methods) + " |"
+        rule = "|---|---|---|---:|" + "---:|" * len(methods)
+        lines += [f"## {name}", "", "bits per byte (× the original model on the same bytes)", ""]
+        lines += [head, rule]
+        for tok, lang, dom in rows:
             cells, bpt = [], ""
             for m in methods:
-                # the model on its own tokenizer is the reference for every target-tokenizer row
-                r = by.get((tok, lang, m)) or (
-                    by.get(("original", lang, m)) if m == "original" else None
-                )
+                r = find(tok, lang, dom, m)
                 if r is None:
                     cells.append("")
                 elif "bits_per_byte" not in r:
-                    cells.append("skipped")
+                    cells.append("missing")
                 else:
                     if r["tokenizer"] == tok:
                         bpt = bpt or f"{r['bytes_per_token']:.2f}"
@@ -85,9 +163,42 @@ def markdown_tables(records: Sequence[dict]) -> str:
                     cells.append(
                         f"{r['bits_per_byte']:.3f}" + (f" (×{ratio:.2f})" if ratio else "")
                     )
-            lines.append(f"| {tok} | {lang} | {bpt} | " + " | ".join(cells) + " |")
-        skipped = {r["method"]: r["skipped"] for r in rs if "skipped" in r}
-        lines += [""] + [f"- `{m}` skipped: {why}" for m, why in skipped.items()] + [""]
+            lines.append(f"| {tok} | {lang} | {dom} | {bpt} | " + " | ".join(cells) + " |")
+        for ref in REFERENCES:
+            others = [m for m in methods if m != ref]
+            lines += [
+                "",
+                f"difference to {ref} (bits/byte, [95% interval]; negative = better than {ref})",
+                "",
+                "| tokenizer | language | domain | " + " | ".join(others) + " |",
+                "|---|---|---|" + "---:|" * len(others),
+            ]
+            for tok, lang, dom in rows:
+                cells = [_diff_cell(find(tok, lang, dom, m), ref) for m in others]
+                if any(cells):
+                    lines.append(f"| {tok} | {lang} | {dom} | " + " | ".join(cells) + " |")
+        focus = {
+            r["tokenizer"]: (r["focus_vectors"], r["focus_fallback"])
+            for r in rs
+            if "focus_vectors" in r
+        }
+        missing = {(r["domain"], r["language"]): r["missing"] for r in rs if "missing" in r}
+        unk = {
+            (r["tokenizer"], r["language"], r["domain"]): r["unk_bytes"]
+            for r in rs
+            if r.get("unk_bytes")
+        }
+        lines.append("")
+        lines += [
+            f"- FOCUS on `{t}`: {v} target tokens with a fastText vector, {f} by the random "
+            "fallback"
+            for t, (v, f) in focus.items()
+        ]
+        lines += [
+            f"- `<unk>` covers {b} bytes of `{t}` × {lg} × {d}" for (t, lg, d), b in unk.items()
+        ]
+        lines += [f"- {d} × {lg} missing: {why}" for (d, lg), why in missing.items()]
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -96,15 +207,15 @@ def plot(records: Sequence[dict], out: Path) -> list[Path]:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import numpy as np
 
     written = []
     scored = [r for r in records if "bits_per_byte" in r]
-    for model in dict.fromkeys(r["model"] for r in scored):
-        rs = [r for r in scored if r["model"] == model]
+    groups = dict.fromkeys((r["model"], r["domain"]) for r in scored)
+    for model, domain in groups:
+        rs = [r for r in scored if r["model"] == model and r["domain"] == domain]
         toks = [t for t in dict.fromkeys(r["tokenizer"] for r in rs) if t != "original"]
         orig = {r["language"]: r["bits_per_byte"] for r in rs if r["method"] == "original"}
-        safe = model.replace("/", "_")
+        safe = f"{model}_{domain}".replace("/", "_")
         fig, axes = plt.subplots(
             len(toks) or 1, 1, figsize=(10, 3 * max(len(toks), 1)), squeeze=False
         )
@@ -132,7 +243,7 @@ def plot(records: Sequence[dict], out: Path) -> list[Path]:
                 ax.bar(np.arange(len(langs)) + i * width, vals, width, label=m)
             ax.set_xticks(np.arange(len(langs)) + 0.4 - width / 2, langs)
             ax.set_ylabel("bits / byte")
-            ax.set_title(f"{model} → {tok}")
+            ax.set_title(f"{rs[0].get('model_name', model)} → {tok} ({domain})")
             ax.legend(fontsize=7, ncol=4)
         fig.tight_layout()
         p = out / f"bpb_{safe}.png"
@@ -171,7 +282,9 @@ def write_report(
     records: Sequence[dict], out: str | Path, config: Any = None, plots: bool = True
 ) -> dict[str, Any]:
     out = Path(out)
-    records = add_ratios(records)
+    records = add_comparisons(
+        records, getattr(config, "bootstrap_samples", 1000), getattr(config, "seed", 0)
+    )
     doc = {"config": asdict(config) if is_dataclass(config) else config, "results": records}
     _write(out / "results.json", json.dumps(doc, indent=1, ensure_ascii=False))
     buf = io.StringIO()
@@ -179,6 +292,6 @@ def write_report(
     w.writeheader()
     w.writerows(records)
     _write(out / "results.csv", buf.getvalue())
-    _write(out / "results.md", "# zett bench\n\n" + markdown_tables(records))
+    _write(out / "results.md", "# zett bench\n\n" + markdown_tables(records, config))
     pngs = plot(records, out) if plots else []
     return {"records": records, "plots": pngs}

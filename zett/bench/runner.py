@@ -1,9 +1,9 @@
-"""`zett bench`: bits per byte of models × target tokenizers × languages × embedding methods,
-resumable."""
+"""`zett bench`: bits per byte of models × target tokenizers × languages × embedding methods ×
+evaluation domains, resumable."""
 
 from __future__ import annotations
 
-import inspect
+import hashlib
 import json
 import os
 import time
@@ -20,14 +20,27 @@ from zett import assets
 from zett.bench.cells import Cell, plan_cells
 from zett.bench.config import BenchConfig, validate
 from zett.bench.report import write_report
+from zett.bench.tables import focus_vectors, method_tables
+from zett.bench.texts import Passages, evaluation_passages, focus_languages, train_texts
 from zett.bench.tokenizers import make_bytes_tokenizer, train_unigram
-from zett.data import load_texts
+from zett.data.load import corpus_files
 from zett.eval.model_bpb import evaluate_bpb
-from zett.heuristics import SourceEmbeddings, get_heuristic
-from zett.hypernet.checkpoint import load_hypernet
-from zett.hypernet.predict import predict_embeddings
+from zett.heuristics import SourceEmbeddings
 from zett.models import load_pretrained
-from zett.tokenization import Decomposer, canonicalize, load_tokenizer
+from zett.tokenization import canonicalize, load_tokenizer
+
+
+def settings(config: BenchConfig) -> dict[str, Any]:
+    """What a finished cell's numbers depend on besides its key: a cell recorded under other
+    settings is computed again, never mixed in."""
+    return {
+        "context_bytes": config.protocol.context_bytes,
+        "stride_bytes": config.protocol.stride_bytes,
+        "texts_per_language": config.texts_per_language,
+        "min_units": config.min_units,
+        "seed": config.seed,
+        "domains": [asdict(d) for d in config.domains],
+    }
 
 
 class Bench:
@@ -40,27 +53,18 @@ class Bench:
         self.out = Path(config.output)
         self.out.mkdir(parents=True, exist_ok=True)
         self.log = log
-        self._texts: dict[tuple[str, str], list[str]] = {}
+        self._passages: dict[tuple[str, str], Passages] = {}
         self._tokenizers: dict[str, Any] = {}
         self._model_name: str | None = None
         self._tables_key: tuple | None = None
         self._tables: Any = None
 
     # -- inputs --------------------------------------------------------------------------------
-    def texts(self, lang: str, split: str = "heldout") -> list[str]:
-        if (lang, split) not in self._texts:
-            n = (
-                self.config.texts_per_language
-                if split == "heldout"
-                else self.config.unigram_train_texts
-            )
-            texts = list(load_texts(self.config.corpus, split, [lang])["text"][:n])
-            if not texts:
-                raise ValueError(
-                    f"corpus {self.config.corpus} has no {split} texts for language {lang!r}"
-                )
-            self._texts[(lang, split)] = texts
-        return self._texts[(lang, split)]
+    def passages(self, domain: str, lang: str) -> Passages:
+        if (domain, lang) not in self._passages:
+            d = next(d for d in self.config.domains if d.name == domain)
+            self._passages[(domain, lang)] = evaluation_passages(self.config, d, lang)
+        return self._passages[(domain, lang)]
 
     def tokenizer(self, spec: str):
         """spec → LoadedTokenizer (Unigram ones trained once and cached under <output>/tokenizers/)."""
@@ -75,11 +79,13 @@ class Bench:
                 tok = Tokenizer.from_file(str(path))
             else:
                 self.log(f"training {spec} on {self.config.unigram_train_texts} {lang} train texts")
-                tok = train_unigram(self.texts(lang, "train"), int(size))
+                texts = train_texts(self.config.corpus, [lang], self.config.unigram_train_texts)
+                tok = train_unigram(texts, int(size))
                 path.parent.mkdir(parents=True, exist_ok=True)
                 tmp = path.with_suffix(".tmp")
                 tok.save(str(tmp))
                 os.replace(tmp, path)
+                tok = Tokenizer.from_file(str(path))  # as every later run will see it
             loaded = load_tokenizer(tok)
         else:
             loaded = load_tokenizer(assets.resolve(spec))
@@ -102,8 +108,8 @@ class Bench:
         return self._model
 
     def tables(self, model_name: str, tok_spec: str, method: str):
-        """TargetEmbeddings for (model, tokenizer, method), kept until the next combination is asked
-        for."""
+        """(TargetEmbeddings, target CanonicalVocab) for (model, tokenizer, method), kept until the
+        next combination is asked for."""
         key = (model_name, tok_spec, method)
         if self._tables_key == key:
             return self._tables
@@ -113,75 +119,86 @@ class Bench:
         e_in = np.asarray(model.get_input_embeddings())
         e_out = None if model.tied else np.asarray(model.get_output_embeddings())
         t0 = time.time()
-        if method.startswith("hypernet:"):
-            hn = load_hypernet(method.split(":", 1)[1], e_in, e_out)
-            tables = predict_embeddings(
-                hn,
-                Decomposer(self._src, maxlen=self.config.hypernet_maxlen),
-                target,
-                progress=False,
-            )
-        else:
-            fn = get_heuristic(method)
-            opts: dict[str, Any] = {}
-            params = inspect.signature(fn).parameters
-            if "texts" in params:
-                opts["texts"] = self._train_texts_for(tok_spec)
-            if "tokenizer" in params:
-                opts["tokenizer"] = self.tokenizer(tok_spec).tokenizer
-            source = SourceEmbeddings(self._src_vocab, e_in, e_out)
-            tables = fn(source, target, seed=self.config.seed, **opts)
+        tables = method_tables(
+            method,
+            SourceEmbeddings(self._src_vocab, e_in, e_out),
+            self._src,
+            target,
+            seed=self.config.seed,
+            hypernet_maxlen=self.config.hypernet_maxlen,
+            focus=lambda: self.focus_vectors(tok_spec),
+        )
         self.log(f"{model_name} × {tok_spec} × {method}: tables in {time.time() - t0:.1f}s")
         self._tables, self._tables_key = (tables, target), key
         return self._tables
 
-    def _train_texts_for(self, tok_spec: str) -> list[str]:
-        if tok_spec.startswith("unigram:"):
-            return self.texts(tok_spec.split(":")[1], "train")
-        per = max(1, self.config.unigram_train_texts // max(len(self.config.languages), 1))
-        return [t for lang in self.config.languages for t in self.texts(lang, "train")[:per]]
+    def focus_vectors(self, tok_spec: str):
+        """fastText vectors on all training text of the languages the tokenizer serves, fitted once
+        (cached under <output>/focus/)."""
+        langs = focus_languages(self.config, tok_spec)
+        h = hashlib.sha1()
+        for path in corpus_files(self.config.corpus, "train", langs):
+            h.update(path.read_bytes())
+        key = f"{','.join(langs)}:{h.hexdigest()}"
+        return focus_vectors(
+            self.out / "focus",
+            tok_spec,
+            self.tokenizer(tok_spec).tokenizer,
+            lambda: train_texts(self.config.corpus, langs),
+            key,
+            log=self.log,
+        )
 
     # -- running -------------------------------------------------------------------------------
     def done(self) -> dict[tuple, dict]:
+        """Finished cells recorded under the current settings."""
         path = self.out / "cells.jsonl"
         if not path.exists():
             return {}
-        out = {}
+        out, current = {}, settings(self.config)
         for line in path.read_text().splitlines():
             if line.strip():
                 rec = json.loads(line)
-                out[(rec["model"], rec["tokenizer"], rec["language"], rec["method"])] = rec
+                if rec.get("settings") == current:
+                    key = (rec["model"], rec["tokenizer"], rec["language"], rec["method"])
+                    out[(*key, rec["domain"])] = rec
         return out
 
     def run_cell(self, cell: Cell) -> dict:
+        rec: dict[str, Any] = {
+            **asdict(cell),
+            "model_name": assets.checkpoint_name(cell.model),
+            "tokenizer_name": assets.checkpoint_name(cell.tokenizer),
+            "settings": settings(self.config),
+        }
+        passages = self.passages(cell.domain, cell.language)
+        if passages.missing:
+            rec["missing"] = passages.missing
+            return rec
         model = self.model(cell.model)
-        texts = self.texts(cell.language)
-        rec: dict[str, Any] = asdict(cell)
+        texts = passages.texts
         t0 = time.time()
-        common = dict(
-            max_len=self.config.max_len, batch_size=self.config.batch_size, progress=False
-        )
         if cell.method == "original":
-            r = evaluate_bpb(
-                model,
-                self._src.tokenizer,
-                texts,
-                prefix_row=self._prefix,
-                special_ids=self._src_vocab.special_ids,
-                **common,
-            )
+            vocab, tokenizer, tables = self._src_vocab, self._src.tokenizer, None
         else:
-            tables, target = self.tables(cell.model, cell.tokenizer, cell.method)
-            r = evaluate_bpb(
-                model,
-                self.tokenizer(cell.tokenizer).tokenizer,
-                texts,
-                prefix_row=self._prefix,
-                input_embeddings=tables.input_embeddings,
-                output_embeddings=tables.output_embeddings,
-                special_ids=target.special_ids,
-                **common,
-            )
+            tables, vocab = self.tables(cell.model, cell.tokenizer, cell.method)
+            tokenizer = self.tokenizer(cell.tokenizer).tokenizer
+        unk = vocab.special("unk")
+        r = evaluate_bpb(
+            model,
+            tokenizer,
+            texts,
+            prefix_row=self._prefix,
+            input_embeddings=None if tables is None else tables.input_embeddings,
+            output_embeddings=None if tables is None else tables.output_embeddings,
+            output_bias=None if tables is None else tables.output_bias,
+            special_ids=vocab.special_ids,
+            unk_id=None if unk is None else unk.id,
+            protocol=self.config.protocol,
+            progress=False,
+        )
+        if tables is not None and "n_focus" in tables.info:
+            rec.update(focus_vectors=tables.info["n_focus"], focus_fallback=tables.info["n_random"])
         rec.update(
             bits_per_byte=r.bits_per_byte,
             bytes_per_token=r.bytes_per_token,
@@ -189,6 +206,13 @@ class Bench:
             n_bytes=r.n_bytes,
             n_tokens=r.n_tokens,
             n_texts=len(texts),
+            n_units=passages.n_units,
+            unk_bytes=r.unk_bytes,
+            special_bytes=r.special_bytes,
+            dropped_bytes=r.dropped_bytes,
+            docs=[p["doc"] for p in passages.records],
+            doc_bits=list(r.doc_bits),
+            doc_bytes=list(r.doc_bytes),
             seconds=round(time.time() - t0, 2),
         )
         return rec
@@ -198,10 +222,14 @@ class Bench:
         done = self.done()
         todo = [c for c in cells if c.key not in done]
         self.log(f"{len(cells)} cells, {len(cells) - len(todo)} already done")
+        for d in self.config.domains:
+            for lang in self.config.languages:
+                if self.passages(d.name, lang).missing:
+                    self.log(f"{d.name} {lang}: missing — {self.passages(d.name, lang).missing}")
         with open(self.out / "cells.jsonl", "a") as f:
             for cell in tqdm(todo, desc="bench", disable=not progress):
                 rec = self.run_cell(cell)
-                f.write(json.dumps(rec) + "\n")
+                f.write(json.dumps(rec, ensure_ascii=False) + "\n")
                 f.flush()
                 done[cell.key] = rec
         self._tables = None

@@ -18,6 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from zett.assets import checkpoint_name
     from zett.bench import BenchConfig, report_only, run_bench
     from zett.config import load_config
 
@@ -26,6 +27,8 @@ def run(args: argparse.Namespace) -> int:
         records = report_only(config)
         print(f"{len(records)} finished cells → {config.output}/results.md")
         return 0
+    for m in config.models:
+        print(f"model {m}: {checkpoint_name(m)}")
     records = run_bench(config, progress=not args.no_progress)
     print(f"{len(records)} cells → {config.output}/results.md")
     return 0
