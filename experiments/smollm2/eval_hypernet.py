@@ -1,4 +1,6 @@
-"""Held-out bits per byte of SmolLM2 under new tokenizers: hypernet at step 0 vs trained vs FVT.
+"""Held-out bits per byte of SmolLM2-135M-Instruct under new tokenizers: hypernet at step 0 vs trained
+vs FVT, under the scoring protocol of `zett.eval.protocol`, on passages of chapters held out of the
+corpus in every translation (`zett.demo.split_texts`); the Unigram tokenizers train on train chapters.
 
     python experiments/smollm2/eval_hypernet.py [--langs de ru es] [--texts 24]
 
@@ -9,13 +11,16 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 from flax import nnx
 
+from zett.assets import checkpoint_name
 from zett.demo import SHIPPED_HYPERNET, DemoConfig, split_texts, train_unigram
 from zett.eval.model_bpb import evaluate_bpb
+from zett.eval.protocol import DEFAULT_PROTOCOL
 from zett.heuristics import SourceEmbeddings, get_heuristic
 from zett.hypernet.checkpoint import load_hypernet
 from zett.hypernet.model import Hypernet, fit_output_rescalers
@@ -84,6 +89,8 @@ def main() -> None:
                 "trained_steps": json.loads((SHIPPED_HYPERNET / "hypernet.json").read_text())[
                     "trained_steps"
                 ],
+                "model": checkpoint_name("smollm2"),
+                "protocol": asdict(DEFAULT_PROTOCOL),
                 "held_out_texts": args.texts,
                 "target": f"Unigram {args.vocab_size} per language",
                 "results": results,

@@ -27,12 +27,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="your own text file (one document per line) instead of the Bible",
     )
     parser.add_argument(
-        "--methods", default="hypernet,fvt,focus", help="comma-separated: hypernet and heuristics"
+        "--methods",
+        default="hypernet,fvt,focus",
+        help="comma-separated: hypernet, focus and the heuristics (fvt, lexical, mean, ...)",
     )
     parser.add_argument(
         "--hypernet", default=None, help="hypernetwork directory (default: the shipped SmolLM2 one)"
     )
-    parser.add_argument("--texts", type=int, default=24, help="held-out texts to score")
+    parser.add_argument(
+        "--texts", type=int, default=24, help="held-out passages to score (from >= 8 chapters)"
+    )
     parser.add_argument(
         "--max-new-tokens", type=int, default=24, help="tokens of the sample generation (0: none)"
     )
@@ -43,15 +47,18 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from zett.demo import SHIPPED_HYPERNET, DemoConfig, run_demo
+    from zett.demo import SHIPPED_HYPERNET, DemoConfig, check_methods, run_demo
+    from zett.eval.protocol import DEFAULT_PROTOCOL
 
     console = Console()
+    methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
+    check_methods(methods)
     cfg = DemoConfig(
         model=args.model,
         lang=args.lang,
         tokenizer=args.tokenizer,
         vocab_size=args.vocab_size,
-        methods=tuple(m.strip() for m in args.methods.split(",") if m.strip()),
+        methods=methods,
         hypernet=args.hypernet or str(SHIPPED_HYPERNET),
         text_file=args.text,
         heldout_texts=args.texts,
@@ -60,7 +67,11 @@ def run(args: argparse.Namespace) -> int:
     with console.status("zett demo: working …"):
         result = run_demo(cfg, log=console.print)
     ref = result.rows[0]
-    table = Table(title=f"{cfg.model} on held-out {cfg.lang} text: zero-shot tokenizer transfer")
+    where = "your held-out lines" if cfg.text_file else f"held-out {cfg.lang} Bible passages"
+    table = Table(
+        title=f"{result.model_name} on {result.n_texts} {where} ({result.n_bytes} bytes): "
+        "zero-shot tokenizer transfer"
+    )
     for col in ("method", "tokenizer", "bits/byte", "vs original", "bytes/token"):
         table.add_column(col, justify="left" if col in ("method", "tokenizer") else "right")
     for row in result.rows:
@@ -72,10 +83,15 @@ def run(args: argparse.Namespace) -> int:
             f"{row.bytes_per_token:.2f}",
         )
     console.print(table)
+    p = DEFAULT_PROTOCOL
     console.print(
-        "lower bits/byte is better; more bytes/token means the new tokenizer compresses the text "
-        "better"
+        "lower bits/byte is better; every method scores the same bytes, each token predicted "
+        f"from up to {p.context_bytes} bytes of preceding text plus its {p.stride_bytes}-byte "
+        "window (zett.eval.protocol); more bytes/token means the new tokenizer compresses better"
     )
+    for row in result.rows:
+        if row.unk_bytes:
+            console.print(f"{row.method}: {row.unk_bytes} bytes are <unk> tokens (scored)")
     for method, text in result.generations.items():
         console.print(f"[bold]greedy continuation ({method}, new tokenizer):[/bold] {text}")
     return 0
