@@ -157,6 +157,13 @@ def test_bench_domains_intervals_resume_plots(setup, tmp_path):
     md = (out / "results.md").read_text()
     assert "| bytes | xx | in-domain | 1.00 |" in md and "| bytes | xx | ood | 1.00 |" in md
     assert "≈ +0.000 [+0.000, +0.000]" in md
+    # the original's difference to FVT (its column in the FVT table) is −FVT's to the original
+    fvt_u = rows[("unigram:xx:120", "xx", "fvt", "in-domain")]
+    lo, hi = -fvt_u["diff_original_high"], -fvt_u["diff_original_low"]
+    assert (
+        f"| unigram:xx:120 | xx | in-domain | {-fvt_u['diff_original']:+.3f} [{lo:+.3f}, {hi:+.3f}]"
+        in md
+    )
     assert "ood × yy missing" in md
     assert (out / "compression.png").stat().st_size > 1000
     assert len(list(out.glob("bpb_*.png"))) == 2  # one per domain

@@ -101,10 +101,14 @@ def _write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _diff_cell(r: dict | None, ref: str) -> str:
+def _diff_cell(r: dict | None, ref: str, flip: bool = False) -> str:
+    """'±d [lo, hi]', marked ≈ when the interval includes 0; `flip`: the reference's difference
+    to `r`'s method, read from `r` (the original's difference to FVT is −FVT's to the original)."""
     if r is None or f"diff_{ref}" not in r:
         return ""
     d, lo, hi = r[f"diff_{ref}"], r[f"diff_{ref}_low"], r[f"diff_{ref}_high"]
+    if flip:
+        d, lo, hi = 0.0 - d, 0.0 - hi, 0.0 - lo  # 0.0 - 0.0 is +0.0, not -0.0
     mark = "≈ " if lo <= 0.0 <= hi else ""
     return f"{mark}{d:+.3f} [{lo:+.3f}, {hi:+.3f}]"
 
@@ -174,7 +178,12 @@ def markdown_tables(records: Sequence[dict], config: Any = None) -> str:
                 "|---|---|---|" + "---:|" * len(others),
             ]
             for tok, lang, dom in rows:
-                cells = [_diff_cell(find(tok, lang, dom, m), ref) for m in others]
+                cells = [
+                    _diff_cell(find(tok, lang, dom, "fvt"), "original", flip=True)
+                    if (ref, m) == ("fvt", "original")
+                    else _diff_cell(find(tok, lang, dom, m), ref)
+                    for m in others
+                ]
                 if any(cells):
                     lines.append(f"| {tok} | {lang} | {dom} | " + " | ".join(cells) + " |")
         focus = {

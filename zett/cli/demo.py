@@ -86,8 +86,8 @@ def run(args: argparse.Namespace) -> int:
     p = DEFAULT_PROTOCOL
     console.print(
         "lower bits/byte is better; every method scores the same bytes, each token predicted "
-        f"from up to {p.context_bytes} bytes of preceding text plus its {p.stride_bytes}-byte "
-        "window (zett.eval.protocol); more bytes/token means the new tokenizer compresses better"
+        f"from the text before it (at least the last {p.context_bytes} bytes of it, "
+        "zett.eval.protocol); more bytes/token means the new tokenizer compresses better"
     )
     for row in result.rows:
         if row.unk_bytes:

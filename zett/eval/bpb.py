@@ -82,10 +82,11 @@ def logits_scorer(
 
 
 def _buckets(protocol: ScoringProtocol) -> list[int]:
-    """Window widths in tokens: powers of two up to the widest window a byte-level tokenizer needs
-    (C + S + 1 positions, rounded up to 64)."""
+    """Window widths in tokens: powers of two and their midpoints (≤ 1/3 padding), up to the widest
+    window a byte-level tokenizer needs (C + S + 1 positions, rounded up to 64)."""
     cap = -(-(protocol.context_bytes + protocol.stride_bytes + 1) // 64) * 64
-    return [b for b in (2**i for i in range(5, 20)) if b < cap] + [cap]
+    sizes = sorted({w for i in range(5, 20) for w in (2**i, 3 * 2 ** (i - 1))})
+    return [b for b in sizes if b < cap] + [cap]
 
 
 def _width(n: int, buckets: list[int]) -> int:

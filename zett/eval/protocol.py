@@ -8,8 +8,9 @@ the same bytes with the same preceding text, whatever its tokenizer.
    byte-level piece that splits a multi-byte character) take its bytes one after another, in order.
    Offsets that go backwards, or that leave a non-whitespace byte uncovered (text lost, or a
    normalizer that rewrote it — e.g. NFC on text that is not NFC), are an error naming the
-   document and byte. Whitespace a tokenizer drops (BERT's WordPiece) is given to the next token
-   and reported as `dropped_bytes`.
+   document and byte. Whitespace a tokenizer drops (BERT's WordPiece) stays in the span of the
+   token before it and is reported as `dropped_bytes`. A tokenizer saved with padding or
+   truncation (BERT's 128) is used without them.
 2. **Windows in bytes.** Tokens are assigned to scoring segments by the byte they start at:
    segment k scores the tokens starting in [k·S, (k+1)·S); its context is the tokens starting in
    [k·S − C, k·S). A token straddling the left context boundary is left out, so the token starting
@@ -27,8 +28,9 @@ the same bytes with the same preceding text, whatever its tokenizer.
 
 C = `context_bytes` and S = `stride_bytes` are the fields of `ScoringProtocol`, the same for every
 tokenizer. A window spans at most C + S bytes, i.e. C + S + 1 positions for a byte-level
-tokenizer. Windows are batched by length buckets (powers of two, in tokens), so jit compiles a few
-shapes only; batching never changes which bytes are scored or what they are conditioned on.
+tokenizer. Windows are batched by length buckets (powers of two and their midpoints, in tokens),
+so jit compiles a few shapes only; batching never changes which bytes are scored or what they are
+conditioned on.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ class ScoringProtocol:
     per window; batch_tokens: padded positions per batch (rows = batch_tokens // window width)."""
 
     context_bytes: int = 2048
-    stride_bytes: int = 1024
+    stride_bytes: int = 2048
     batch_tokens: int = 4096
 
     def __post_init__(self) -> None:
