@@ -21,7 +21,7 @@ import torch
 import transformers
 from flax import nnx
 
-from zett.models import decoder
+from zett.models import decoder, llama_hf
 from zett.models.weights import assign_weights
 
 # SmolLM2-135M's shape (llama architecture, tied embeddings).
@@ -73,9 +73,9 @@ def main() -> None:
         device = "cuda" if jax.default_backend() == "gpu" and torch.cuda.is_available() else "cpu"
     ref = ref.to(device=device, dtype=getattr(torch, args.dtype))
 
-    cfg = decoder.from_hf_config(json.loads(hf_cfg.to_json_string())).replace(dtype=args.dtype)
+    cfg = llama_hf.from_hf_config(json.loads(hf_cfg.to_json_string())).replace(dtype=args.dtype)
     model = nnx.eval_shape(lambda: decoder.DecoderLM(cfg, rngs=nnx.Rngs(0)))
-    assign_weights(model, tensors, decoder.weight_rules(cfg), ignore=decoder.ignored_tensors(cfg))
+    assign_weights(model, tensors, llama_hf.weight_rules(cfg), ignore=llama_hf.ignored_tensors(cfg))
     graphdef, state = nnx.split(model)
 
     @jax.jit

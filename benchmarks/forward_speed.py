@@ -1,7 +1,7 @@
 """Forward tokens/s of zett (jit, fp32) vs transformers PyTorch (fp32) on the real SmolLM2-135M
 weights.
 
-Both models are built from the same GGUF (dequantised by `zett.models.gguf_io`), run the same
+Both models are built from the same GGUF (dequantised by `zett.checkpoint.read_gguf`), run the same
 [batch, seq] ids cut from real text, and their logits are compared. Usage:
     python benchmarks/forward_speed.py [--batch 4] [--seq 128] [--warmup 2] [--iters 7]
 Prints the figures and writes benchmarks/results/forward_speed.json."""
@@ -52,8 +52,8 @@ def main() -> None:
     from flax import nnx
 
     from zett import assets
+    from zett.checkpoint import read_gguf
     from zett.models import hf_io, registry
-    from zett.models.gguf_io import read_gguf
 
     ck = read_gguf(assets.smollm2_gguf())
     # the same ids for both: English Bible text, cut into rows of `seq` tokens

@@ -30,7 +30,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from zett import assets
-    from zett.models.gguf_io import read_gguf
+    from zett.checkpoint import read_gguf
 
     t = time.perf_counter()
     ck = read_gguf(assets.gemma3_gguf(), tensors=False)

@@ -24,7 +24,6 @@ import numpy as np
 from flax import nnx
 
 from zett.assets import bible_db, resolve
-from zett.hypernet.batch import HypernetBatch
 from zett.hypernet.config import HypernetConfig
 from zett.hypernet.losses import aux_loss, predicted_tables
 from zett.hypernet.model import Hypernet
@@ -81,7 +80,7 @@ def main() -> None:
         return collator(texts, np.random.default_rng(step_no[0]), lang_ids=langs, step=step_no[0])
 
     t_collate = median_time(collate, args.steps)
-    batch = HypernetBatch(**collate().arrays())
+    batch = collate()
     e_in = np.asarray(model.get_input_embeddings())
     hcfg = HypernetConfig(
         hidden_size=args.hidden, intermediate_size=2 * args.hidden, num_layers=3, surface_maxlen=7

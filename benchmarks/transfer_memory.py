@@ -29,8 +29,7 @@ def build_source(d: Path, vocab: int, hidden: int, layers: int, inter: int, tied
     """Writes the synthetic checkpoint tensor by tensor (never the whole model in memory); returns its
     bytes."""
     from zett import assets
-    from zett.models.gguf_io import read_gguf
-    from zett.transfer.stream import TensorSource, write_checkpoint
+    from zett.checkpoint import TensorSource, read_gguf, write_sharded
 
     heads, kv, head_dim = hidden // 64, max(1, hidden // 256), 64
     shapes = {"model.embed_tokens.weight": (vocab, hidden)}
@@ -55,7 +54,7 @@ def build_source(d: Path, vocab: int, hidden: int, layers: int, inter: int, tied
         return lambda: np.random.default_rng(seed).standard_normal(shape, dtype=np.float32) * 0.02
 
     tensors = [TensorSource(n, "F32", s, gen(s, i)) for i, (n, s) in enumerate(shapes.items())]
-    write_checkpoint(d, tensors, 5 * 2**30, progress=False)
+    write_sharded(d, tensors, 5 * 2**30)
     cfg = {
         "architectures": ["LlamaForCausalLM"],
         "model_type": "llama",

@@ -8,12 +8,15 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from zett.bench.tokenizers import train_unigram
 from zett.eval.heldout import bible_split
-from zett.heuristics import HEURISTICS
+
+if TYPE_CHECKING:
+    from zett.methods import MethodSpec
 
 SHIPPED_HYPERNET = Path(__file__).resolve().parent.parent / "experiments" / "smollm2" / "hypernet"
 PROMPTS = {
@@ -30,15 +33,13 @@ class DemoConfig:
     lang: str = "de"
     tokenizer: str | None = None  # a tokenizer path; default: Unigram trained on `lang` text
     vocab_size: int = 16000
+    # zett.methods specs; a bare "hypernet" (no ":DIR") is the one in `hypernet`
     methods: tuple[str, ...] = ("hypernet", "fvt", "focus")
     hypernet: str = str(SHIPPED_HYPERNET)
     text_file: str | None = None  # plain text (one document per line); default: the packaged Bibles
     heldout_texts: int = 24
     max_new_tokens: int = 24
     seed: int = 0
-
-
-DEMO_METHODS = ("hypernet", "focus", *HEURISTICS)
 
 
 @dataclass
@@ -58,15 +59,6 @@ class DemoResult:
     n_bytes: int = 0
     rows: list[DemoRow] = field(default_factory=list)
     generations: dict[str, str] = field(default_factory=dict)
-
-
-def check_methods(methods: tuple[str, ...]) -> None:
-    """An unknown method is an error before any model is loaded."""
-    unknown = [m for m in methods if m not in DEMO_METHODS]
-    if unknown or not methods:
-        raise ValueError(
-            f"unknown method(s) {unknown or list(methods)}; choose from {', '.join(DEMO_METHODS)}"
-        )
 
 
 def split_texts(cfg: DemoConfig) -> tuple[list[str], list[str]]:
@@ -92,15 +84,26 @@ def split_texts(cfg: DemoConfig) -> tuple[list[str], list[str]]:
     return split.train, split.heldout_texts
 
 
+def method_specs(cfg: DemoConfig) -> dict[str, MethodSpec]:
+    """Label → MethodSpec for `cfg.methods`; a hypernet without ":DIR" is `cfg.hypernet`. An
+    unknown method or option (or none at all) is an error here, before any model is loaded."""
+    from zett.methods import parse_method
+
+    if not cfg.methods:
+        raise ValueError("no method given (--methods)")
+    return {m: parse_method(m, defaults={"path": cfg.hypernet}) for m in cfg.methods}
+
+
 def run_demo(cfg: DemoConfig, log: Callable[[str], None] = print) -> DemoResult:
     from zett.assets import checkpoint_name, resolve
     from zett.bench.tables import same_special_rows
     from zett.eval.model_bpb import evaluate_bpb
-    from zett.heuristics import SourceEmbeddings, get_heuristic
+    from zett.heuristics import SourceEmbeddings
+    from zett.methods import MethodInputs, Target
     from zett.models import load_pretrained
-    from zett.tokenization import Decomposer, canonicalize, load_tokenizer
+    from zett.tokenization import canonicalize, load_tokenizer
 
-    check_methods(cfg.methods)
+    specs = method_specs(cfg)  # bad names fail before the model loads
     t0 = time.perf_counter()
     model = load_pretrained(resolve(cfg.model))
     source = load_tokenizer(resolve(cfg.model))
@@ -161,21 +164,14 @@ def run_demo(cfg: DemoConfig, log: Callable[[str], None] = print) -> DemoResult:
 
     score("original", source.tokenizer)
     tables_by_method = {}
-    for method in cfg.methods:
+    inputs = MethodInputs(texts=train, seed=cfg.seed)
+    for method, spec in specs.items():
         t = time.perf_counter()
-        if method == "hypernet":
-            from zett.hypernet.checkpoint import load_hypernet
-            from zett.hypernet.predict import predict_embeddings
-
-            hn = load_hypernet(cfg.hypernet, e_in, e_out)
-            tables = predict_embeddings(
-                hn, Decomposer(source, maxlen=hn.cfg.surface_maxlen), target_vocab, progress=False
-            )
-        else:
-            opts = {"texts": train, "tokenizer": target.tokenizer} if method == "focus" else {}
-            tables = get_heuristic(method)(
-                SourceEmbeddings(source_vocab, e_in, e_out), target_vocab, seed=cfg.seed, **opts
-            )
+        tables = spec.run(
+            SourceEmbeddings(source_vocab, e_in, e_out, tokenizer=source),
+            Target(target, target_vocab),
+            inputs,
+        )
         log(
             f"{method}: embeddings for {target_vocab.size} tokens in {time.perf_counter() - t:.1f}s"
         )

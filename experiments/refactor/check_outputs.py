@@ -122,6 +122,15 @@ plots: false
 """
 
 
+_NEUTRAL = [(str(REPO), "<repo>")]  # paths recorded inside outputs, made neutral
+
+
+def _neutral(text: str) -> bytes:
+    for path, name in _NEUTRAL:
+        text = text.replace(path, name)
+    return text.encode()
+
+
 def _content(path: Path) -> bytes:
     """File bytes; provenance records minus their date, with this checkout's path made neutral;
     bench cells minus their timings."""
@@ -129,12 +138,12 @@ def _content(path: Path) -> bytes:
         cells = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
         for c in cells:
             c.pop("seconds", None)
-        return json.dumps(cells, sort_keys=True).replace(str(REPO), "<repo>").encode()
+        return _neutral(json.dumps(cells, sort_keys=True))
     if path.name != "zett_provenance.json":
         return path.read_bytes()
     record = json.loads(path.read_text())
     record.pop("date", None)
-    return json.dumps(record, sort_keys=True).replace(str(REPO), "<repo>").encode()
+    return _neutral(json.dumps(record, sort_keys=True))
 
 
 def digest(directory: Path) -> dict[str, str]:
@@ -151,10 +160,8 @@ def main() -> int:
     args = parser.parse_args()
     expected_path = HERE / "expected_outputs.json"
     got: dict[str, dict[str, str]] = {}
-    # a fixed path: provenance files record their inputs' paths
-    tmp = Path(tempfile.gettempdir()) / "zett-refactor-check"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    tmp = Path(tempfile.mkdtemp(prefix="zett-refactor-check-"))
+    _NEUTRAL.append((str(tmp), "<tmp>"))
     try:
         (tmp / "bench.yaml").write_text(
             BENCH_CONFIG.format(

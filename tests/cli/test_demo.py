@@ -25,7 +25,7 @@ def test_unknown_method_is_rejected_before_any_work(capsys, monkeypatch):
     monkeypatch.setattr(zett.models, "load_pretrained", no_loading)
     assert main(["demo", "--methods", "hypernet,telepathy"]) == 2
     err = capsys.readouterr().err
-    assert "unknown method(s) ['telepathy']" in err and "fvt" in err
+    assert "unknown method 'telepathy'" in err and "fvt" in err
 
 
 @pytest.mark.slow

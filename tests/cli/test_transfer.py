@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
+import numpy as np
 import pytest
 
 from zett import assets
@@ -18,7 +19,7 @@ def model_and_tokenizer(tmp_path_factory):
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from zett.models.gguf_io import read_gguf
+    from zett.checkpoint import read_gguf
 
     con = sqlite3.connect(f"file:{assets.bible_db()}?mode=ro", uri=True)
     verses = [r[0] for r in con.execute("SELECT vText FROM bible WHERE (id % 37)=0 LIMIT 3000")]
@@ -87,3 +88,43 @@ def test_cli_transfer(tmp_path, model_and_tokenizer, capsys):
         == 2
     )
     assert "nope" in capsys.readouterr().err
+
+
+def test_cli_method_errors_come_before_any_work(tmp_path, model_and_tokenizer, capsys):
+    """Unknown names list the valid ones; focus without --texts is refused before the model (here a
+    path that does not exist) is opened; nothing is written."""
+    _, tok = model_and_tokenizer
+    base = ["transfer", "--model", str(tmp_path / "nope"), "--tokenizer", str(tok)]
+    out = ["--out", str(tmp_path / "o")]
+    assert main(base + ["--method", "fvtt"] + out) == 2
+    err = capsys.readouterr().err
+    assert "unknown method 'fvtt'" in err and "hypernet:DIR" in err and "mean_noise" in err
+    assert main(base + ["--method", "fvt", "--method-opt", "chunks=2"] + out) == 2
+    assert "valid options: copy, chunk" in capsys.readouterr().err
+    assert main(base + ["--method", "focus"] + out) == 2
+    err = capsys.readouterr().err
+    assert "needs target-language texts" in err and "nope" not in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_cli_method_options_reach_the_method(tmp_path, model_and_tokenizer):
+    """`--method fvt --method-opt copy=false` equals `--method fvt,copy=false`, and differs from
+    the default (the overlap is no longer copied); the provenance records the option."""
+    model, tok = model_and_tokenizer
+    from zett.checkpoint import read_tensor
+
+    def run(name, *method):
+        out = tmp_path / name
+        args = ["transfer", "--model", str(model), "--tokenizer", str(tok), "--out", str(out)]
+        assert main(args + ["--quiet", *method]) == 0
+        return out
+
+    a = run("a", "--method", "fvt", "--method-opt", "copy=false")
+    b = run("b", "--method", "fvt,copy=false")
+    c = run("c", "--method", "fvt")
+    emb = "model.embed_tokens.weight"
+    np.testing.assert_array_equal(read_tensor(a, emb), read_tensor(b, emb))
+    assert not np.array_equal(read_tensor(a, emb), read_tensor(c, emb))
+    prov = json.loads((a / "zett_provenance.json").read_text())
+    assert prov["method_options"] == {"copy": False} and prov["n_copied"] == 0
+    assert "method_options" not in json.loads((c / "zett_provenance.json").read_text())

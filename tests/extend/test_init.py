@@ -70,6 +70,8 @@ def test_fvt_means_decomposition_rows(table):
         init_rows(table, 2, spec)
     with pytest.raises(ValueError, match="outside the table"):
         init_rows(table, 1, InitSpec("fvt", decompositions=((4000,),)))
+    with pytest.raises(ValueError, match=r"new token 2 has id outside .*\(5, -1\)"):
+        init_rows(table, 3, InitSpec("fvt", decompositions=((1,), (), (5, -1))))
 
 
 def test_hypernet_without_predictions_asks_for_the_hypernetwork(table):

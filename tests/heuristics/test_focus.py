@@ -1,21 +1,23 @@
 """FOCUS on real tokenizers and German text: SmolLM2 source, a Unigram target trained on the corpus."""
 
 import importlib.util
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from zett import assets
-from zett.heuristics import SourceEmbeddings, copy_plan, get_heuristic
+from zett.heuristics import SourceEmbeddings, copy_plan
 from zett.heuristics.focus import (
     TokenVectors,
     fasttext_word,
+    focus_init,
     focus_weights,
     sparsemax,
     train_token_vectors,
 )
-from zett.tokenization import canonicalize, load_tokenizer
+from zett.tokenization import CanonicalVocab, SpecialToken, canonicalize, load_tokenizer
 
 
 def german_texts(n: int = 1500) -> list[str]:
@@ -70,7 +72,7 @@ def test_sparsemax_matches_definition():
 
 def test_focus_rows_are_sparse_convex_mixes_of_anchors(setup):
     source, target, tok, _texts, vectors = setup
-    out = get_heuristic("focus")(source, target, vectors=vectors, seed=3)
+    out = focus_init(source, target, vectors=vectors, seed=3)
     t_ids, s_ids = copy_plan(source, target)
     np.testing.assert_array_equal(out.input_embeddings[t_ids], source.input_embeddings[s_ids])
     np.testing.assert_array_equal(out.output_embeddings[t_ids], source.output_embeddings[s_ids])
@@ -108,18 +110,14 @@ def test_focus_rows_are_sparse_convex_mixes_of_anchors(setup):
 
 def test_focus_trains_fasttext_from_texts_and_checks_inputs(setup):
     source, target, tok, texts, _vectors = setup
-    out = get_heuristic("focus")(
-        source, target, texts=texts[:400], tokenizer=tok, min_count=3, threads=1
-    )
+    out = focus_init(source, target, texts=texts[:400], tokenizer=tok, min_count=3, threads=1)
     assert out.info["n_focus"] > 0 and np.isfinite(out.input_embeddings).all()
     with pytest.raises(ValueError, match="texts"):
-        get_heuristic("focus")(source, target)
+        focus_init(source, target)
     with pytest.raises(ValueError, match="ids"):
-        get_heuristic("focus")(
-            source, target, texts=texts[:10], tokenizer=load_tokenizer(assets.minilm_dir())
-        )
+        focus_init(source, target, texts=texts[:10], tokenizer=load_tokenizer(assets.minilm_dir()))
     with pytest.raises(ValueError, match="vocabulary"):
-        get_heuristic("focus")(
+        focus_init(
             source,
             target,
             vectors=TokenVectors(np.array([target.size + 5]), np.ones((1, 4), np.float32)),
@@ -146,7 +144,7 @@ def test_rare_tokens_get_vectors_from_their_character_ngrams(setup):
     source, target, tok, texts, _vectors = setup
     plain = train_token_vectors(texts[:100], tok, threads=1, rare="random")
     composed = train_token_vectors(texts[:100], tok, threads=1)
-    new = np.flatnonzero(~get_heuristic("focus")(source, target, vectors=composed).copied)
+    new = np.flatnonzero(~focus_init(source, target, vectors=composed).copied)
     rare = np.setdiff1d(new, plain.ids)
     assert len(rare) > 0.2 * len(
         new
@@ -154,7 +152,7 @@ def test_rare_tokens_get_vectors_from_their_character_ngrams(setup):
     # in-vocabulary tokens keep their trained vectors
     row = {int(i): r for r, i in enumerate(composed.ids)}
     np.testing.assert_array_equal(composed.vectors[[row[int(i)] for i in plain.ids]], plain.vectors)
-    out = get_heuristic("focus")(source, target, vectors=composed)
+    out = focus_init(source, target, vectors=composed)
     assert out.info["n_random"] <= MAX_RANDOM_FRACTION * len(new), out.info
 
     # the composed vectors carry spelling: a rare piece's nearest frequent piece shares a
@@ -189,7 +187,7 @@ def test_demo_tokenizer_falls_back_for_under_one_percent_of_new_tokens():
     source = SourceEmbeddings(
         canonicalize(load_tokenizer(assets.smollm2_gguf())), np.zeros((49152, 4), np.float32)
     )
-    out = get_heuristic("focus")(source, target, texts=train, tokenizer=tok, threads=2)
+    out = focus_init(source, target, texts=train, tokenizer=tok, threads=2)
     n_new = int((~out.copied).sum())
     assert n_new > 10000 and out.info["n_random"] < 0.01 * n_new, out.info
 
@@ -204,20 +202,37 @@ def test_focus_weights_chunking_is_invisible():
     )
 
 
-def test_matches_deepfocus(setup):
-    pytest.importorskip(
-        "deepfocus",
-        reason="deepfocus (with entmax, fastdist, numba, print-on-steroids) is not installed",
+DEEPFOCUS_FIXTURE = Path(__file__).parent / "fixtures" / "deepfocus_focus.npz"
+
+
+def test_matches_deepfocus():
+    """zett's FOCUS against the published deepfocus 1.0.1 on `setup`'s inputs: deepfocus' output,
+    its inputs (target vocabulary, shared tokens' source rows, fastText vectors) recorded by
+    fixtures/make_deepfocus_fixture.py, since deepfocus cannot be a test dependency (its
+    `fasttext` is an sdist that would replace zett's fasttext-wheel)."""
+    fx = np.load(DEEPFOCUS_FIXTURE)
+    spec = json.loads(str(fx["target"]))
+    target = CanonicalVocab.from_tokens(
+        spec["tokens"], [SpecialToken(r, t, i, tuple(a)) for r, t, i, a in spec["specials"]]
     )
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "focus_vs_deepfocus.py"
-    spec = importlib.util.spec_from_file_location("focus_vs_deepfocus", path)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    source, target, tok, _texts, vectors = setup
-    res = bench.compare(source, target, tok, vectors)
-    assert res["n_focus"] > 300
-    assert res["max_rel_diff"] < 1e-6, res
-    assert res["random_rows_filled_by_deepfocus"]
+    src_vocab = canonicalize(load_tokenizer(assets.smollm2_gguf()))
+    table = np.zeros((src_vocab.size, 16), np.float32)
+    table[fx["copy_source_ids"]] = fx["source_rows"]
+    source = SourceEmbeddings(src_vocab, table)
+    t_ids, s_ids = copy_plan(source, target)  # the recorded inputs are the ones rebuilt here
+    np.testing.assert_array_equal(t_ids, fx["copy_target_ids"])
+    np.testing.assert_array_equal(s_ids, fx["copy_source_ids"])
+    vectors = TokenVectors(fx["vector_ids"], fx["vectors"].astype(np.float32))
+
+    ours = focus_init(source, target, vectors=vectors)
+    theirs = fx["deepfocus"]
+    has_vec = np.zeros(target.size, bool)
+    has_vec[vectors.ids] = True
+    det = ours.copied | has_vec  # rows both compute deterministically (the rest are random)
+    diff = np.abs(ours.input_embeddings[det].astype(np.float64) - theirs[det])
+    assert ours.info["n_focus"] > 300
+    assert diff.max() / np.abs(table).max() < 1e-6, diff.max()
+    assert np.all(theirs[~det] != 0) and (~det).any()  # deepfocus drew the vector-less rows
 
 
 @pytest.mark.slow

@@ -6,7 +6,7 @@ import pytest
 import scipy.sparse as sp
 
 from zett import assets
-from zett.heuristics import SourceEmbeddings, get_heuristic
+from zett.heuristics import SourceEmbeddings, fvt_init
 from zett.heuristics.base import assemble
 from zett.heuristics.fvt import decomposition_matrix
 from zett.tokenization import canonicalize, load_tokenizer
@@ -39,8 +39,7 @@ def _one_shot(
 
 def test_chunked_fvt_is_bit_identical_to_one_shot(pair):
     source, target = pair
-    fvt = get_heuristic("fvt")
-    results = [fvt(source, target, chunk=c) for c in (97, 4096, 10**7)]
+    results = [fvt_init(source, target, chunk=c) for c in (97, 4096, 10**7)]
     missing = np.flatnonzero(~results[0].copied)
     assert (
         missing.size > 3 * 97 and missing.size < 10**7

@@ -7,9 +7,10 @@ import optax
 import pytest
 from flax import nnx
 
-from zett.hypernet.checkpoint import TrainCheckpointer, load_hypernet, save_hypernet
+from zett.hypernet.checkpoint import load_hypernet, save_hypernet
 from zett.hypernet.config import HypernetConfig
 from zett.hypernet.model import Hypernet
+from zett.training import TrainCheckpointer
 
 SRC = np.random.default_rng(0).normal(size=(40, 8)).astype(np.float32)
 CFG = HypernetConfig(hidden_size=32, intermediate_size=32, num_layers=1, surface_maxlen=3)

@@ -5,11 +5,11 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from zett.hypernet.batch import HypernetBatch
 from zett.hypernet.config import HypernetConfig
 from zett.hypernet.losses import predicted_tables
 from zett.hypernet.model import Hypernet
 from zett.hypernet.predict import predict_embeddings
+from zett.sampling import Batch
 from zett.tokenization import Decomposer, canonicalize, load_tokenizer, map_specials
 
 CFG = HypernetConfig(
@@ -30,7 +30,7 @@ def test_training_tables_copy_special_bias_rows():
     surface = np.zeros((k, 4), np.int32)
     surface[:, 0] = [3, 7, 11, 12, 40, 2]
     special = np.array([3, -1, -1, 12, -1, -1], np.int32)
-    batch = HypernetBatch(
+    batch = Batch(
         np.zeros((1, 4), np.int32),
         np.ones((1, 4), np.int32),
         np.zeros((1, 4), np.int32),

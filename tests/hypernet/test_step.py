@@ -1,18 +1,20 @@
 """The jitted train step on a tiny decoder: losses fall, the base model never changes, NaNs skip."""
 
+from dataclasses import replace
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 from flax import nnx
 
-from zett.hypernet.batch import HypernetBatch
 from zett.hypernet.config import HypernetConfig
+from zett.hypernet.losses import predicted_tables
 from zett.hypernet.model import Hypernet
 from zett.hypernet.optim import OptimConfig, make_optimizer
 from zett.hypernet.step import eval_step, train_step
-
-decoder = pytest.importorskip("zett.models.decoder")
+from zett.models import decoder
+from zett.sampling import Batch
 
 SRC_VOCAB, SUBSET, MAXLEN = 128, 24, 3
 
@@ -59,7 +61,7 @@ def _lm_batch(seed=0):
     mask = np.ones_like(ids)
     mask[1, 12:] = 0
     labels = np.where(mask == 1, ids, -1).astype(np.int32)  # causal: the step shifts
-    return HypernetBatch(
+    return Batch(
         ids,
         mask,
         labels,
@@ -76,7 +78,7 @@ def _lm_batch(seed=0):
 def test_losses_fall_and_base_model_is_frozen(tied):
     base, hn, opt = _setup(tied)
     before = jax.tree.map(np.asarray, nnx.state(base, nnx.Param))
-    ident = HypernetBatch.identity(np.arange(1, SRC_VOCAB, dtype=np.int32)[:SUBSET], MAXLEN)
+    ident = Batch.identity(np.arange(1, SRC_VOCAB, dtype=np.int32)[:SUBSET], MAXLEN)
     first = float(train_step(hn, opt, base, ident, identity=True)["loss"])
     for _ in range(4):
         last = float(train_step(hn, opt, base, ident, identity=True)["loss"])
@@ -94,8 +96,6 @@ def test_losses_fall_and_base_model_is_frozen(tied):
 
 
 def test_special_rows_are_copied_not_predicted():
-    from zett.hypernet.losses import predicted_tables
-
     base, hn, _ = _setup()
     batch = _lm_batch()
     e_in, _, _ = predicted_tables(hn, batch)
@@ -107,10 +107,10 @@ def test_nonfinite_step_is_skipped():
     batch = _lm_batch()
     params = jax.tree.map(np.asarray, nnx.state(hn, nnx.Param))
     hn.fallback[...] = hn.fallback[...].at[0, 0].set(jnp.nan)
-    batch.surface_ids = batch.surface_ids.copy()
-    batch.surface_ids[3, :] = SRC_VOCAB  # fallback row 0 → NaN loss
-    batch.surface_lengths = batch.surface_lengths.copy()
-    batch.surface_lengths[3] = 1
+    surface_ids, surface_lengths = batch.surface_ids.copy(), batch.surface_lengths.copy()
+    surface_ids[3, :] = SRC_VOCAB  # fallback row 0 → NaN loss
+    surface_lengths[3] = 1
+    batch = replace(batch, surface_ids=surface_ids, surface_lengths=surface_lengths)
     m = train_step(hn, opt, base, batch)
     assert bool(m["skipped"])
     after = jax.tree.map(np.asarray, nnx.state(hn, nnx.Param))

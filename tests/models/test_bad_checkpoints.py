@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from safetensors.numpy import save_file
 
+from zett import checkpoint as ckpt_io
 from zett.models import (
     CheckpointError,
     UnsupportedModelError,
@@ -40,7 +41,7 @@ def _copy(good: Path, dst: Path) -> Path:
 
 
 def _tensors(path: Path) -> dict[str, np.ndarray]:
-    return dict(hf_io.iter_tensors(path))
+    return dict(ckpt_io.iter_tensors(path))
 
 
 def _rewrite(path: Path, tensors: dict[str, np.ndarray]) -> None:
@@ -147,7 +148,7 @@ def test_sharded_index_problems(good, tmp_path):
     (ckpt / "model.safetensors").rename(ckpt / "model-00001-of-00002.safetensors")
     index = {"metadata": {}, "weight_map": {n: "model-00001-of-00002.safetensors" for n in names}}
     index["weight_map"]["cls.predictions.bias"] = "model-00002-of-00002.safetensors"
-    (ckpt / hf_io.INDEX_FILE).write_text(json.dumps(index))
+    (ckpt / ckpt_io.INDEX_FILE).write_text(json.dumps(index))
     with pytest.raises(
         CheckpointError,
         match=r"index\.json: shard model-00002-of-00002\.safetensors .* does not exist",
@@ -155,12 +156,12 @@ def test_sharded_index_problems(good, tmp_path):
         load_pretrained(ckpt)
     index["weight_map"]["cls.predictions.bias"] = "model-00001-of-00002.safetensors"
     index["weight_map"]["ghost.weight"] = "model-00001-of-00002.safetensors"
-    (ckpt / hf_io.INDEX_FILE).write_text(json.dumps(index))
+    (ckpt / ckpt_io.INDEX_FILE).write_text(json.dumps(index))
     with pytest.raises(
         CheckpointError, match=r"'ghost\.weight' is listed in model-00001-of-00002\.safetensors"
     ):
         load_pretrained(ckpt)
-    (ckpt / hf_io.INDEX_FILE).write_text("{not json")
+    (ckpt / ckpt_io.INDEX_FILE).write_text("{not json")
     with pytest.raises(CheckpointError, match=r"index\.json: not a valid safetensors index"):
         load_pretrained(ckpt)
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from zett.models import decoder
+from zett.models import decoder, llama_hf
 from zett.models.config import ModelConfig, RopeScaling, UnsupportedModelError
 from zett.models.generate import generate_greedy
 from zett.models.weights import CheckpointError, assign_weights, export_weights
@@ -73,11 +73,11 @@ def make_pair(family: str, tied: bool = False, **overrides):
     ref = transformers.AutoModelForCausalLM.from_config(hf_cfg, attn_implementation="eager").eval()
     _randomize(ref)
     hf_dict = json.loads(hf_cfg.to_json_string())
-    cfg = decoder.from_hf_config(hf_dict)
+    cfg = llama_hf.from_hf_config(hf_dict)
     # abstract init (no random numbers, nothing compiled): every parameter is then loaded
     model = nnx.eval_shape(lambda: decoder.DecoderLM(cfg, rngs=nnx.Rngs(1)))
     assign_weights(
-        model, state_dict_np(ref, tied), decoder.weight_rules(cfg), source=f"{family} test model"
+        model, state_dict_np(ref, tied), llama_hf.weight_rules(cfg), source=f"{family} test model"
     )
     return ref, model, hf_dict
 
@@ -143,7 +143,7 @@ def test_logits_hidden_states_and_export(family, tied):
 
     # export is the exact inverse of loading: same names, shapes and values as the torch state_dict
     sd = state_dict_np(ref, tied)
-    exported = export_weights(model, decoder.weight_rules(model.config))
+    exported = export_weights(model, llama_hf.weight_rules(model.config))
     assert set(exported) == set(sd)
     for name, value in sd.items():
         assert exported[name].shape == value.shape, name
@@ -339,12 +339,12 @@ ROUNDTRIP_CONFIGS = [
     ids=lambda c: f"{c.family}-{c.rope_scaling and c.rope_scaling.rope_type}",
 )
 def test_config_roundtrip(cfg):
-    hf = decoder.to_hf_config(cfg)
-    assert decoder.from_hf_config(hf) == cfg
+    hf = llama_hf.to_hf_config(cfg)
+    assert llama_hf.from_hf_config(hf) == cfg
     # transformers reads it back to the same architecture
     auto = transformers.AutoConfig.for_model(**json.loads(json.dumps(hf)))
     assert type(auto).__name__ == f"{hf['architectures'][0].replace('ForCausalLM', '')}Config"
-    back = decoder.from_hf_config(json.loads(auto.to_json_string()))
+    back = llama_hf.from_hf_config(json.loads(auto.to_json_string()))
     assert back.replace(extra={}) == cfg.replace(extra={})
 
 
@@ -354,14 +354,14 @@ def test_from_hf_config_legacy_and_defaults():
         "num_hidden_layers": 1, "num_attention_heads": 2, "rope_theta": 5e5,
         "rope_scaling": {"type": "linear", "factor": 2.0}, "eos_token_id": [2, 7], "torch_dtype": "bfloat16",
     }  # fmt: skip
-    cfg = decoder.from_hf_config(legacy)
+    cfg = llama_hf.from_hf_config(legacy)
     assert cfg.rope_theta == 5e5 and cfg.rope_scaling == RopeScaling("linear", 2.0)
     assert (
         cfg.num_key_value_heads == 2 and cfg.tie_word_embeddings is False and cfg.eos_token_id == 2
     )
-    assert decoder.to_hf_config(cfg)["eos_token_id"] == [2, 7]
-    assert decoder.to_hf_config(cfg)["torch_dtype"] == "bfloat16"
-    qwen3 = decoder.from_hf_config({**legacy, "model_type": "qwen3", "rope_scaling": None})
+    assert llama_hf.to_hf_config(cfg)["eos_token_id"] == [2, 7]
+    assert llama_hf.to_hf_config(cfg)["torch_dtype"] == "bfloat16"
+    qwen3 = llama_hf.from_hf_config({**legacy, "model_type": "qwen3", "rope_scaling": None})
     assert qwen3.resolved_head_dim == 128  # Qwen3Config's default head_dim
 
 
@@ -380,10 +380,10 @@ def test_from_hf_config_legacy_and_defaults():
     ],
 )
 def test_unsupported_options_raise(change, match):
-    hf = decoder.to_hf_config(decoder.tiny_config())
+    hf = llama_hf.to_hf_config(decoder.tiny_config())
     hf.update(change)
     with pytest.raises(UnsupportedModelError, match=match):
-        decoder.from_hf_config(hf)
+        llama_hf.from_hf_config(hf)
 
 
 def test_checkpoint_errors_name_the_tensor():
@@ -391,10 +391,10 @@ def test_checkpoint_errors_name_the_tensor():
     sd = state_dict_np(ref, False)
     bad = dict(sd, **{"model.layers.1.self_attn.k_proj.bias": np.zeros(3, np.float32)})
     with pytest.raises(CheckpointError, match=r"model\.layers\.1\.self_attn\.k_proj\.bias"):
-        assign_weights(model, bad, decoder.weight_rules(model.config))
+        assign_weights(model, bad, llama_hf.weight_rules(model.config))
     missing = {k: v for k, v in sd.items() if k != "model.norm.weight"}
     with pytest.raises(CheckpointError, match=r"model\.norm\.weight"):
-        assign_weights(model, missing, decoder.weight_rules(model.config))
+        assign_weights(model, missing, llama_hf.weight_rules(model.config))
 
 
 def test_tied_checkpoint_with_head_copy_loads():
@@ -403,10 +403,10 @@ def test_tied_checkpoint_with_head_copy_loads():
     ref, model, _ = make_pair("qwen3", tied=True)
     full = {k: v.detach().numpy() for k, v in ref.state_dict().items()}
     assert "lm_head.weight" in full
-    rules = decoder.weight_rules(model.config)
+    rules = llama_hf.weight_rules(model.config)
     with pytest.raises(CheckpointError, match="lm_head"):
         assign_weights(model, full, rules)
-    assign_weights(model, full, rules, ignore=decoder.ignored_tensors(model.config))
+    assign_weights(model, full, rules, ignore=llama_hf.ignored_tensors(model.config))
     ids = random_ids((2, 12))
     np.testing.assert_allclose(
         np.asarray(forward(model, jnp.asarray(ids)).logits),
@@ -484,7 +484,7 @@ def export_weights_shapes(model, cfg) -> dict:
     from zett.models.weights import param_paths
 
     out = {}
-    rules = decoder.weight_rules(cfg)
+    rules = llama_hf.weight_rules(cfg)
     for path, var in param_paths(model).items():
         name = next(n for r in rules if (n := r.hf_name(path)))
         out[name] = var.get_value()
@@ -504,10 +504,10 @@ def test_zett_model_exports_to_transformers(cfg):
     nnx.update(
         model, jax.tree.map(lambda x: jnp.asarray(rng.normal(0, 0.3, x.shape), jnp.float32), state)
     )
-    hf_cfg = transformers.AutoConfig.for_model(**decoder.to_hf_config(cfg))
+    hf_cfg = transformers.AutoConfig.for_model(**llama_hf.to_hf_config(cfg))
     ref = transformers.AutoModelForCausalLM.from_config(hf_cfg, attn_implementation="eager").eval()
     tensors = {
-        k: torch.tensor(v) for k, v in export_weights(model, decoder.weight_rules(cfg)).items()
+        k: torch.tensor(v) for k, v in export_weights(model, llama_hf.weight_rules(cfg)).items()
     }
     missing, unexpected = ref.load_state_dict(tensors, strict=False)
     assert not unexpected and set(missing) <= (

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from zett.models import decoder
+from zett.models import decoder, llama_hf
 from zett.models.generate import generate_greedy
 from zett.models.weights import assign_weights
 
@@ -27,7 +27,7 @@ TEXT = (
 @pytest.fixture(scope="module")
 def smollm2():
     import zett.assets
-    from zett.models.gguf_io import read_gguf
+    from zett.checkpoint import read_gguf
 
     try:
         path = zett.assets.smollm2_gguf()
@@ -37,10 +37,10 @@ def smollm2():
 
 
 def test_smollm2_matches_transformers(smollm2):
-    cfg = decoder.from_hf_config(smollm2.hf_config)
+    cfg = llama_hf.from_hf_config(smollm2.hf_config)
     model = nnx.eval_shape(lambda: decoder.DecoderLM(cfg, rngs=nnx.Rngs(0)))
     assign_weights(
-        model, smollm2.tensors, decoder.weight_rules(cfg), ignore=decoder.ignored_tensors(cfg)
+        model, smollm2.tensors, llama_hf.weight_rules(cfg), ignore=llama_hf.ignored_tensors(cfg)
     )
     ref = transformers.LlamaForCausalLM(transformers.LlamaConfig(**smollm2.hf_config)).eval()
     missing, unexpected = ref.load_state_dict(

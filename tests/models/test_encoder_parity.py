@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from zett.models import encoder, load_pretrained
+from zett.models import bert_hf, encoder, load_pretrained
 from zett.models.config import UnsupportedModelError
 from zett.models.weights import param_paths
 
@@ -59,7 +59,7 @@ def make_pair(family: str, directory, **overrides):
     torch.manual_seed(0)
     config = encoder.tiny_config(family=family, **overrides)
     hf_config_cls, hf_model_cls = HF_CLASSES[family]
-    hf = hf_model_cls(hf_config_cls(**encoder.to_hf_config(config))).eval()
+    hf = hf_model_cls(hf_config_cls(**bert_hf.to_hf_config(config))).eval()
     _randomize(hf)
     hf.save_pretrained(directory)
     return hf, load_pretrained(directory)
@@ -213,18 +213,18 @@ def test_bfloat16_compute_stays_close(tmp_path):
 def test_config_round_trip_and_rejections():
     for family in FAMILIES:
         config = encoder.tiny_config(family=family)
-        hf = encoder.to_hf_config(config)
+        hf = bert_hf.to_hf_config(config)
         transformers.AutoConfig.for_model(**hf)  # transformers accepts what zett writes
-        assert encoder.from_hf_config(hf) == config
-    hf = encoder.to_hf_config(encoder.tiny_config())
+        assert bert_hf.from_hf_config(hf) == config
+    hf = bert_hf.to_hf_config(encoder.tiny_config())
     with pytest.raises(UnsupportedModelError, match="position_embedding_type"):
-        encoder.from_hf_config({**hf, "position_embedding_type": "relative_key"})
+        bert_hf.from_hf_config({**hf, "position_embedding_type": "relative_key"})
     with pytest.raises(UnsupportedModelError, match="BertForSequenceClassification"):
-        encoder.from_hf_config({**hf, "architectures": ["BertForSequenceClassification"]})
+        bert_hf.from_hf_config({**hf, "architectures": ["BertForSequenceClassification"]})
     with pytest.raises(UnsupportedModelError, match="is_decoder"):
-        encoder.from_hf_config({**hf, "is_decoder": True})
+        bert_hf.from_hf_config({**hf, "is_decoder": True})
     with pytest.raises(UnsupportedModelError, match="hidden_act"):
-        encoder.from_hf_config({**hf, "hidden_act": "mish"})
+        bert_hf.from_hf_config({**hf, "hidden_act": "mish"})
 
 
 def test_sequence_longer_than_positions_is_refused():

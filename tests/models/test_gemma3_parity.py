@@ -14,7 +14,7 @@ from flax import nnx
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from zett.models import gemma3  # noqa: E402
+from zett.models import gemma3, gemma3_hf  # noqa: E402
 from zett.models.config import RopeScaling, UnsupportedModelError  # noqa: E402
 from zett.models.weights import assign_weights, export_weights  # noqa: E402
 
@@ -45,7 +45,7 @@ VARIANTS = {
 def hf_model(cfg, seed: int = 0):
     """A transformers model built from `to_hf_config(cfg)` with every weight (norms too) randomised at
     a scale where mistakes show: zero-centred norm weights would hide a missing `1 +`."""
-    hf_cfg = transformers.AutoConfig.for_model(**gemma3.to_hf_config(cfg))
+    hf_cfg = transformers.AutoConfig.for_model(**gemma3_hf.to_hf_config(cfg))
     model = transformers.AutoModelForCausalLM.from_config(
         hf_cfg, attn_implementation="eager"
     ).eval()
@@ -72,7 +72,7 @@ def hf_tensors(model) -> dict[str, np.ndarray]:
 def zett_model(cfg, tensors):
     # abstract init (no random draws): every parameter is then assigned from the checkpoint
     model = nnx.eval_shape(lambda: gemma3.Gemma3(cfg, rngs=nnx.Rngs(0)))
-    assign_weights(model, tensors, gemma3.weight_rules(cfg), source="hf state_dict")
+    assign_weights(model, tensors, gemma3_hf.weight_rules(cfg), source="hf state_dict")
     return model
 
 
@@ -266,15 +266,15 @@ def test_bfloat16_compute_error_is_that_of_transformers():
 @pytest.mark.parametrize("name", list(VARIANTS))
 def test_config_round_trip(name):
     cfg = VARIANTS[name]
-    hf_dict = gemma3.to_hf_config(cfg)
-    assert gemma3.from_hf_config(hf_dict) == cfg
+    hf_dict = gemma3_hf.to_hf_config(cfg)
+    assert gemma3_hf.from_hf_config(hf_dict) == cfg
     # transformers reads it back as the same architecture, and its own dump translates to cfg too
     loaded = transformers.AutoConfig.for_model(**hf_dict)
     assert type(loaded).__name__ == "Gemma3TextConfig"
     assert loaded.layer_types == list(cfg.layer_types)
     assert loaded.rope_parameters["sliding_attention"]["rope_theta"] == cfg.rope_local_base_freq
     assert loaded.rope_parameters["full_attention"]["rope_theta"] == cfg.rope_theta
-    reread = gemma3.from_hf_config(loaded.to_dict())
+    reread = gemma3_hf.from_hf_config(loaded.to_dict())
     assert reread.replace(extra={}) == cfg
     assert set(reread.extra) == {
         "initializer_range",
@@ -304,7 +304,7 @@ def test_legacy_hf_config_keys():
         "torch_dtype": "bfloat16",
         "initializer_range": 0.02,
     }
-    cfg = gemma3.from_hf_config(legacy)
+    cfg = gemma3_hf.from_hf_config(legacy)
     assert cfg.layer_types == ("sliding_attention", "sliding_attention", "full_attention") * 2 + (
         "sliding_attention",
     )
@@ -314,16 +314,18 @@ def test_legacy_hf_config_keys():
     assert cfg.extra == {"eos_token_id": [1, 106], "initializer_range": 0.02}
     # transformers agrees on the interpretation of the same legacy dict
     hf = transformers.Gemma3TextConfig(**{k: v for k, v in legacy.items() if k != "model_type"})
-    via_hf = gemma3.from_hf_config(hf.to_dict())
+    via_hf = gemma3_hf.from_hf_config(hf.to_dict())
     assert via_hf.replace(extra={}) == cfg.replace(extra={})
     assert via_hf.extra["eos_token_id"] == [1, 106]
-    assert gemma3.to_hf_config(cfg)["eos_token_id"] == [1, 106]
+    assert gemma3_hf.to_hf_config(cfg)["eos_token_id"] == [1, 106]
 
 
 def test_multimodal_config_uses_text_part():
-    text = gemma3.to_hf_config(VARIANTS["plain"])
+    text = gemma3_hf.to_hf_config(VARIANTS["plain"])
     text.pop("architectures")
-    cfg = gemma3.from_hf_config({"model_type": "gemma3", "text_config": text, "vision_config": {}})
+    cfg = gemma3_hf.from_hf_config(
+        {"model_type": "gemma3", "text_config": text, "vision_config": {}}
+    )
     assert cfg == VARIANTS["plain"]
 
 
@@ -343,9 +345,9 @@ def test_multimodal_config_uses_text_part():
     ],
 )
 def test_unsupported_options_raise(change, match):
-    hf_dict = {**gemma3.to_hf_config(VARIANTS["plain"]), **change}
+    hf_dict = {**gemma3_hf.to_hf_config(VARIANTS["plain"]), **change}
     with pytest.raises(UnsupportedModelError, match=match):
-        gemma3.from_hf_config(hf_dict)
+        gemma3_hf.from_hf_config(hf_dict)
 
 
 # --- weights -------------------------------------------------------------------------------------
@@ -354,7 +356,7 @@ def test_unsupported_options_raise(change, match):
 def test_export_round_trip(pair):
     cfg, hf, model = pair
     ref = hf_tensors(hf)
-    exported = export_weights(model, gemma3.weight_rules(cfg))
+    exported = export_weights(model, gemma3_hf.weight_rules(cfg))
     assert sorted(exported) == sorted(ref)
     for name, value in ref.items():
         assert exported[name].shape == value.shape, name
@@ -375,10 +377,10 @@ def test_bad_checkpoint_names_tensor():
         :-1
     ]
     with pytest.raises(ValueError, match="q_proj"):
-        assign_weights(model, bad, gemma3.weight_rules(cfg), source="ckpt")
+        assign_weights(model, bad, gemma3_hf.weight_rules(cfg), source="ckpt")
     del tensors["model.layers.2.self_attn.k_norm.weight"]
     with pytest.raises(ValueError, match="k_norm"):
-        assign_weights(model, tensors, gemma3.weight_rules(cfg), source="ckpt")
+        assign_weights(model, tensors, gemma3_hf.weight_rules(cfg), source="ckpt")
 
 
 def test_ignored_tensors_cover_tied_head():
@@ -387,9 +389,9 @@ def test_ignored_tensors_cover_tied_head():
     full = {k: v.detach().numpy() for k, v in hf.state_dict().items()}  # includes lm_head.weight
     model = nnx.eval_shape(lambda: gemma3.Gemma3(cfg, rngs=nnx.Rngs(0)))
     with pytest.raises(ValueError, match="lm_head"):
-        assign_weights(model, full, gemma3.weight_rules(cfg))
-    assign_weights(model, full, gemma3.weight_rules(cfg), ignore=gemma3.ignored_tensors(cfg))
-    assert gemma3.ignored_tensors(VARIANTS["softcap_untied_linear"]) == ()
+        assign_weights(model, full, gemma3_hf.weight_rules(cfg))
+    assign_weights(model, full, gemma3_hf.weight_rules(cfg), ignore=gemma3_hf.ignored_tensors(cfg))
+    assert gemma3_hf.ignored_tensors(VARIANTS["softcap_untied_linear"]) == ()
 
 
 def test_checkpoint_directory_round_trip(pair, tmp_path):
@@ -421,17 +423,17 @@ SENTENCE = (
 @pytest.fixture(scope="module")
 def real_gemma():
     from zett import assets
-    from zett.models.gguf_io import read_gguf
+    from zett.checkpoint import read_gguf
 
     try:
         path = assets.gemma3_gguf()
     except assets.AssetMissingError as e:
         pytest.skip(str(e))
     ckpt = read_gguf(path)
-    cfg = gemma3.from_hf_config(ckpt.hf_config)
+    cfg = gemma3_hf.from_hf_config(ckpt.hf_config)
     model = nnx.eval_shape(lambda: gemma3.Gemma3(cfg, rngs=nnx.Rngs(0)))
     assign_weights(
-        model, ckpt.tensors, gemma3.weight_rules(cfg), str(path), gemma3.ignored_tensors(cfg)
+        model, ckpt.tensors, gemma3_hf.weight_rules(cfg), str(path), gemma3_hf.ignored_tensors(cfg)
     )
     return ckpt, cfg, model
 

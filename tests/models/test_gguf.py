@@ -6,13 +6,17 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from zett import assets
-from zett.models.gguf_io import read_gguf, unpermute_rotary
-from zett.models.weights import CheckpointError
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "checkpoint"))
+from gguf_helpers import llama_cpp_permute, write_tiny_llama  # noqa: E402
+
+from zett import assets  # noqa: E402
+from zett.checkpoint import CheckpointError, read_gguf, unpermute_rotary  # noqa: E402
 
 EN = [
     "The cat sat on the mat and looked out of the window.",
@@ -46,15 +50,6 @@ def _genesis(n: int = 8) -> list[str]:
             (n,),
         )
         return [r[0] for r in rows]
-
-
-def llama_cpp_permute(w: np.ndarray, n_head: int) -> np.ndarray:
-    """llama.cpp convert_hf_to_gguf.py `LlamaModel.permute`, the operation read_gguf must undo."""
-    return (
-        w.reshape(n_head, 2, w.shape[0] // n_head // 2, *w.shape[1:])
-        .swapaxes(1, 2)
-        .reshape(w.shape)
-    )
 
 
 @pytest.fixture(scope="module")
@@ -104,58 +99,8 @@ def test_rotary_unpermute_inverts_llama_cpp():
 
 
 # ---- tiny synthetic GGUF files: round trip and error paths -------------------------------------
-def _write_tiny_llama(path, arch="llama", rng=None):
-    """A 1-layer llama GGUF written with the `gguf` package as llama.cpp would (permuted q/k)."""
-    import gguf
-
-    rng = rng or np.random.default_rng(0)
-    tokens = ["a", "b", "c", "ab", "abc", "Ġ", "<s>", "</s>"]
-    w = gguf.GGUFWriter(str(path), arch)
-    w.add_block_count(1)
-    w.add_context_length(64)
-    w.add_embedding_length(8)
-    w.add_feed_forward_length(16)
-    w.add_head_count(2)
-    w.add_head_count_kv(1)
-    w.add_rope_freq_base(10000.0)
-    w.add_layer_norm_rms_eps(1e-6)
-    w.add_tokenizer_model("gpt2")
-    w.add_tokenizer_pre("gpt-2")
-    w.add_token_list(tokens)
-    w.add_token_types([1] * 6 + [3, 3])
-    w.add_token_merges(["a b", "ab c"])
-    w.add_bos_token_id(6)
-    w.add_eos_token_id(7)
-    hf = {
-        "token_embd.weight": rng.normal(size=(8, 8)),
-        "output_norm.weight": rng.normal(size=(8,)),
-        "blk.0.attn_norm.weight": rng.normal(size=(8,)),
-        "blk.0.ffn_norm.weight": rng.normal(size=(8,)),
-        "blk.0.attn_q.weight": rng.normal(size=(8, 8)),
-        "blk.0.attn_k.weight": rng.normal(size=(4, 8)),
-        "blk.0.attn_v.weight": rng.normal(size=(4, 8)),
-        "blk.0.attn_output.weight": rng.normal(size=(8, 8)),
-        "blk.0.ffn_gate.weight": rng.normal(size=(16, 8)),
-        "blk.0.ffn_up.weight": rng.normal(size=(16, 8)),
-        "blk.0.ffn_down.weight": rng.normal(size=(8, 16)),
-    }
-    hf = {k: v.astype(np.float32) for k, v in hf.items()}
-    for name, value in hf.items():
-        stored = value
-        if name == "blk.0.attn_q.weight":
-            stored = llama_cpp_permute(value, 2)
-        elif name == "blk.0.attn_k.weight":
-            stored = llama_cpp_permute(value, 1)
-        w.add_tensor(name, stored)
-    w.write_header_to_file()
-    w.write_kv_data_to_file()
-    w.write_tensors_to_file()
-    w.close()
-    return hf
-
-
 def test_tiny_gguf_round_trip(tmp_path):
-    src = _write_tiny_llama(tmp_path / "tiny.gguf")
+    src = write_tiny_llama(tmp_path / "tiny.gguf")
     ck = read_gguf(tmp_path / "tiny.gguf")
     assert ck.hf_config["num_key_value_heads"] == 1 and ck.hf_config["head_dim"] == 4
     np.testing.assert_array_equal(
@@ -172,7 +117,7 @@ def test_tiny_gguf_round_trip(tmp_path):
 
 
 def test_truncated_gguf_names_file_and_tensor(tmp_path):
-    _write_tiny_llama(tmp_path / "tiny.gguf")
+    write_tiny_llama(tmp_path / "tiny.gguf")
     data = (tmp_path / "tiny.gguf").read_bytes()
     cut = tmp_path / "cut.gguf"
     cut.write_bytes(data[:-100])
@@ -192,11 +137,11 @@ def test_corrupt_and_foreign_files(tmp_path):
         read_gguf(bad)
     with pytest.raises(CheckpointError, match=r"missing\.gguf"):
         read_gguf(tmp_path / "missing.gguf")
-    _write_tiny_llama(tmp_path / "bert.gguf", arch="bert")
+    write_tiny_llama(tmp_path / "bert.gguf", arch="bert")
     with pytest.raises(CheckpointError, match=r"bert\.gguf.*architecture 'bert' is not supported"):
         read_gguf(tmp_path / "bert.gguf")
     # NaNs in a tensor's payload (a damaged file) are reported with the tensor's name
-    _write_tiny_llama(tmp_path / "nan.gguf")
+    write_tiny_llama(tmp_path / "nan.gguf")
     raw = bytearray((tmp_path / "nan.gguf").read_bytes())
     raw[-4:] = np.array([np.nan], np.float32).tobytes()
     (tmp_path / "nan.gguf").write_bytes(bytes(raw))

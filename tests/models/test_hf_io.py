@@ -15,10 +15,10 @@ import pytest
 from flax import nnx
 from safetensors import safe_open
 
+from zett import checkpoint as ckpt_io
 from zett.models import (
     CheckpointError,
     build_model,
-    hf_io,
     load_pretrained,
     registry,
     save_pretrained,
@@ -97,23 +97,23 @@ def test_sharded_save_loads_in_zett_and_transformers(tmp_path):
     transformers = pytest.importorskip("transformers")
     model = _tiny("roberta")
     out = save_pretrained(model, tmp_path / "out", max_shard_bytes=40_000)
-    index = json.loads((out / hf_io.INDEX_FILE).read_text())
+    index = json.loads((out / ckpt_io.INDEX_FILE).read_text())
     shards = sorted(set(index["weight_map"].values()))
-    assert len(shards) > 2 and not (out / hf_io.SINGLE_FILE).exists()
+    assert len(shards) > 2 and not (out / ckpt_io.SINGLE_FILE).exists()
     assert index["metadata"]["total_size"] == sum(a.nbytes for a in _params(model).values())
     loaded = load_pretrained(out)
     for k, v in _params(model).items():
         np.testing.assert_array_equal(v, _params(loaded)[k])
     # streaming helpers see the same tensors without loading a model
-    streamed = dict(hf_io.iter_tensors(out))
-    assert streamed.keys() == set(index["weight_map"]) == hf_io.tensor_shapes(out).keys()
+    streamed = dict(ckpt_io.iter_tensors(out))
+    assert streamed.keys() == set(index["weight_map"]) == ckpt_io.tensor_shapes(out).keys()
     name = "roberta.embeddings.word_embeddings.weight"
     np.testing.assert_array_equal(
-        hf_io.read_tensor(out, name), np.asarray(model.get_input_embeddings())
+        ckpt_io.read_tensor(out, name), np.asarray(model.get_input_embeddings())
     )
-    assert hf_io.tensor_shapes(out)[name] == (model.vocab_size, model.config.hidden_size)
+    assert ckpt_io.tensor_shapes(out)[name] == (model.vocab_size, model.config.hidden_size)
     with pytest.raises(CheckpointError, match="no tensor named 'nope'"):
-        hf_io.read_tensor(out, "nope")
+        ckpt_io.read_tensor(out, "nope")
     hf = transformers.AutoModelForMaskedLM.from_pretrained(out)
     theirs = {k: v.detach().numpy() for k, v in hf.state_dict().items()}
     for k, v in streamed.items():
@@ -122,9 +122,9 @@ def test_sharded_save_loads_in_zett_and_transformers(tmp_path):
 
 def test_iter_tensors_is_lazy(tmp_path):
     out = save_pretrained(_tiny("bert"), tmp_path / "out")
-    it = hf_io.iter_tensors(out)
+    it = ckpt_io.iter_tensors(out)
     name, first = next(it)
-    assert isinstance(first, np.ndarray) and name in hf_io.tensor_shapes(out)
+    assert isinstance(first, np.ndarray) and name in ckpt_io.tensor_shapes(out)
 
 
 def test_bfloat16_checkpoint_loads_in_transformers(tmp_path):
@@ -174,7 +174,7 @@ def test_failed_save_leaves_nothing_behind(tmp_path):
     with pytest.raises(RuntimeError):
         save_pretrained(_tiny("bert", seed=1), tmp_path / "old", broken_tokenizer, overwrite=True)
     np.testing.assert_array_equal(  # the previous checkpoint survived the failed overwrite
-        hf_io.read_tensor(tmp_path / "old", "bert.embeddings.word_embeddings.weight"),
+        ckpt_io.read_tensor(tmp_path / "old", "bert.embeddings.word_embeddings.weight"),
         np.asarray(model.get_input_embeddings()),
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["old"]

@@ -1,9 +1,10 @@
-"""Shared layers: RMSNorm, rotary frequencies (vs transformers' rope functions), masks, GQA attention,
-MLP."""
+"""Shared layers: RMSNorm, LayerNorm, Dense, rotary frequencies and HF rope config (vs transformers'
+rope functions), masks, GQA attention (incl. the hypernetwork's arithmetic), MLP."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import jax
 import jax.numpy as jnp
@@ -14,7 +15,9 @@ from flax import nnx
 from zett.models.config import RopeScaling, UnsupportedModelError
 from zett.models.layers import (
     Attention,
+    Dense,
     GatedMLP,
+    LayerNorm,
     RMSNorm,
     apply_rotary,
     attention_mask,
@@ -22,7 +25,7 @@ from zett.models.layers import (
     position_ids_from_mask,
     rotary_cos_sin,
 )
-from zett.models.rope import rope_frequencies
+from zett.models.rope import rope_frequencies, rope_from_hf, rope_to_hf
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
@@ -111,6 +114,47 @@ def test_rope_frequencies_match_transformers(name):
     assert factor == pytest.approx(factor_ref, rel=1e-6)
 
 
+@pytest.mark.parametrize("name", sorted(ROPE_CASES))
+def test_rope_config_from_and_to_hf(name):
+    hf_params, scaling = ROPE_CASES[name]
+    parsed = rope_from_hf(hf_params, {}, theta=500.0, max_position_embeddings=64, what="test")
+    assert parsed == (500.0, scaling)
+    back = rope_to_hf(500.0, scaling)
+    assert back == {**hf_params, "rope_theta": 500.0}
+    assert rope_from_hf(back, {}, theta=1.0, max_position_embeddings=64, what="test") == parsed
+
+
+def test_rope_config_legacy_keys_and_defaults():
+    parse = lambda rope, top={}: rope_from_hf(  # noqa: E731
+        rope, top, theta=1e4, max_position_embeddings=128, what="llama"
+    )
+    assert parse({}) == (1e4, None)
+    assert parse({"rope_type": "default", "rope_theta": 7.0}) == (7.0, None)
+    assert parse({"type": "linear", "factor": 4}) == (1e4, RopeScaling("linear", factor=4.0))
+    llama3 = {"rope_type": "llama3", "factor": 8, "low_freq_factor": 1, "high_freq_factor": 4}
+    expected = RopeScaling(
+        "llama3",
+        factor=8.0,
+        low_freq_factor=1.0,
+        high_freq_factor=4.0,
+        original_max_position_embeddings=128,  # HF's default: max_position_embeddings
+    )
+    assert parse(llama3) == (1e4, expected)
+    top = {"original_max_position_embeddings": 32}  # older configs keep it at the top level
+    assert parse({**llama3, "original_max_position_embeddings": 16}, top)[1] == replace(
+        expected, original_max_position_embeddings=32
+    )
+    for rope, top, match in [
+        ({"full_attention": {"rope_type": "default"}}, {}, "per-layer-type"),
+        ({"rope_type": "linear", "scaling_xyz": 2}, {}, "scaling_xyz"),
+        ({"partial_rotary_factor": 0.5}, {}, "partial_rotary_factor"),
+        ({}, {"partial_rotary_factor": 0.25}, "partial_rotary_factor"),
+        ([1, 2], {}, "mapping"),
+    ]:
+        with pytest.raises(UnsupportedModelError, match=match):
+            parse(rope, top)
+
+
 def test_default_rope_matches_formula():
     inv, factor = rope_frequencies(8, 10000.0)
     np.testing.assert_allclose(inv, 10000.0 ** (-np.arange(0, 8, 2) / 8), rtol=1e-6)
@@ -176,6 +220,34 @@ def test_rmsnorm_formula_and_gemma_offset():
     )  # HF Gemma stores (scale - 1), initialised to 0
     gemma.weight[...] = jnp.arange(6, dtype=jnp.float32) - 1.0
     np.testing.assert_allclose(np.asarray(gemma(jnp.asarray(x))), ref, rtol=1e-5, atol=1e-6)
+
+
+def test_layernorm_matches_numpy_and_keeps_dtype():
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(2, 3, 6)).astype(np.float32) * 3 + 1
+    norm = LayerNorm(6, eps=1e-5, axis_name="hyper_embed")
+    assert norm.scale.out_sharding == ("hyper_embed",)
+    np.testing.assert_array_equal(np.asarray(norm.scale[...]), np.ones(6))
+    np.testing.assert_array_equal(np.asarray(norm.bias[...]), np.zeros(6))
+    scale, bias = rng.normal(size=6).astype(np.float32), rng.normal(size=6).astype(np.float32)
+    norm.scale[...], norm.bias[...] = jnp.asarray(scale), jnp.asarray(bias)
+    x64 = x.astype(np.float64)
+    mean, var = x64.mean(-1, keepdims=True), x64.var(-1, keepdims=True)
+    ref = (x64 - mean) / np.sqrt(var + 1e-5) * scale + bias
+    np.testing.assert_allclose(np.asarray(norm(jnp.asarray(x))), ref, rtol=1e-5, atol=1e-5)
+    y16 = norm(jnp.asarray(x, jnp.bfloat16))
+    assert y16.dtype == jnp.bfloat16
+    np.testing.assert_allclose(np.asarray(y16, np.float32), ref, rtol=2e-2, atol=5e-2)
+
+
+def test_dense_matches_numpy():
+    dense = Dense(5, 3, ("embed", "mlp"), rngs=nnx.Rngs(0))
+    assert dense.kernel[...].shape == (5, 3) and dense.bias.out_sharding == ("mlp",)
+    rng = np.random.default_rng(5)
+    dense.bias[...] = jnp.asarray(rng.normal(size=3), jnp.float32)
+    x = rng.normal(size=(2, 4, 5)).astype(np.float32)
+    ref = x @ np.asarray(dense.kernel[...]) + np.asarray(dense.bias[...])
+    np.testing.assert_allclose(np.asarray(dense(jnp.asarray(x))), ref, rtol=1e-5, atol=1e-6)
 
 
 def test_position_ids_from_mask():
@@ -282,3 +354,22 @@ def test_attention_is_jittable():
     np.testing.assert_allclose(
         np.asarray(run(attn, x, mask)), np.asarray(attn(x, cos, sin, mask)), atol=1e-6
     )
+
+
+def test_hypernet_scores_divide_by_sqrt_head_dim():
+    """Bidirectional multi-head attention over padded pieces, the hypernetwork's way: q·k divided by
+    sqrt(head_dim); bit for bit the default path (× head_dim ** -0.5) when sqrt(head_dim) is a
+    power of two."""
+    rng = np.random.default_rng(6)
+    pad = np.array([[1, 1, 1, 0, 0], [1, 0, 0, 0, 0], [1, 1, 1, 1, 1]])
+    for d in (24, 64):
+        q, k, v = (rng.normal(size=(3, 5, 2, d)).astype(np.float32) for _ in range(3))
+        mask = attention_mask(jnp.asarray(pad), 5, causal=False)
+        qkv = [jnp.asarray(t) for t in (q, k, v)]
+        ours = np.asarray(dot_product_attention(*qkv, mask, hypernet_scores=True))
+        ref = _naive_attention(
+            q, k, v, np.broadcast_to(pad[:, None, :] == 1, (3, 5, 5)), d**-0.5, None
+        )
+        np.testing.assert_allclose(ours, ref, atol=1e-5)
+        if d == 64:
+            np.testing.assert_array_equal(ours, np.asarray(dot_product_attention(*qkv, mask)))

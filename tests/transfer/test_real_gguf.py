@@ -17,8 +17,7 @@ def test_smollm2_gguf_to_gemma3_tokenizer(tmp_path):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from zett.models.gguf_io import read_gguf
-    from zett.models.hf_io import read_tensor
+    from zett.checkpoint import read_gguf, read_tensor
     from zett.transfer import TransferConfig, transfer
 
     out = transfer(

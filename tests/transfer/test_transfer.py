@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from safetensors import safe_open
 
+from zett.checkpoint import iter_tensors, read_tensor
 from zett.heuristics import SourceEmbeddings, fvt_init
-from zett.models.hf_io import iter_tensors, read_tensor
 from zett.tokenization import canonicalize, load_tokenizer
 from zett.transfer import TransferConfig, transfer
 

@@ -30,11 +30,11 @@ def _say(msg: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from zett import __version__
+    from zett.checkpoint import check_output_dir
     from zett.models import hf_io
 
     start = time.perf_counter()
-    out, tmp = hf_io.atomic_output_dir(args.dst, args.overwrite)  # fail before the (slow) read
-    tmp.rmdir()
+    out = check_output_dir(args.dst, args.overwrite)  # fail before the (slow) read
     _say(f"reading {args.src}")
     ckpt = hf_io.open_checkpoint(args.src)
     model = hf_io.model_from_checkpoint(ckpt, dtype=args.dtype)

@@ -11,6 +11,7 @@ def _csv(value: str) -> tuple[str, ...]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from zett.data.build import CorpusConfig
+    from zett.data.sources import EVAL_SOURCES, TRAIN_SOURCES
 
     d = CorpusConfig()
     sub = parser.add_subparsers(dest="data_command", metavar="ACTION", required=True)
@@ -28,7 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--sources",
         type=_csv,
         default=None,
-        help=f"comma-separated subset of {','.join(d.sources)} (default: all)",
+        help=f"comma-separated; training: {','.join(TRAIN_SOURCES)}; evaluation-only (with "
+        f"purpose: eval in --config): {','.join(EVAL_SOURCES)} (default: {','.join(d.sources)})",
     )
     b.add_argument(
         "--max-chars-per-lang",
@@ -63,41 +65,50 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     b.add_argument("--debug", action="store_true", help="show tracebacks")
     i = sub.add_parser("info", help="print a built corpus's manifest summary")
     i.add_argument("corpus", help="corpus directory")
-    i.add_argument("--debug", action="store_true", help="show tracebacks")
-
-
-def summary(manifest: dict) -> str:
-    """A table of languages × splits (documents, passages, chars, MB) from a manifest."""
-    lines = [
-        f"{'lang':<5} {'script':<10} {'split':<8} {'docs':>7} {'passages':>9} {'chars':>11} "
-        f"{'MB':>7}  sources"
-    ]
-    for lang, e in manifest["languages"].items():
-        for split, s in e["splits"].items():
-            srcs = ", ".join(f"{k} {v['chars'] / 1e6:.2f}M" for k, v in s["sources"].items())
-            lines.append(
-                f"{lang:<5} {e['script']:<10} {split:<8} {s['documents']:>7} {s['passages']:>9} "
-                f"{s['chars']:>11,} {s['bytes'] / 1e6:>7.2f}  {srcs}"
-            )
-    t = manifest["totals"]
-    lines.append(
-        f"{len(manifest['languages'])} languages, scripts: {', '.join(manifest['scripts'])}; "
-        f"train {t['train']['bytes'] / 1e6:.1f} MB, held-out {t['heldout']['bytes'] / 1e6:.1f} MB; "
-        f"built in {manifest['wall_time_s']} s"
+    i.add_argument(
+        "--card",
+        metavar="FILE",
+        default=None,
+        help="write the Markdown corpus card (chars / passages / documents per language x "
+        "source, content hash, config) to FILE ('-': stdout)",
     )
-    return "\n".join(lines)
+    i.add_argument("--debug", action="store_true", help="show tracebacks")
+    c = sub.add_parser(
+        "check",
+        help="check that an evaluation corpus shares no source family, Debian package, unit or "
+        "passage with a training corpus",
+    )
+    c.add_argument("--train", required=True, help="training corpus directory (its train split)")
+    c.add_argument("--eval", required=True, help="evaluation corpus directory")
+    c.add_argument("--split", default="heldout", help="evaluation split (default: heldout)")
+    c.add_argument("--debug", action="store_true", help="show tracebacks")
 
 
 def run(args: argparse.Namespace) -> int:
     import dataclasses
+    from pathlib import Path
 
     from zett.config import load_config
     from zett.data.build import CorpusConfig, build_corpus
+    from zett.data.card import card, summary
+    from zett.data.disjoint import corpus_overlap
     from zett.data.load import read_manifest
 
     if args.data_command == "info":
-        print(summary(read_manifest(args.corpus)))
+        manifest = read_manifest(args.corpus)
+        if args.card is None:
+            print(summary(manifest))
+        elif args.card == "-":
+            print(card(manifest, Path(args.corpus).name), end="")
+        else:
+            Path(args.card).write_text(card(manifest, Path(args.corpus).name), encoding="utf-8")
+            print(f"wrote {args.card}")
         return 0
+    if args.data_command == "check":
+        overlap = corpus_overlap(args.train, args.eval, args.split)
+        print(overlap.describe())
+        print("OK: never trained on" if overlap.clean else "FAIL: overlap")
+        return 0 if overlap.clean else 1
     fields = (
         "langs",
         "sources",

@@ -29,7 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--methods",
         default="hypernet,fvt,focus",
-        help="comma-separated: hypernet, focus and the heuristics (fvt, lexical, mean, ...)",
+        help="comma-separated zett.methods specs (key=value items belong to the method before "
+        "them); a bare hypernet is --hypernet",
     )
     parser.add_argument(
         "--hypernet", default=None, help="hypernetwork directory (default: the shipped SmolLM2 one)"
@@ -47,23 +48,23 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from zett.demo import SHIPPED_HYPERNET, DemoConfig, check_methods, run_demo
+    from zett.demo import SHIPPED_HYPERNET, DemoConfig, method_specs, run_demo
     from zett.eval.protocol import DEFAULT_PROTOCOL
+    from zett.methods import split_methods
 
     console = Console()
-    methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
-    check_methods(methods)
     cfg = DemoConfig(
         model=args.model,
         lang=args.lang,
         tokenizer=args.tokenizer,
         vocab_size=args.vocab_size,
-        methods=methods,
+        methods=tuple(split_methods(args.methods)),
         hypernet=args.hypernet or str(SHIPPED_HYPERNET),
         text_file=args.text,
         heldout_texts=args.texts,
         max_new_tokens=args.max_new_tokens,
     )
+    method_specs(cfg)  # an unknown --methods entry fails before any work
     with console.status("zett demo: working …"):
         result = run_demo(cfg, log=console.print)
     ref = result.rows[0]

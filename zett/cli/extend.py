@@ -124,7 +124,7 @@ def _special_ids(tokenizer, specs: list[str]) -> tuple[int, ...]:
 
 
 def _check(src: Path, tokens: list[str]) -> int:
-    from zett.extend.checkpoint import tensor_shapes, vocab_tensors
+    from zett.checkpoint import tensor_shapes, vocab_tensors
     from zett.extend.hf_config import read_layout
     from zett.extend.pipeline import load_config, load_declared_layout, tokenizer_size
     from zett.extend.tokenizer import load_tokenizer, verify_tokenizer
@@ -143,7 +143,7 @@ def _check(src: Path, tokens: list[str]) -> int:
         print(layout.describe())
         if any(src.glob("*.safetensors")):
             shapes = tensor_shapes(src)
-            found = vocab_tensors(list(shapes), shapes, layout.size)
+            found = vocab_tensors(shapes, layout.size)
             if not any(k == "input" for k in found.values()):
                 emb = {n: s for n, s in shapes.items() if "emb" in n or "lm_head" in n}
                 problems.append(f"size mismatch: no embedding tensor has {layout.size} rows: {emb}")

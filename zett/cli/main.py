@@ -13,6 +13,7 @@ COMMANDS: dict[str, str] = {
     "convert": "zett.cli.convert",
     "plan": "zett.cli.plan",
     "train": "zett.cli.train",
+    "finetune": "zett.cli.finetune",
     "data": "zett.cli.data",
     "sample": "zett.cli.sample",
     "extend": "zett.cli.extend",

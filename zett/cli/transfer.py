@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import argparse
 
-METHODS = ("fvt", "focus", "random", "mean", "mean_noise", "mvn", "lexical")
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -22,10 +20,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     how = parser.add_mutually_exclusive_group(required=True)
     how.add_argument(
-        "--hypernet", help="a saved zett hypernet directory trained for this base model"
+        "--method",
+        metavar="SPEC",
+        help="NAME[:ARG][,key=value...], e.g. fvt, focus, hypernet:DIR,copy_overlap=true (an "
+        "unknown name lists the valid ones)",
     )
     how.add_argument(
-        "--method", choices=METHODS, help="a heuristic initialisation instead of a hypernet"
+        "--hypernet",
+        metavar="DIR",
+        help="shorthand for --method hypernet:DIR (a zett hypernet trained for this base model)",
+    )
+    parser.add_argument(
+        "--method-opt",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an option of the method, e.g. copy_overlap=true (repeatable)",
     )
     parser.add_argument(
         "--out",
@@ -43,6 +53,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--texts", help="for --method focus: a UTF-8 text file in the target language(s)"
     )
     parser.add_argument(
+        "--donor", help="for donor methods: a model that already uses the target tokenizer"
+    )
+    parser.add_argument(
         "--max-shard-size", type=float, default=5.0, help="GiB per safetensors shard (default 5)"
     )
     parser.add_argument(
@@ -54,6 +67,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from zett.assets import resolve as resolve_alias
+    from zett.methods import parse_option_pairs
     from zett.transfer import TransferConfig, transfer
 
     model = resolve_alias(args.model)
@@ -66,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
         dtype=args.dtype,
         seed=args.seed,
         texts=args.texts,
+        donor=args.donor,
+        method_options=tuple(parse_option_pairs(args.method_opt).items()),
         overwrite=args.overwrite,
         max_shard_bytes=int(args.max_shard_size * 2**30),
         progress=not args.quiet,

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 CODE_LANG = "py"
+CODE_SCRIPT = "Code"  # the "script" of programming languages: no language test applies
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,9 @@ LANGUAGES: dict[str, Language] = {
         Language("zh", "Chinese (Simplified)", ("Han",), spaced=False),
         Language("ja", "Japanese", ("Han", "Kana"), spaced=False),
         Language("ko", "Korean", ("Hangul",)),
-        Language(CODE_LANG, "Python code", ("Code",)),
+        Language(CODE_LANG, "Python code", (CODE_SCRIPT,)),
+        Language("go", "Go code", (CODE_SCRIPT,)),
+        Language("rs", "Rust code", (CODE_SCRIPT,)),
     )
 }
 
@@ -119,7 +122,7 @@ def looks_like(
     text: str, lang: Language, min_script: float = 0.5, max_english: float = 0.2
 ) -> bool:
     """Whether `text` plausibly is in `lang`: mostly its script, and (if not English) not English."""
-    if lang.code == CODE_LANG:
+    if lang.scripts == (CODE_SCRIPT,):
         return True
     if script_fraction(text, lang.scripts) < min_script:
         return False

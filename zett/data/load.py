@@ -34,8 +34,10 @@ def corpus_files(
     langs = list(available) if langs is None else list(langs)
     missing = [lang for lang in langs if lang not in available]
     if missing:
+        textless = [lang for lang in missing if lang in manifest.get("missing_languages", ())]
         raise ValueError(
             f"language(s) {missing} not in corpus {corpus_dir}; it has: {', '.join(available)}"
+            + (f" (its sources had too little text for {textless})" if textless else "")
         )
     files = []
     for lang in langs:

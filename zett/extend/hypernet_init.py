@@ -14,16 +14,19 @@ def hypernet_rows(
 ) -> dict[str, np.ndarray | None]:
     """{"input": [n_new, embed], "output": [n_new, embed] or None} in `new_row_ids` order.
 
-    Rows of tokens without a textual form (special tokens, padding rows) are NaN here and are
-    filled by the `average` rule afterwards."""
-    from zett.extend.checkpoint import new_row_ids, vocab_tensors
-    from zett.hypernet.checkpoint import load_hypernet
+    The hypernet is loaded and checked against the model (base-model fingerprint, tied/untied
+    head) as `zett transfer --method hypernet:DIR` does, and splits each token's canonical bytes
+    with the original tokenizer's own model, as in training. Rows of tokens without a textual form
+    (special tokens, padding rows) are NaN here and are filled by the `average` rule afterwards."""
+    from zett.checkpoint import read_tensor, tensor_shapes, vocab_tensors
+    from zett.extend.checkpoint import new_row_ids
+    from zett.heuristics import SourceEmbeddings
     from zett.hypernet.predict import predict_tokens
-    from zett.models.hf_io import read_tensor, tensor_shapes
-    from zett.tokenization import Decomposer, to_canonical
+    from zett.methods import load_for_source
+    from zett.tokenization import Decomposer, canonicalize, load_tokenizer, to_canonical
 
     shapes = tensor_shapes(model_dir)
-    kinds = vocab_tensors(list(shapes), shapes, plan.mapping.old_size)
+    kinds = vocab_tensors(shapes, plan.mapping.old_size)
     by_kind = {k: n for n, k in kinds.items()}
     if "input" not in by_kind:
         raise ValueError(
@@ -36,7 +39,10 @@ def hypernet_rows(
         if "output" in by_kind
         else None
     )
-    hypernet = load_hypernet(hypernet_dir, e_in, e_out)
+    loaded = load_tokenizer(original)
+    source = SourceEmbeddings(canonicalize(loaded), e_in, e_out, tokenizer=loaded)
+    # rows the hypernet does not predict (an input-only one on an untied model) get `average`
+    hypernet = load_for_source(hypernet_dir, source, untied_head_unpredicted=True)
     texts = {i: (None if plan.special else t) for t, i in zip(plan.tokens, plan.token_ids)}
     rows = new_row_ids(plan.mapping)
     with_text = [(k, texts.get(int(r))) for k, r in enumerate(rows) if texts.get(int(r))]
@@ -46,7 +52,7 @@ def hypernet_rows(
     if with_text:
         pred_in, pred_out, _ = predict_tokens(
             hypernet,
-            Decomposer(original, maxlen=hypernet.cfg.surface_maxlen),
+            Decomposer(loaded, maxlen=hypernet.cfg.surface_maxlen),
             [to_canonical(t.encode("utf-8")) for _, t in with_text],
         )
         idx = np.asarray([k for k, _ in with_text])

@@ -1,4 +1,18 @@
-"""Initialisers for new embedding rows: average, special_tokens, random, mvn, fvt, hypernet."""
+"""Initialisers for new embedding rows: average, special_tokens, random, mvn, fvt, hypernet.
+
+These fill rows for tokens *added* to a vocabulary (old table → n new rows), so they are their own
+set rather than `zett.methods` entries, which build a whole target vocabulary's tables:
+- `fvt` averages with `zett.heuristics.fvt`'s function and `hypernet` loads and predicts through
+  `zett.methods.hypernet`/`zett.hypernet.predict`, as `zett transfer` does. What stays specific
+  is the split of each new token: its raw text through the original tokenizer's full pipeline
+  (normaliser, pre-tokenizer; see `decompose_texts`), where transfer splits canonical bytes; and
+  tokens without text get mean + noise rather than the mean.
+- `average`/`special_tokens`/`mvn` (mean + noise relative to the per-dimension std, the mean of
+  chosen rows, the old rows' covariance × `mvn_scale`, default 1) have no transfer counterpart:
+  transfer's `mean_noise` scales noise by 0.1 and its `mvn` is transformers' 1e-9 covariance.
+  `random` draws the same distribution as transfer's, from statistics computed in chunks (an
+  extended model's table need not fit in float64 at once), so its numbers differ.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +20,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from zett.heuristics.fvt import averaging_matrix, mean_rows
 
 METHODS = ("average", "special_tokens", "random", "mvn", "fvt", "hypernet")
 
@@ -121,23 +137,24 @@ def _fvt(
     std: np.ndarray,
     rng: np.random.Generator,
 ) -> np.ndarray:
-    """Fast Vocabulary Transfer: mean of the old rows of each new token's decomposition."""
+    """Fast Vocabulary Transfer: mean of the old rows of each new token's decomposition, computed
+    by the same averaging as `zett transfer`'s FVT (`zett.heuristics.fvt`)."""
     decs = spec.decompositions
     if decs is None or len(decs) != n_new:
         got = "none" if decs is None else len(decs)
         raise ValueError(f"init 'fvt' needs one decomposition per new token ({n_new}), got {got}")
-    out = np.empty((n_new, old.shape[1]))
-    for i, ids in enumerate(decs):
-        if len(ids) == 0:  # no textual form (e.g. an audio code): fall back to mean + noise
-            out[i] = mean + spec.noise * std * rng.standard_normal(old.shape[1])
-            continue
-        arr = np.asarray(ids)
-        if (arr < 0).any() or (arr >= old.shape[0]).any():
-            raise ValueError(
-                f"decomposition of new token {i} has id outside the table [0, {old.shape[0]}): "
-                f"{ids}"
-            )
-        out[i] = old[arr].astype(np.float64).mean(0)
+    lengths = np.fromiter((len(ids) for ids in decs), np.int64, n_new)
+    cols = np.fromiter((i for ids in decs for i in ids), np.int64, int(lengths.sum()))
+    bad = (cols < 0) | (cols >= old.shape[0])
+    if bad.any():
+        i = int(np.searchsorted(np.cumsum(lengths), np.flatnonzero(bad)[0], side="right"))
+        raise ValueError(
+            f"decomposition of new token {i} has id outside the table [0, {old.shape[0]}): "
+            f"{decs[i]}"
+        )
+    out = mean_rows(averaging_matrix(cols, lengths, old.shape[0]), old)
+    empty = lengths == 0  # no textual form (e.g. an audio code): mean + noise, as `average`
+    out[empty] = mean + spec.noise * std * rng.standard_normal((int(empty.sum()), old.shape[1]))
     return out
 
 

@@ -11,13 +11,8 @@ from pathlib import Path
 import numpy as np
 from tokenizers import Tokenizer
 
-from zett.extend.checkpoint import (
-    extend_checkpoint,
-    new_row_ids,
-    shard_files,
-    tensor_shapes,
-    vocab_tensors,
-)
+from zett.checkpoint import tensor_shapes, vocab_tensors, write_atomic
+from zett.extend.checkpoint import extend_checkpoint, new_row_ids
 from zett.extend.hf_config import read_layout, update_config
 from zett.extend.init import InitSpec, decompose_texts
 from zett.extend.layout import IdMapping, LayoutError, VocabLayout
@@ -165,10 +160,9 @@ def plan_for_dir(
     declared = load_declared_layout(model_dir) if model_dir.is_dir() else None
     rows, tensors = None, None
     if config is not None and not tokenizer_only:
-        shard_files(model_dir)  # clear error when there are no weights
-        shapes = tensor_shapes(model_dir)
+        shapes = tensor_shapes(model_dir)  # a clear error when there are no weights
         total = read_layout(config, declared=declared).size
-        tensors = vocab_tensors(list(shapes), shapes, total)
+        tensors = vocab_tensors(shapes, total)
         inputs = [n for n, k in tensors.items() if k == "input"]
         if not inputs:
             emb = {n: s for n, s in shapes.items() if "emb" in n or "lm_head" in n}
@@ -212,7 +206,7 @@ def run_extension(
             plan.special,
             plan.mapping,
         )
-        (out_dir / LAYOUT_FILE).write_text(json.dumps(plan.new_layout.to_dict(), indent=2))
+        write_atomic(out_dir / LAYOUT_FILE, json.dumps(plan.new_layout.to_dict(), indent=2))
     else:
         if spec.method == "fvt":
             spec = replace(spec, decompositions=fvt_decompositions(plan, original))

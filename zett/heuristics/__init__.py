@@ -1,40 +1,31 @@
-"""Embedding-initialisation baselines behind one interface: `HEURISTICS[name](source, target,
-seed=...)`."""
+"""Embedding-initialisation baselines, each a function `fn(source, target, *, seed, **options)`.
+
+Choosing one by name (with typed options, `hypernet:DIR` alongside) is `zett.methods`' job."""
 
 from zett.heuristics.base import Heuristic, SourceEmbeddings, TargetEmbeddings, assemble, copy_plan
+from zett.heuristics.focus import focus_init
 from zett.heuristics.fvt import fvt_init, lexical_init
 from zett.heuristics.statistical import mean_init, mean_noise_init, mvn_init, random_init
 
-HEURISTICS: dict[str, Heuristic] = {
-    "fvt": fvt_init,
-    "lexical": lexical_init,
-    "mean": mean_init,
-    "mean_noise": mean_noise_init,
-    "mvn": mvn_init,
-    "random": random_init,
-}
-
 
 def get_heuristic(name: str) -> Heuristic:
-    if name == "focus":
-        from zett.heuristics.focus import focus_init
+    """The heuristic function registered as `name` in `zett.methods` (kept for zett/eval/bench.py
+    until it calls the registry itself)."""
+    from zett.methods import get_method
 
-        return focus_init
-    try:
-        return HEURISTICS[name]
-    except KeyError:
-        raise ValueError(
-            f"unknown method {name!r}; available: {sorted(HEURISTICS) + ['focus']}"
-        ) from None
+    method = get_method(name)
+    if method.heuristic is None:
+        raise ValueError(f"method {name!r} is not a plain heuristic; run it with zett.methods")
+    return method.heuristic
 
 
 __all__ = [
-    "HEURISTICS",
     "Heuristic",
     "SourceEmbeddings",
     "TargetEmbeddings",
     "assemble",
     "copy_plan",
+    "focus_init",
     "fvt_init",
     "get_heuristic",
     "lexical_init",

@@ -8,18 +8,29 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from zett.tokenization import CanonicalVocab, Decomposer, map_specials, overlap
+from zett.tokenization import (
+    CanonicalVocab,
+    Decomposer,
+    LoadedTokenizer,
+    map_specials,
+    overlap,
+)
 
 
 @dataclass
 class SourceEmbeddings:
-    """The base model's side: its canonical vocabulary and tables [source_vocab, embed]."""
+    """The base model's side: its canonical vocabulary and tables [source_vocab, embed], and its
+    loaded tokenizer where a method splits target tokens with the source tokenizer's own model (the
+    hypernet does, as in training)."""
 
     vocab: CanonicalVocab
     input_embeddings: np.ndarray
     output_embeddings: np.ndarray | None = None  # None when tied
     output_bias: np.ndarray | None = None  # MLM heads
-    decomposer: Decomposer | None = None
+    decomposer: Decomposer | None = (
+        None  # greedy longest match over `vocab` (FVT), made on first use
+    )
+    tokenizer: LoadedTokenizer | None = None
 
     def __post_init__(self) -> None:
         n = self.input_embeddings.shape[0]

@@ -16,13 +16,19 @@ def decomposition_matrix(
     decomposition, and a [n_tokens] flag for tokens that decompose to nothing (empty strings)."""
     dec = source.get_decomposer()
     cols, lengths = dec.encode_flat(tokens)  # flat id arrays: no Python list per token
+    n_cols = dec.source_vocab_size + dec.n_fallback
+    return averaging_matrix(cols, lengths, n_cols), lengths == 0
+
+
+def averaging_matrix(cols: np.ndarray, lengths: np.ndarray, n_cols: int) -> sp.csr_matrix:
+    """[n_tokens, n_cols] matrix whose row i averages the columns `cols[sum(lengths[:i]):][:lengths[i]]`
+    (flat piece ids of every token, concatenated); a token of length 0 gets an empty row."""
     row_idx = np.repeat(np.arange(lengths.size), lengths)
     weights = np.repeat(1.0 / np.maximum(lengths, 1), lengths)
-    n_cols = dec.source_vocab_size + dec.n_fallback
-    return sp.csr_matrix((weights, (row_idx, cols)), shape=(lengths.size, n_cols)), lengths == 0
+    return sp.csr_matrix((weights, (row_idx, cols)), shape=(lengths.size, n_cols))
 
 
-def _mean_rows(by_source: sp.csr_matrix, table: np.ndarray) -> np.ndarray:
+def mean_rows(by_source: sp.csr_matrix, table: np.ndarray) -> np.ndarray:
     """`by_source @ table` in float64, upcasting only the source rows these tokens use (scipy would
     upcast the whole table on every call). Columns are renumbered in order, so every row sums the
     same products in the same order: the result is bit-identical."""
@@ -61,7 +67,7 @@ def fvt_init(
         by_source, by_fallback = matrix[:, :n_src].tocsr(), np.asarray(matrix[:, n_src:].sum(1))
         for start in range(0, missing.size, chunk):
             part = slice(start, min(start + chunk, missing.size))
-            rows = _mean_rows(by_source[part], table)
+            rows = mean_rows(by_source[part], table)
             rows += by_fallback[part] * mean
             rows[empty[part]] = mean
             yield rows

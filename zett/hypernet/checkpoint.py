@@ -1,82 +1,26 @@
-"""Training checkpoints (orbax: params + optimizer + step + data state) and the exported hypernet
-dir."""
+"""The exported hypernet directory: `hypernet.json` + `hypernet.safetensors` (training checkpoints:
+`zett.training.TrainCheckpointer`)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import jax
 import numpy as np
-import orbax.checkpoint as ocp
 from flax import nnx
 from safetensors.numpy import load_file, save_file
 
+from zett.checkpoint import atomic_dir
 from zett.config import from_dict
 from zett.hypernet.config import HypernetConfig
 from zett.hypernet.model import Hypernet
 
 HYPERNET_WEIGHTS = "hypernet.safetensors"
 HYPERNET_META = "hypernet.json"
-
-
-class TrainCheckpointer:
-    """Saves every N steps into `workdir/checkpoints`; `restore_latest` resumes a killed run
-    exactly."""
-
-    def __init__(self, workdir: str | Path, keep: int = 2):
-        self.directory = Path(workdir).absolute() / "checkpoints"
-        self.manager = ocp.CheckpointManager(
-            self.directory,
-            options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True),
-        )
-
-    @property
-    def latest_step(self) -> int | None:
-        return self.manager.latest_step()
-
-    def save(
-        self, step: int, hypernet: Hypernet, optimizer: nnx.Optimizer, data_state: dict[str, Any]
-    ) -> None:
-        self.manager.save(
-            step,
-            args=ocp.args.Composite(
-                params=ocp.args.StandardSave(nnx.state(hypernet, nnx.Param)),
-                optimizer=ocp.args.StandardSave(nnx.state(optimizer)),
-                data=ocp.args.JsonSave(data_state),
-            ),
-        )
-        self.manager.wait_until_finished()
-
-    def restore_latest(
-        self, hypernet: Hypernet, optimizer: nnx.Optimizer
-    ) -> tuple[int, dict[str, Any]] | None:
-        """Loads the newest checkpoint into `hypernet`/`optimizer` in place → (step, data_state)."""
-        step = self.manager.latest_step()
-        if step is None:
-            return None
-        params = nnx.state(hypernet, nnx.Param)
-        opt_state = nnx.state(optimizer)
-        restored = self.manager.restore(
-            step,
-            args=ocp.args.Composite(
-                params=ocp.args.StandardRestore(params),
-                optimizer=ocp.args.StandardRestore(opt_state),
-                data=ocp.args.JsonRestore(),
-            ),
-        )
-        nnx.update(hypernet, restored["params"])
-        nnx.update(optimizer, restored["optimizer"])
-        return step, dict(restored["data"])
-
-    def close(self) -> None:
-        self.manager.close()
 
 
 def embeddings_fingerprint(table: np.ndarray) -> str:
@@ -97,9 +41,7 @@ def save_hypernet(
     """A self-describing directory: `hypernet.json` (config, base model, source tokenizer, fingerprint)
     + `hypernet.safetensors` (trainable weights only; source tables stay with the model)."""
     out = Path(out_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with atomic_dir(out, overwrite=True) as tmp:
         flat = {
             ".".join(str(k) for k in path): np.asarray(jax.device_get(v.get_value()), np.float32)
             for path, v in nnx.state(hypernet, nnx.Param).flat_state()
@@ -120,12 +62,6 @@ def save_hypernet(
             **(extra or {}),
         }
         (tmp / HYPERNET_META).write_text(json.dumps(meta, indent=2))
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out
 
 

@@ -1,20 +1,22 @@
 """Per-host data shards: each process builds only its parts of the global batch; the parts' vocabulary
 subsets are gathered and merged, so every host holds the same subset, and the text rows become one
-global array without ever being copied to another host."""
+global array — copied to another host only where the mesh puts a process's devices on rows that
+another process built (an axis other than data spanning processes)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import jax
 import numpy as np
+from jax.experimental import multihost_utils
 from jax.sharding import Mesh
 
-from zett.hypernet.batch import HypernetBatch
-from zett.parallel.mesh import DEFAULT_RULES, TEXT_FIELDS, batch_field_sharding, shard_batch
+from zett.hypernet.batch import Batch
+from zett.parallel.mesh import DEFAULT_RULES, batch_field_sharding, shard_batch
+from zett.sampling import DataParts
+from zett.sampling.batch import SUBSET_FIELDS, TEXT_FIELDS
 
-SUBSET_FIELDS = ("surface_ids", "surface_lengths", "special_source_ids", "source_ids", "vocab_mask")
 # what a padding row of the collator's subset holds; rows merged away become padding rows
 _PADDING = {
     "surface_ids": 0,
@@ -25,19 +27,11 @@ _PADDING = {
 }
 
 
-@dataclass(frozen=True)
-class DataParts:
-    """The global batch is `count` equal blocks of text rows; this process builds `local` of them."""
-
-    count: int
-    local: tuple[int, ...]
-
-
-def data_parts(mesh: Mesh, batch_size: int, count: int = 0, rules=DEFAULT_RULES) -> DataParts:
-    """Which parts this process builds: those whose rows its devices hold under the batch sharding.
-
-    `count` = 0 means one part per process. One process may build several parts (`count` > 1 on a
-    single host reproduces the batches of a `count`-host run exactly)."""
+def data_parts(batch_size: int, count: int = 0) -> DataParts:
+    """Which parts of every global batch this process builds: `count` parts (0 = one per process),
+    process p of n building the p-th run of count/n consecutive ones. One process may build several
+    (`count` > 1 on a single host reproduces the batches of a `count`-host run exactly). Which
+    devices hold which rows is the mesh's business: `global_batch` moves rows where needed."""
     n_proc = jax.process_count()
     count = count or n_proc
     if count % n_proc or batch_size % count:
@@ -45,26 +39,7 @@ def data_parts(mesh: Mesh, batch_size: int, count: int = 0, rules=DEFAULT_RULES)
             f"{count} data parts must be a multiple of the {n_proc} processes and divide "
             f"batch_size {batch_size}"
         )
-    if n_proc == 1:
-        return DataParts(count, tuple(range(count)))
-    shape = (batch_size, 1)
-    rows: set[int] = set()
-    for index in (
-        batch_field_sharding("input_ids", shape, mesh, rules)
-        .addressable_devices_indices_map(shape)
-        .values()
-    ):
-        rows.update(range(*index[0].indices(batch_size)))
-    per_process, lo = batch_size // n_proc, min(rows)
-    if rows != set(range(lo, lo + per_process)) or lo % per_process:
-        raise ValueError(
-            "each process's devices must hold one contiguous block of batch_size / num_processes "
-            "text rows: shard the "
-            f"batch over data/fsdp across hosts and keep the model axis within a host (this "
-            f"process holds {len(rows)} rows)"
-        )
-    size = batch_size // count
-    return DataParts(count, tuple(range(lo // size, (lo + per_process) // size)))
+    return DataParts.of_host(count, jax.process_index(), n_proc)
 
 
 def first_occurrence(vocab_ids: np.ndarray, vocab_mask: np.ndarray) -> np.ndarray:
@@ -78,9 +53,10 @@ def first_occurrence(vocab_ids: np.ndarray, vocab_mask: np.ndarray) -> np.ndarra
     return first
 
 
-def merge_parts(local: Sequence, parts: DataParts, full_vocab: bool) -> dict[str, np.ndarray]:
-    """This process's collated parts (`zett.sampling.Batch`) → the arrays of its share of the global
-    batch.
+def merge_parts(
+    local: Sequence[Batch], parts: DataParts, full_vocab: bool
+) -> dict[str, np.ndarray]:
+    """This process's collated parts → the arrays of its share of the global batch.
 
     Subset fields come out global (identical on every host): the parts' subsets end to end, a token
     that several parts chose kept once (later copies become padding rows, so no token gets two
@@ -92,8 +68,6 @@ def merge_parts(local: Sequence, parts: DataParts, full_vocab: bool) -> dict[str
     }
     stacked["part"] = np.asarray(parts.local, np.int32)
     if jax.process_count() > 1:
-        from jax.experimental import multihost_utils
-
         gathered = multihost_utils.process_allgather(stacked)  # [processes, local parts, ...]
         stacked = {f: np.asarray(v).reshape((-1, *np.shape(v)[2:])) for f, v in gathered.items()}
     order = np.argsort(stacked["part"])
@@ -126,24 +100,55 @@ def merge_parts(local: Sequence, parts: DataParts, full_vocab: bool) -> dict[str
 
 
 def global_batch(
-    local: Sequence, parts: DataParts, mesh: Mesh, rules=DEFAULT_RULES, full_vocab: bool = False
-) -> HypernetBatch:
-    """The step's `HypernetBatch` on `mesh`, from this process's parts only (see `merge_parts`)."""
+    local: Sequence[Batch],
+    parts: DataParts,
+    mesh: Mesh,
+    rules=DEFAULT_RULES,
+    full_vocab: bool = False,
+) -> Batch:
+    """The step's batch on `mesh`, from this process's parts only (see `merge_parts`; one part is
+    placed as it is)."""
+    if parts.count == 1:
+        return shard_batch(local[0], mesh, rules)
     arrays = merge_parts(local, parts, full_vocab)
     n_proc = jax.process_count()
     if n_proc == 1:
-        return shard_batch(HypernetBatch(**arrays), mesh, rules)
+        return shard_batch(Batch(**arrays), mesh, rules)
+    batch_size = arrays["input_ids"].shape[0] * n_proc
+    lo = parts.local[0] * batch_size // parts.count  # this process's rows: lo … lo + local rows
+    if not rows_stay_home(mesh, batch_size, rules):
+        text = {f: arrays[f] for f in TEXT_FIELDS}
+        gathered = multihost_utils.process_allgather(text)  # [processes, local rows, ...]
+        arrays |= {f: np.asarray(v).reshape((-1, *np.shape(v)[2:])) for f, v in gathered.items()}
+        lo = 0
     placed = {}
     for f, v in arrays.items():
-        if (
-            f in TEXT_FIELDS
-        ):  # this host's rows only: the global array is assembled from every host's
-            shape = (v.shape[0] * n_proc, *v.shape[1:])
-            placed[f] = jax.make_array_from_process_local_data(
-                batch_field_sharding(f, shape, mesh, rules), v, shape
-            )
-        else:  # identical on every host after the merge
-            placed[f] = jax.make_array_from_callback(
-                v.shape, batch_field_sharding(f, v.shape, mesh, rules), lambda index, v=v: v[index]
-            )
-    return HypernetBatch(**placed)
+        shape = (batch_size, *v.shape[1:]) if f in TEXT_FIELDS else v.shape
+        offset = lo if f in TEXT_FIELDS else 0
+        placed[f] = jax.make_array_from_callback(
+            shape,
+            batch_field_sharding(f, shape, mesh, rules),
+            lambda index, v=v, offset=offset, n=shape[0]: v[_shifted(index, offset, n)],
+        )
+    return Batch(**placed)
+
+
+def rows_stay_home(mesh: Mesh, batch_size: int, rules=DEFAULT_RULES) -> bool:
+    """Whether every process's devices hold only text rows that the process built itself (its data
+    parts); the same answer on every process, so all of them join the gather when it is False."""
+    n_proc = jax.process_count()
+    per_process = batch_size // n_proc
+    shape = (batch_size, 1)
+    sharding = batch_field_sharding("input_ids", shape, mesh, rules)
+    for device, index in sharding.devices_indices_map(shape).items():
+        start, stop, _ = index[0].indices(batch_size)
+        lo = device.process_index * per_process
+        if start < lo or stop > lo + per_process:
+            return False
+    return True
+
+
+def _shifted(index: tuple[slice, ...], offset: int, n: int) -> tuple[slice, ...]:
+    """A global index of an `n`-row batch axis as an index into rows that start at row `offset`."""
+    start, stop, _ = index[0].indices(n)
+    return (slice(start - offset, stop - offset), *index[1:])

@@ -6,14 +6,14 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from zett.hypernet.batch import HypernetBatch
+from zett.hypernet.batch import Batch
 from zett.hypernet.model import Hypernet
 
 NEG_INF = -1e9
 
 
 def predicted_tables(
-    hypernet: Hypernet, batch: HypernetBatch
+    hypernet: Hypernet, batch: Batch
 ) -> tuple[jax.Array, jax.Array | None, jax.Array | None]:
     """Subset embeddings [subset, embed] (input, output or None when tied, bias or None).
 
@@ -41,7 +41,7 @@ def lm_nll(
     e_in: jax.Array,
     e_out: jax.Array | None,
     bias: jax.Array | None,
-    batch: HypernetBatch,
+    batch: Batch,
 ):
     """Σ next-token (causal: labels[t+1] from position t) or masked-token (MLM: labels[t] at t) NLL in
     nats over labelled positions, and their count. Labels are −1 where there is no loss."""
@@ -64,7 +64,7 @@ def lm_nll(
 
 
 def aux_loss(
-    hypernet: Hypernet, e_in: jax.Array, e_out: jax.Array | None, batch: HypernetBatch
+    hypernet: Hypernet, e_in: jax.Array, e_out: jax.Array | None, batch: Batch
 ) -> jax.Array:
     """For predicted tokens that exist verbatim in the source vocab: Σ‖ê − e‖² / count / mean‖e‖,
     averaged over the input and output tables."""

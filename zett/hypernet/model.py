@@ -11,6 +11,7 @@ from flax import nnx
 
 from zett.hypernet.config import HypernetConfig
 from zett.models.api import param
+from zett.models.layers import Dense, LayerNorm, attention_mask, dot_product_attention
 
 
 class Frozen(nnx.Variable):
@@ -31,59 +32,30 @@ def _normal(rngs: nnx.Rngs, shape: tuple[int, ...], std: float = 0.02) -> jax.Ar
     return std * jax.random.normal(rngs.params(), shape, jnp.float32)
 
 
-class Dense(nnx.Module):
-    """x @ kernel + bias with logical axes on both."""
-
-    def __init__(
-        self, d_in: int, d_out: int, axes: tuple[str, str], *, rngs: nnx.Rngs, std: float = 0.02
-    ):
-        self.kernel = param(_normal(rngs, (d_in, d_out), std), axes)
-        self.bias = param(jnp.zeros((d_out,), jnp.float32), (axes[1],))
-
-    def __call__(self, x: jax.Array) -> jax.Array:
-        return jnp.einsum("...i,io->...o", x, self.kernel[...].astype(x.dtype)) + self.bias[
-            ...
-        ].astype(x.dtype)
-
-
-class LayerNorm(nnx.Module):
-    def __init__(self, dim: int, eps: float):
-        self.scale = param(jnp.ones((dim,), jnp.float32), ("hyper_embed",))
-        self.bias = param(jnp.zeros((dim,), jnp.float32), ("hyper_embed",))
-        self.eps = eps
-
-    def __call__(self, x: jax.Array) -> jax.Array:
-        x32 = x.astype(jnp.float32)
-        mean = x32.mean(-1, keepdims=True)
-        var = jnp.square(x32 - mean).mean(-1, keepdims=True)
-        y = (x32 - mean) * jax.lax.rsqrt(var + self.eps) * self.scale[...] + self.bias[...]
-        return y.astype(x.dtype)
+def _layer_norm(cfg: HypernetConfig) -> LayerNorm:
+    return LayerNorm(cfg.hidden_size, eps=cfg.layer_norm_eps, axis_name="hyper_embed")
 
 
 class Block(nnx.Module):
     """Pre-LN bidirectional transformer layer over the surface positions, with pad masking."""
 
     def __init__(self, cfg: HypernetConfig, *, rngs: nnx.Rngs):
-        h, f = cfg.hidden_size, cfg.intermediate_size
+        e, f = cfg.hidden_size, cfg.intermediate_size
         self.num_heads = cfg.resolved_num_heads
-        self.ln_attn = LayerNorm(h, cfg.layer_norm_eps)
-        self.qkv = Dense(h, 3 * h, ("hyper_embed", "hyper_qkv"), rngs=rngs)
-        self.attn_out = Dense(h, h, ("hyper_qkv", "hyper_embed"), rngs=rngs)
-        self.ln_mlp = LayerNorm(h, cfg.layer_norm_eps)
-        self.mlp_in = Dense(h, f, ("hyper_embed", "hyper_mlp"), rngs=rngs)
-        self.mlp_out = Dense(f, h, ("hyper_mlp", "hyper_embed"), rngs=rngs)
+        self.ln_attn = _layer_norm(cfg)
+        self.qkv = Dense(e, 3 * e, ("hyper_embed", "hyper_qkv"), rngs=rngs)
+        self.attn_out = Dense(e, e, ("hyper_qkv", "hyper_embed"), rngs=rngs)
+        self.ln_mlp = _layer_norm(cfg)
+        self.mlp_in = Dense(e, f, ("hyper_embed", "hyper_mlp"), rngs=rngs)
+        self.mlp_out = Dense(f, e, ("hyper_mlp", "hyper_embed"), rngs=rngs)
 
     def __call__(self, x: jax.Array, mask: jax.Array) -> jax.Array:
-        """x: [tokens, pos, hidden]; mask: [tokens, pos] bool (True = a real piece)."""
-        n, p, h = x.shape
+        """x [b, s, e] (b: tokens, s: surface positions); mask [b, s] bool (True = a real piece)."""
+        b, s, e = x.shape
         q, k, v = jnp.split(self.qkv(self.ln_attn(x)), 3, axis=-1)
-        q, k, v = (t.reshape(n, p, self.num_heads, h // self.num_heads) for t in (q, k, v))
-        scores = jnp.einsum("tqnd,tknd->tnqk", q, k).astype(jnp.float32) / np.sqrt(
-            h // self.num_heads
-        )
-        scores = jnp.where(mask[:, None, None, :], scores, jnp.finfo(jnp.float32).min)
-        weights = jax.nn.softmax(scores, axis=-1).astype(x.dtype)
-        attn = jnp.einsum("tnqk,tknd->tqnd", weights, v).reshape(n, p, h)
+        q, k, v = (t.reshape(b, s, self.num_heads, e // self.num_heads) for t in (q, k, v))
+        allowed = attention_mask(mask, s, causal=False)
+        attn = dot_product_attention(q, k, v, allowed, hypernet_scores=True).reshape(b, s, e)
         x = x + self.attn_out(attn)
         return x + self.mlp_out(jax.nn.gelu(self.mlp_in(self.ln_mlp(x)), approximate=False))
 
@@ -128,10 +100,10 @@ class Hypernet(nnx.Module):
         self.in_proj = Dense(self.source_dim, h, ("source_embed", "hyper_embed"), rngs=rngs)
         self.in_mlp_in = Dense(h, cfg.intermediate_size, ("hyper_embed", "hyper_mlp"), rngs=rngs)
         self.in_mlp_out = Dense(cfg.intermediate_size, h, ("hyper_mlp", "hyper_embed"), rngs=rngs)
-        self.in_norm = LayerNorm(h, cfg.layer_norm_eps)
+        self.in_norm = _layer_norm(cfg)
         self.positions = param(_normal(rngs, (cfg.surface_maxlen, h)), ("surface", "hyper_embed"))
         self.blocks = nnx.List([Block(cfg, rngs=rngs) for _ in range(cfg.num_layers)])
-        self.final_norm = LayerNorm(h, cfg.layer_norm_eps)
+        self.final_norm = _layer_norm(cfg)
         d = self.embed_dim
         self.head_in = Dense(h, d, ("hyper_embed", "embed"), rngs=rngs)
         self.out_scale_in = param(jnp.ones((d,), jnp.float32), ("embed",))

@@ -66,5 +66,6 @@ def make_optimizer(cfg: OptimConfig) -> optax.GradientTransformation:
             mask=decay_mask,
         ),
     )
-    # max_consecutive_errors large: `zett.hypernet.train` decides when to stop, with a clear message
+    # max_consecutive_errors large: the loop (`zett.training.run_loop`) decides when to stop, with a
+    # clear message
     return optax.apply_if_finite(inner, max_consecutive_errors=1 << 30)

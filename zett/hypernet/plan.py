@@ -1,19 +1,45 @@
-"""Per-device memory of a training run on a mesh, by abstract evaluation (no weights, no devices)."""
+"""Per-device memory of a training run on a mesh, by abstract evaluation (no weights, no devices):
+parameters and optimizer state from the shapes and logical axes of the abstract modules, activations
+from the traced train step itself (`zett.parallel.memory.peak_bytes`: every intermediate of the
+forward, backward and update, live from where it is made to its last use).
+
+`compiled_memory` compiles the very same step for a real mesh (e.g. 8 CPU devices) without
+allocating it, and reads XLA's own figures: benchmarks/plan_vs_compiled.py and tests/hypernet/
+test_plan.py hold the two side by side."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
+from jax.sharding import Mesh
 
-from zett.hypernet.model import Hypernet
+from zett.hypernet.batch import Batch
+from zett.hypernet.config import HypernetConfig
+from zett.hypernet.model import Frozen, Hypernet
+from zett.hypernet.optim import make_optimizer
 from zett.hypernet.train_config import TrainConfig
-from zett.parallel.mesh import MESH_AXES, logical_to_spec
+from zett.parallel.memory import peak_bytes
+from zett.parallel.mesh import MESH_AXES, batch_field_sharding, logical_to_spec, state_shardings
+from zett.sampling.batch import STEP_FIELDS, TEXT_FIELDS
 
 GiB = 1024**3
+
+# what the train step reads: [batch, block] text rows, [k, ...] subset rows
+_FIELD_SHAPES = {
+    "input_ids": ("text", jnp.int32),
+    "attention_mask": ("text", jnp.int32),
+    "labels": ("text", jnp.int32),
+    "n_bytes": ("rows", jnp.int32),
+    "surface_ids": ("surface", jnp.int32),
+    "surface_lengths": ("subset", jnp.int32),
+    "special_source_ids": ("subset", jnp.int32),
+    "source_ids": ("subset", jnp.int32),
+    "vocab_mask": ("subset", jnp.bool_),
+}
 
 
 @dataclass
@@ -33,6 +59,9 @@ class MemoryPlan:
     @property
     def per_device_bytes(self) -> float:
         return sum(r.per_device_bytes for r in self.rows)
+
+    def row(self, component: str) -> PlanRow:
+        return next(r for r in self.rows if r.component == component)
 
     def to_dict(self) -> dict:
         return {
@@ -54,6 +83,142 @@ def parse_mesh(text: str) -> dict[str, int]:
     return {a: sizes.get(a, 1) for a in MESH_AXES}
 
 
+@dataclass(frozen=True)
+class AbstractRun:
+    """The modules and batch of a run as shapes only (`jax.ShapeDtypeStruct` values)."""
+
+    base: nnx.Module
+    hypernet: Hypernet
+    optimizer: nnx.Optimizer
+    batch: Batch
+
+
+def resolved_hypernet(cfg: TrainConfig) -> HypernetConfig:
+    """The hypernet config training builds (`zett.hypernet.train.build_hypernet`) for `cfg.model`."""
+    mcfg = _model(cfg)
+    return replace(
+        cfg.hypernet,
+        predict_output_embeddings=not mcfg.tie_word_embeddings,
+        surface_maxlen=cfg.collator.surface_maxlen,
+        predict_bias=mcfg.is_encoder,
+    )
+
+
+def abstract_run(cfg: TrainConfig) -> AbstractRun:
+    """Base model, hypernet, optimizer and a batch of `cfg`, evaluated abstractly (no memory)."""
+    from zett.models.registry import model_class
+
+    mcfg, hcfg = _model(cfg), resolved_hypernet(cfg)
+
+    def build():
+        base = model_class(mcfg)(mcfg, rngs=nnx.Rngs(0))
+        rows = (mcfg.vocab_size, mcfg.hidden_size)
+        out = None if mcfg.tie_word_embeddings else jnp.zeros(rows)
+        bias = jnp.zeros(rows[0]) if hcfg.predict_bias else None
+        hyper = Hypernet(hcfg, jnp.zeros(rows), out, bias, rngs=nnx.Rngs(0))
+        return base, hyper, nnx.Optimizer(hyper, make_optimizer(cfg.optim), wrt=nnx.Param)
+
+    base, hyper, optimizer = nnx.eval_shape(build)
+    return AbstractRun(base, hyper, optimizer, _abstract_batch(cfg))
+
+
+def _model(cfg: TrainConfig):
+    if cfg.model is None:
+        raise ValueError("zett plan needs `model:` (the base model's architecture) in the config")
+    return cfg.model
+
+
+def with_model(cfg: TrainConfig) -> TrainConfig:
+    """`cfg` with its base model's architecture filled in where training derives it: the "tiny"
+    random decoder takes its vocabulary from the source tokenizer."""
+    if cfg.model is not None or cfg.base_model != "tiny" or cfg.source_tokenizer is None:
+        return cfg
+    from zett.assets import resolve
+    from zett.models.decoder import tiny_config
+    from zett.tokenization import load_tokenizer
+
+    tok = load_tokenizer(resolve(cfg.source_tokenizer))
+    return replace(
+        cfg, model=tiny_config(vocab_size=tok.tokenizer.get_vocab_size(with_added_tokens=True))
+    )
+
+
+def _subset_size(cfg: TrainConfig) -> int:
+    c = cfg.collator
+    if c.n_subsample is not None:
+        return c.n_subsample
+    s = c.sampler
+    return s.vocab_size if s.vocab_size_dist == "fixed" else s.vocab_size_max
+
+
+def _abstract_batch(cfg: TrainConfig) -> Batch:
+    c = cfg.collator
+    dims = {
+        "text": (c.batch_size, c.block_size),
+        "rows": (c.batch_size,),
+        "surface": (_subset_size(cfg), c.surface_maxlen),
+        "subset": (_subset_size(cfg),),
+    }
+    fields = {n: jax.ShapeDtypeStruct(dims[kind], dt) for n, (kind, dt) in _FIELD_SHAPES.items()}
+    return Batch(**{n: fields[n] for n in STEP_FIELDS})
+
+
+def _step(graphs, states, batch: Batch, aux_weight: float):
+    """The train step as a function of the modules' states (what tracing and lowering see)."""
+    from zett.hypernet.step import train_step
+
+    hyper, optimizer, base = (nnx.merge(g, s) for g, s in zip(graphs, states))
+    metrics = train_step.fun(hyper, optimizer, base, batch, aux_weight, identity=False)
+    return metrics, nnx.state(hyper), nnx.state(optimizer)
+
+
+def activation_bytes(cfg: TrainConfig, mesh: dict[str, int], run: AbstractRun) -> float:
+    """Per-device peak of the train step's intermediates (activations kept for the backward pass,
+    gradients, the update's temporaries): the traced step walked in program order. A value whose
+    leading axis is the batch is split over data × fsdp, one whose leading axis is the vocabulary
+    subset over every device (the "batch" / "hyper_tokens" rules), one shaped like a parameter
+    (its gradient, its update, a cast of it) like that parameter, and is gathered whole where a
+    matmul reads it (fsdp); the rest is whole on every device."""
+    c, mcfg = cfg.collator, _model(cfg)
+    rules = cfg.mesh.rules
+    like_param = {
+        shape: _shard_factor(shape, axes, rules, mesh)
+        for module in (run.base, run.hypernet, run.optimizer)
+        for shape, _, axes in _variables(module, nnx.Variable)
+    }
+    k = _subset_size(cfg)
+    n_dev = int(np.prod(list(mesh.values())))
+    data_par = _divisor(c.batch_size, mesh["data"] * mesh["fsdp"])
+    model_dims = {mcfg.intermediate_size, mcfg.num_attention_heads, k}
+
+    def size(shape: tuple[int, ...], dtype) -> float:
+        n = float(np.prod(shape, dtype=np.float64)) * np.dtype(dtype).itemsize
+        if not shape:
+            return n
+        if shape[0] == k:
+            return n / _divisor(k, n_dev)
+        if shape[0] == c.batch_size:
+            split = data_par
+            if mesh["model"] > 1 and any(d in model_dims for d in shape[1:]):
+                split *= mesh["model"]
+            return n / split
+        return n / like_param.get(shape, 1)
+
+    def gathered(shape: tuple[int, ...], dtype) -> float:
+        """A sharded parameter read by a matmul is gathered whole on every device."""
+        factor = like_param.get(shape, 1) if shape and shape[0] not in (k, c.batch_size) else 1
+        return float(np.prod(shape, dtype=np.float64)) * np.dtype(dtype).itemsize * (1 - 1 / factor)
+
+    graphs, states = zip(*(nnx.split(m) for m in (run.hypernet, run.optimizer, run.base)))
+    jaxpr = jax.make_jaxpr(lambda s, b: _step(graphs, s, b, cfg.aux_weight))(states, run.batch)
+    return peak_bytes(jaxpr.jaxpr, size, gathered)
+
+
+def _divisor(n: int, parts: int) -> int:
+    """`parts` when it divides `n` (the dimension is sharded), else 1 (it stays replicated)."""
+    return parts if parts > 1 and n % parts == 0 else 1
+
+
 def _shard_factor(shape: tuple[int, ...], axes, rules, mesh: dict[str, int]) -> int:
     spec = logical_to_spec(axes, rules)
     factor = 1
@@ -65,11 +230,9 @@ def _shard_factor(shape: tuple[int, ...], axes, rules, mesh: dict[str, int]) -> 
     return factor
 
 
-def _variables(
-    abstract: nnx.Module, var_type
-) -> list[tuple[tuple[int, ...], jnp.dtype, tuple | None]]:
+def _variables(module: nnx.Module, var_type) -> list[tuple[tuple[int, ...], jnp.dtype, tuple]]:
     out = []
-    for _, var in nnx.state(abstract, var_type).flat_state():
+    for _, var in nnx.state(module, var_type).flat_state():
         value = var.get_value()
         out.append(
             (tuple(value.shape), jnp.dtype(value.dtype), var.get_metadata().get("out_sharding"))
@@ -77,105 +240,129 @@ def _variables(
     return out
 
 
-def _row(
-    name: str, variables, rules, mesh, bytes_per: int | None = None, copies: int = 1, note: str = ""
-) -> PlanRow:
+def _row(name: str, variables, rules, mesh, copies: int = 1, note: str = "") -> PlanRow:
     n = sum(int(np.prod(s)) for s, _, _ in variables)
     total = per_dev = 0.0
     for shape, dtype, axes in variables:
-        nbytes = int(np.prod(shape)) * (bytes_per or dtype.itemsize) * copies
+        nbytes = int(np.prod(shape)) * dtype.itemsize * copies
         total += nbytes
         per_dev += nbytes / _shard_factor(shape, axes, rules, mesh)
     return PlanRow(name, n, int(total), per_dev, note)
 
 
-def plan_memory(cfg: TrainConfig, mesh: dict[str, int]) -> MemoryPlan:
-    """Frozen base model (compute dtype, no optimizer), hypernet (fp32 + AdamW moments), and an
-    analytic estimate of activations for one step (base forward+backward, logits, hypernet)."""
-    if cfg.model is None:
-        raise ValueError("zett plan needs `model:` (the base model's architecture) in the config")
-    from zett.models.registry import abstract_model
-
-    mcfg = cfg.model
-    base = abstract_model(mcfg)
+def plan_memory(cfg: TrainConfig, mesh: dict[str, int], activations: bool = True) -> MemoryPlan:
+    """Frozen base model (its parameter dtype, no optimizer), hypernet (fp32 parameters + AdamW
+    moments), its frozen source tables, the batch, and the step's activations (`activation_bytes`;
+    `activations=False` skips tracing the step)."""
+    cfg = with_model(cfg)
+    mcfg = _model(cfg)
     rules = cfg.mesh.rules
+    run = abstract_run(cfg)
     plan = MemoryPlan(mesh=mesh)
-    compute_bytes = jnp.dtype(mcfg.dtype).itemsize
     plan.rows.append(
         _row(
             "base model (frozen)",
-            _variables(base, nnx.Param),
+            _variables(run.base, nnx.Param),
             rules,
             mesh,
-            compute_bytes,
-            note=f"{mcfg.dtype}, no gradients or optimizer state",
+            note=f"{mcfg.param_dtype}, no gradients or optimizer state",
         )
     )
-    d = mcfg.hidden_size
-    hcfg = cfg.hypernet
-    untied = hcfg.predict_output_embeddings
-    src = jax.ShapeDtypeStruct((mcfg.vocab_size, d), jnp.float32)
-    hyper = nnx.eval_shape(
-        lambda s: Hypernet(
-            hcfg, jnp.zeros(s.shape), jnp.zeros(s.shape) if untied else None, rngs=nnx.Rngs(0)
-        ),
-        src,
-    )
-    hvars = _variables(hyper, nnx.Param)
-    plan.rows.append(_row("hypernet params", hvars, rules, mesh, 4, note="fp32"))
+    hvars = _variables(run.hypernet, nnx.Param)
+    plan.rows.append(_row("hypernet params", hvars, rules, mesh, note="fp32"))
+    opt_vars = [v for v in _variables(run.optimizer, nnx.Variable) if len(v[0])]
     plan.rows.append(
-        _row("optimizer state", hvars, rules, mesh, 4, copies=2, note="AdamW mu + nu, fp32")
+        _row("optimizer state", opt_vars, rules, mesh, note="AdamW mu + nu, fp32 (+ step count)")
     )
-    from zett.hypernet.model import Frozen
-
     plan.rows.append(
         _row(
             "source tables (frozen)",
-            _variables(hyper, Frozen),
+            _variables(run.hypernet, Frozen),
             rules,
             mesh,
-            4,
             note="fp32, rows over fsdp",
         )
     )
-    col = cfg.collator
-    data_par = mesh["data"] * mesh["fsdp"]
-    b = max(col.batch_size // data_par, 1)
-    t = col.block_size
-    k = col.n_subsample or cfg.collator.sampler.vocab_size
-    h_heads = mcfg.num_attention_heads
-    per_layer = (
-        b * t * (8 * d + 3 * mcfg.intermediate_size) * compute_bytes
-        + b * h_heads * t * t * compute_bytes
-    )
-    act_base = per_layer * mcfg.num_hidden_layers / max(mesh["model"], 1)
-    act_logits = b * t * k * 4 * 3 / max(mesh["model"], 1)
-    hh = hcfg.hidden_size
-    # the subset's tokens are independent rows: they shard over every device ("hyper_tokens" rule)
-    hyper_bytes = jnp.dtype(hcfg.dtype).itemsize
-    act_hyper = (
-        k
-        * hcfg.surface_maxlen
-        * (12 * hh + 2 * hcfg.intermediate_size)
-        * hyper_bytes
-        * (hcfg.num_layers + 1)
-    )
-    act_hyper /= int(np.prod(list(mesh.values())))
+    n_dev = int(np.prod(list(mesh.values())))
+    batch_dev = 0.0
+    for name in STEP_FIELDS:
+        value = getattr(run.batch, name)
+        nbytes = int(np.prod(value.shape)) * np.dtype(value.dtype).itemsize
+        split = mesh["data"] * mesh["fsdp"] if name in TEXT_FIELDS else n_dev
+        batch_dev += nbytes / _divisor(value.shape[0], split)
+    c = cfg.collator
+    k = _subset_size(cfg)
     plan.rows.append(
-        PlanRow(
-            "activations: base model", 0, 0, act_base, f"estimate, batch {b}/device × {t} tokens"
+        PlanRow("batch", 0, 0, batch_dev, f"{c.batch_size} × {c.block_size} tokens, subset k={k}")
+    )
+    if activations:
+        plan.rows.append(
+            PlanRow(
+                "activations",
+                0,
+                0,
+                activation_bytes(cfg, mesh, run),
+                "peak of the traced step (saved for backward, gradients, update)",
+            )
         )
-    )
-    plan.rows.append(
-        PlanRow("activations: logits", 0, 0, act_logits, f"estimate, fp32 over subset k={k}")
-    )
-    plan.rows.append(
-        PlanRow(
-            "activations: hypernet",
-            0,
-            0,
-            act_hyper,
-            f"estimate, {k} tokens × {hcfg.surface_maxlen} pieces",
-        )
-    )
     return plan
+
+
+@dataclass(frozen=True)
+class CompiledMemory:
+    """XLA's per-device figures for the compiled train step (bytes): `arguments` (parameters,
+    optimizer state, batch), `temp` (everything the step allocates beyond its arguments and
+    results), and the arguments of the same step without the optimizer (`arguments_no_optimizer`:
+    the forward/eval step's), which splits the arguments into parameters and optimizer state."""
+
+    arguments: int
+    outputs: int
+    aliased: int
+    temp: int
+    arguments_no_optimizer: int
+
+
+def compiled_memory(cfg: TrainConfig, mesh: Mesh) -> CompiledMemory:
+    """Compiles the train step of `cfg` for `mesh` (devices must exist; nothing is allocated) and
+    reads `memory_analysis()`."""
+    from zett.hypernet.step import eval_step, train_step
+
+    cfg = with_model(cfg)
+    run = abstract_run(cfg)
+    rules = cfg.mesh.rules
+    for module in (run.base, run.hypernet, run.optimizer):
+        _place_abstract(module, mesh, rules)
+    batch = Batch(
+        **{
+            n: jax.ShapeDtypeStruct(
+                getattr(run.batch, n).shape,
+                getattr(run.batch, n).dtype,
+                sharding=batch_field_sharding(n, getattr(run.batch, n).shape, mesh, rules),
+            )
+            for n in STEP_FIELDS
+        }
+    )
+    train = train_step.lower(run.hypernet, run.optimizer, run.base, batch, cfg.aux_weight)
+    stats = train.compile().memory_analysis()
+    forward = eval_step.lower(run.hypernet, run.base, batch).compile().memory_analysis()
+    return CompiledMemory(
+        arguments=int(stats.argument_size_in_bytes),
+        outputs=int(stats.output_size_in_bytes),
+        aliased=int(stats.alias_size_in_bytes),
+        temp=int(stats.temp_size_in_bytes),
+        arguments_no_optimizer=int(forward.argument_size_in_bytes),
+    )
+
+
+def _place_abstract(module: nnx.Module, mesh: Mesh, rules) -> None:
+    """Gives every abstract variable of `module` the sharding its logical axes ask for on `mesh`."""
+    state = nnx.state(module)
+    shardings = state_shardings(state, mesh, rules)
+
+    def place(var, sharding):
+        value = var.get_value()
+        var.set_value(jax.ShapeDtypeStruct(value.shape, value.dtype, sharding=sharding))
+        return var
+
+    jax.tree.map(place, state, shardings, is_leaf=lambda x: isinstance(x, nnx.Variable))
+    nnx.update(module, state)

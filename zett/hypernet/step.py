@@ -10,14 +10,14 @@ import jax.numpy as jnp
 import optax
 from flax import nnx
 
-from zett.hypernet.batch import HypernetBatch
+from zett.hypernet.batch import Batch
 from zett.hypernet.losses import aux_loss, lm_nll, predicted_tables
 from zett.hypernet.model import Hypernet
 
 LOG2 = math.log(2.0)
 
 
-def _loss(hypernet: Hypernet, base_model, batch: HypernetBatch, aux_weight: float, identity: bool):
+def _loss(hypernet: Hypernet, base_model, batch: Batch, aux_weight: float, identity: bool):
     e_in, e_out, bias = predicted_tables(hypernet, batch)
     aux = aux_loss(hypernet, e_in, e_out, batch)
     if identity:
@@ -33,7 +33,7 @@ def train_step(
     hypernet: Hypernet,
     optimizer: nnx.Optimizer,
     base_model,
-    batch: HypernetBatch,
+    batch: Batch,
     aux_weight: float = 0.5,
     identity: bool = False,
 ) -> dict[str, jax.Array]:
@@ -51,7 +51,7 @@ def train_step(
 
 
 @nnx.jit
-def eval_step(hypernet: Hypernet, base_model, batch: HypernetBatch) -> dict[str, jax.Array]:
+def eval_step(hypernet: Hypernet, base_model, batch: Batch) -> dict[str, jax.Array]:
     loss, metrics = _loss(hypernet, base_model, batch, 0.0, False)
     metrics["bits_per_byte"] = metrics["nll_nats"] / LOG2 / jnp.maximum(batch.n_bytes.sum(), 1)
     return metrics

@@ -1,15 +1,13 @@
 """zett.models: base language models in Flax NNX and their Hugging Face / GGUF checkpoint I/O."""
 
+from zett.checkpoint import CheckpointError
 from zett.models.api import LanguageModel, ModelOutput
 from zett.models.config import ModelConfig, UnsupportedModelError
-from zett.models.gguf_io import GGUFCheckpoint, read_gguf
 from zett.models.hf_io import load_pretrained, save_pretrained
 from zett.models.registry import build_model, config_from_hf
-from zett.models.weights import CheckpointError
 
 __all__ = [
     "CheckpointError",
-    "GGUFCheckpoint",
     "LanguageModel",
     "ModelConfig",
     "ModelOutput",
@@ -18,7 +16,6 @@ __all__ = [
     "config_from_hf",
     "generate_greedy",
     "load_pretrained",
-    "read_gguf",
     "save_pretrained",
 ]
 

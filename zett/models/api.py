@@ -11,6 +11,7 @@ import numpy as np
 from flax import nnx
 
 from zett.models.config import ModelConfig
+from zett.models.resize import resize_table
 
 # Logical axis names used on parameters and activations; `zett.parallel` maps them to mesh axes.
 # vocab: token rows; embed: model width; heads / kv_heads: attention heads; head_dim; mlp: FFN
@@ -136,8 +137,6 @@ class LanguageModel(nnx.Module):
         """Grows or shrinks the embedding (and untied head) rows; new rows from `init(old, n_new)`.
 
         Default init is the multivariate normal of the old rows (as `transformers`' resize)."""
-        from zett.models.resize import resize_table  # local: keeps api import-light
-
         old_in = np.asarray(self.get_input_embeddings())
         self.set_input_embeddings(jnp.asarray(resize_table(old_in, new_size, init, seed)))
         if not self.tied:

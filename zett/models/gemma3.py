@@ -1,4 +1,5 @@
-"""Gemma 3 text decoder (HF `Gemma3ForCausalLM`) in Flax NNX, with config and weight translation."""
+"""Gemma 3 text decoder (HF `Gemma3ForCausalLM`) in Flax NNX. HF config.json / tensor names:
+`gemma3_hf.py`."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import numpy as np
 from flax import nnx
 
 from zett.models.api import LanguageModel, param
-from zett.models.config import HF_ARCHITECTURES, ModelConfig, RopeScaling, UnsupportedModelError
+from zett.models.config import ModelConfig, UnsupportedModelError
 from zett.models.layers import (
     ACTIVATIONS,
     Attention,
@@ -22,53 +23,11 @@ from zett.models.layers import (
     position_ids_from_mask,
 )
 from zett.models.rope import check_rope_scaling, rotary_cos_sin
-from zett.models.weights import WeightRule, transpose
 
 FAMILIES = ("gemma3_text",)
 SLIDING, FULL = "sliding_attention", "full_attention"
 
-# Gemma3TextConfig defaults (transformers 5.x), used for keys a config.json leaves out.
-HF_DEFAULTS: dict[str, Any] = {
-    "vocab_size": 262_208,
-    "hidden_size": 2304,
-    "intermediate_size": 9216,
-    "num_hidden_layers": 26,
-    "num_attention_heads": 8,
-    "num_key_value_heads": 4,
-    "head_dim": 256,
-    "hidden_activation": "gelu_pytorch_tanh",
-    "max_position_embeddings": 131_072,
-    "rms_norm_eps": 1e-6,
-    "pad_token_id": 0,
-    "eos_token_id": 1,
-    "bos_token_id": 2,
-    "tie_word_embeddings": True,
-    "attention_bias": False,
-    "query_pre_attn_scalar": 256,
-    "sliding_window": 4096,
-    "final_logit_softcapping": None,
-    "attn_logit_softcapping": None,
-    "rope_theta": 1_000_000.0,
-    "rope_local_base_freq": 10_000.0,
-    "sliding_window_pattern": 6,
-}
-# HF keys that zett interprets (or that are HF bookkeeping and carry no architecture); the rest of
-# a config.json passes through `ModelConfig.extra` so an export writes it back unchanged.
-_CONSUMED = {
-    *HF_DEFAULTS,
-    "model_type", "architectures", "transformers_version", "_name_or_path", "name_or_path",
-    "rope_parameters", "rope_scaling", "layer_types", "_sliding_window_pattern",
-    "use_bidirectional_attention", "torch_dtype", "dtype", "output_hidden_states", "output_attentions",
-    "return_dict", "id2label", "label2id", "problem_type", "chunk_size_feed_forward", "is_encoder_decoder",
-}  # fmt: skip
-_RAISE_IF_TRUE = {
-    "attn_logit_softcapping": "attention logit softcapping (which transformers' Gemma3 ignores)",
-    "use_bidirectional_attention": "bidirectional (EmbeddingGemma-style) attention",
-    "attention_bias": "attention biases",
-}
-
-
-# --- config translation ------------------------------------------------------------------------
+# --- config ----------------------------------------------------------------------------------
 
 
 def default_layer_types(num_layers: int, pattern: int = 6) -> tuple[str, ...]:
@@ -76,165 +35,11 @@ def default_layer_types(num_layers: int, pattern: int = 6) -> tuple[str, ...]:
     return tuple(SLIDING if (i + 1) % pattern else FULL for i in range(num_layers))
 
 
-def _rope_from_hf(hf: dict[str, Any]) -> tuple[float, float, RopeScaling | None]:
-    """(global theta, local theta, global scaling) from `rope_parameters` (5.x) or the legacy keys."""
-    theta = float(hf.get("rope_theta", HF_DEFAULTS["rope_theta"]))
-    local_theta = float(hf.get("rope_local_base_freq", HF_DEFAULTS["rope_local_base_freq"]))
-    rp = hf.get("rope_parameters")
-    if rp and (FULL in rp or SLIDING in rp):
-        full, local = dict(rp.get(FULL) or {}), dict(rp.get(SLIDING) or {})
-    else:  # a flat dict (or legacy `rope_scaling`) describes the global layers only
-        full, local = dict(rp or hf.get("rope_scaling") or {}), {}
-    theta = float(full.pop("rope_theta", theta))
-    local_theta = float(local.pop("rope_theta", local_theta))
-    if local.get("rope_type", local.get("type", "default")) != "default":
-        raise UnsupportedModelError(
-            f"gemma3: rope scaling on sliding-window layers is not supported: {local}"
-        )
-    kind = full.pop("rope_type", full.pop("type", "default"))
-    if kind == "default":
-        return theta, local_theta, None
-    fields = set(RopeScaling.__dataclass_fields__)
-    unknown = set(full) - fields
-    if unknown:
-        raise UnsupportedModelError(f"gemma3: unsupported rope_parameters keys {sorted(unknown)}")
-    for k in ("short_factor", "long_factor"):
-        if full.get(k) is not None:
-            full[k] = tuple(full[k])
-    scaling = RopeScaling(rope_type=kind, **full)
-    return theta, local_theta, scaling
-
-
-def from_hf_config(hf: dict[str, Any]) -> ModelConfig:
-    """HF `Gemma3TextConfig` (or the text part of a multimodal `gemma3` config) → `ModelConfig`."""
-    if hf.get("model_type") == "gemma3":
-        hf = dict(hf.get("text_config") or {})
-        hf.setdefault("model_type", "gemma3_text")
-    if hf.get("model_type", "gemma3_text") != "gemma3_text":
-        raise UnsupportedModelError(
-            f"gemma3: expected model_type 'gemma3_text', got {hf.get('model_type')!r}"
-        )
-    for key, what in _RAISE_IF_TRUE.items():
-        if hf.get(key):
-            raise UnsupportedModelError(
-                f"gemma3: {what} ({key}={hf[key]!r}) is not implemented by zett"
-            )
-    get = lambda k: hf.get(k, HF_DEFAULTS.get(k))  # noqa: E731
-    # transformers' Gemma3 reads only `hidden_activation`; a legacy `hidden_act` passes through
-    # untouched
-    act = hf.get("hidden_activation") or HF_DEFAULTS["hidden_activation"]
-    if act not in ACTIVATIONS:
-        raise UnsupportedModelError(
-            f"gemma3: activation {act!r} not supported; zett has {sorted(ACTIVATIONS)}"
-        )
-    n_layers = int(get("num_hidden_layers"))
-    layer_types = hf.get("layer_types")
-    if layer_types is None:
-        pattern = hf.get("sliding_window_pattern", hf.get("_sliding_window_pattern", 6))
-        layer_types = default_layer_types(n_layers, int(pattern))
-    layer_types = tuple(layer_types)
-    bad = set(layer_types) - {SLIDING, FULL}
-    if bad or len(layer_types) != n_layers:
-        raise UnsupportedModelError(
-            f"gemma3: layer_types must list {n_layers} of {SLIDING!r}/{FULL!r}, got "
-            f"{list(layer_types)}"
-        )
-    theta, local_theta, scaling = _rope_from_hf(hf)
-    head_dim = int(get("head_dim"))
-    check_rope_scaling(scaling, head_dim)
-    extra = {k: v for k, v in hf.items() if k not in _CONSUMED}
-    eos = get("eos_token_id")
-    if isinstance(
-        eos, (list, tuple)
-    ):  # several stop ids: keep the list for export, the first as the id
-        extra["eos_token_id"] = list(eos)
-        eos = eos[0] if eos else None
-    return ModelConfig(
-        family="gemma3_text",
-        vocab_size=int(get("vocab_size")),
-        hidden_size=int(get("hidden_size")),
-        intermediate_size=int(get("intermediate_size")),
-        num_hidden_layers=n_layers,
-        num_attention_heads=int(get("num_attention_heads")),
-        num_key_value_heads=int(get("num_key_value_heads")),
-        head_dim=head_dim,
-        hidden_act=act,
-        max_position_embeddings=int(get("max_position_embeddings")),
-        rms_norm_eps=float(get("rms_norm_eps")),
-        rope_theta=theta,
-        rope_scaling=scaling,
-        tie_word_embeddings=bool(get("tie_word_embeddings")),
-        sliding_window=None if get("sliding_window") is None else int(get("sliding_window")),
-        layer_types=layer_types,
-        rope_local_base_freq=local_theta,
-        query_pre_attn_scalar=float(get("query_pre_attn_scalar")),
-        final_logit_softcapping=_opt_float(get("final_logit_softcapping")),
-        pad_token_id=get("pad_token_id"),
-        bos_token_id=get("bos_token_id"),
-        eos_token_id=eos,
-        extra=extra,
-    )
-
-
-def _opt_float(x: Any) -> float | None:
-    return None if x is None else float(x)
-
-
-def _num(x: float) -> int | float:
-    """Writes integral floats as ints (HF configs say `256`, not `256.0`)."""
-    return int(x) if float(x).is_integer() else float(x)
-
-
-def to_hf_config(config: ModelConfig) -> dict[str, Any]:
-    """`ModelConfig` → a `config.json` dict that `transformers.AutoConfig` loads as
-    `Gemma3TextConfig`."""
-    _check(config)
-    full: dict[str, Any] = {"rope_type": "default", "rope_theta": config.rope_theta}
-    if config.rope_scaling is not None:
-        s = {k: v for k, v in config.to_dict()["rope_scaling"].items() if v is not None}
-        full.update(s)
-        full["rope_theta"] = config.rope_theta
-    out: dict[str, Any] = {
-        "architectures": [HF_ARCHITECTURES["gemma3_text"]],
-        "model_type": "gemma3_text",
-        "vocab_size": config.vocab_size,
-        "hidden_size": config.hidden_size,
-        "intermediate_size": config.intermediate_size,
-        "num_hidden_layers": config.num_hidden_layers,
-        "num_attention_heads": config.num_attention_heads,
-        "num_key_value_heads": config.num_key_value_heads,
-        "head_dim": config.resolved_head_dim,
-        "hidden_activation": config.hidden_act,
-        "max_position_embeddings": config.max_position_embeddings,
-        "rms_norm_eps": config.rms_norm_eps,
-        "tie_word_embeddings": config.tie_word_embeddings,
-        "attention_bias": False,
-        "query_pre_attn_scalar": _num(_query_scalar(config)),
-        "sliding_window": config.sliding_window,
-        "layer_types": list(layer_types_of(config)),
-        "attn_logit_softcapping": None,
-        "final_logit_softcapping": config.final_logit_softcapping,
-        "use_bidirectional_attention": False,
-        "rope_parameters": {
-            FULL: full,
-            SLIDING: {"rope_type": "default", "rope_theta": config.rope_local_base_freq},
-        },
-        # transformers 4.x reads these instead of rope_parameters
-        "rope_theta": config.rope_theta,
-        "rope_local_base_freq": config.rope_local_base_freq,
-        "pad_token_id": config.pad_token_id,
-        "bos_token_id": config.bos_token_id,
-        "eos_token_id": config.eos_token_id,
-    }
-    out.update(config.extra)
-    return out
-
-
 def layer_types_of(config: ModelConfig) -> tuple[str, ...]:
     return config.layer_types or default_layer_types(config.num_hidden_layers)
 
 
-def _query_scalar(config: ModelConfig) -> float:
+def query_scalar(config: ModelConfig) -> float:
     return (
         config.query_pre_attn_scalar
         if config.query_pre_attn_scalar is not None
@@ -242,7 +47,7 @@ def _query_scalar(config: ModelConfig) -> float:
     )
 
 
-def _check(config: ModelConfig) -> None:
+def check_config(config: ModelConfig) -> None:
     if config.family not in FAMILIES:
         raise UnsupportedModelError(
             f"gemma3 module handles {FAMILIES}, got family {config.family!r}"
@@ -320,7 +125,7 @@ class DecoderLayer(nnx.Module):
             qk_norm=True,
             norm_eps=c.rms_norm_eps,
             norm_offset=1.0,
-            scale=_query_scalar(c) ** -0.5,
+            scale=query_scalar(c) ** -0.5,
             sliding_window=c.sliding_window if layer_type == SLIDING else None,
             dtype=dt,
             param_dtype=pd,
@@ -372,7 +177,7 @@ class Gemma3(LanguageModel):
         unless `generate` passes them; pass `position_ids` explicitly to reproduce that)."""
 
     def __init__(self, config: ModelConfig, *, rngs: nnx.Rngs):
-        _check(config)
+        check_config(config)
         self.config = config
         c = config
         self.dtype = jnp.dtype(c.dtype)
@@ -482,67 +287,3 @@ class Gemma3(LanguageModel):
 
 
 MODEL_CLASS = Gemma3
-
-
-# --- weights
-# ---------------------------------------------------------------------------------------
-
-
-def ignored_tensors(config: ModelConfig) -> tuple[str, ...]:
-    """A tied model's `lm_head.weight` (a torch `state_dict` lists it; `save_pretrained` drops it)
-    duplicates the embedding table."""
-    return (r"lm_head\.weight",) if config.tie_word_embeddings else ()
-
-
-def _to_heads_in(heads: int, head_dim: int, w: np.ndarray) -> np.ndarray:
-    """HF [heads * head_dim, embed] → [embed, heads, head_dim]."""
-    return np.ascontiguousarray(w.T.reshape(w.shape[1], heads, head_dim))
-
-
-def _from_heads_in(k: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(k.reshape(k.shape[0], -1).T)
-
-
-def _to_heads_out(heads: int, head_dim: int, w: np.ndarray) -> np.ndarray:
-    """HF o_proj [embed, heads * head_dim] → [heads, head_dim, embed]."""
-    return np.ascontiguousarray(w.T.reshape(heads, head_dim, w.shape[0]))
-
-
-def _from_heads_out(k: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(k.reshape(-1, k.shape[-1]).T)
-
-
-def weight_rules(config: ModelConfig) -> list[WeightRule]:
-    """HF `Gemma3ForCausalLM` safetensors names ↔ NNX paths (tied checkpoints carry no
-    `lm_head.weight`)."""
-    d, h, kv = config.resolved_head_dim, config.num_attention_heads, config.num_key_value_heads
-    L = r"model\.layers\.(\d+)\."
-    to_q, to_kv, to_o = (
-        partial(_to_heads_in, h, d),
-        partial(_to_heads_in, kv, d),
-        partial(_to_heads_out, h, d),
-    )
-    rules = [
-        WeightRule(r"model\.embed_tokens\.weight", "embed_tokens.embedding"),
-        WeightRule(r"model\.norm\.weight", "norm.weight"),
-        WeightRule(L + r"self_attn\.q_proj\.weight", "layers.{0}.self_attn.q_proj", to_q, _from_heads_in),
-        WeightRule(L + r"self_attn\.k_proj\.weight", "layers.{0}.self_attn.k_proj", to_kv, _from_heads_in),
-        WeightRule(L + r"self_attn\.v_proj\.weight", "layers.{0}.self_attn.v_proj", to_kv, _from_heads_in),
-        WeightRule(L + r"self_attn\.o_proj\.weight", "layers.{0}.self_attn.o_proj", to_o, _from_heads_out),
-        WeightRule(L + r"self_attn\.q_norm\.weight", "layers.{0}.self_attn.q_norm.weight"),
-        WeightRule(L + r"self_attn\.k_norm\.weight", "layers.{0}.self_attn.k_norm.weight"),
-        WeightRule(L + r"mlp\.gate_proj\.weight", "layers.{0}.mlp.gate_proj", transpose, transpose),
-        WeightRule(L + r"mlp\.up_proj\.weight", "layers.{0}.mlp.up_proj", transpose, transpose),
-        WeightRule(L + r"mlp\.down_proj\.weight", "layers.{0}.mlp.down_proj", transpose, transpose),
-    ]  # fmt: skip
-    norms = (
-        "input_layernorm",
-        "post_attention_layernorm",
-        "pre_feedforward_layernorm",
-        "post_feedforward_layernorm",
-    )
-    for norm in norms:
-        rules.append(WeightRule(L + norm + r"\.weight", f"layers.{{0}}.{norm}.weight"))
-    if not config.tie_word_embeddings:
-        rules.append(WeightRule(r"lm_head\.weight", "lm_head"))
-    return rules

@@ -1,5 +1,5 @@
-"""Dispatch from a family name or HF `model_type` to the module that implements it (imported
-lazily)."""
+"""Dispatch from a family name or HF `model_type` to the modules that implement it (imported
+lazily): the model module (`decoder.py`, ...) and its Hugging Face translation (`llama_hf.py`, ...)."""
 
 from __future__ import annotations
 
@@ -19,11 +19,18 @@ from zett.models.config import (
 )
 from zett.models.weights import WeightRule
 
-# family module → the ModelConfig.family values it implements (see the family contract)
+# family module → the ModelConfig.family values it implements (`MODEL_CLASS`, `tiny_config`)
 FAMILY_MODULES: dict[str, tuple[str, ...]] = {
     "zett.models.decoder": DECODER_FAMILIES,
     "zett.models.gemma3": GEMMA_FAMILIES,
     "zett.models.encoder": ENCODER_FAMILIES,
+}
+# family module → its HF translation (`from_hf_config`, `to_hf_config`, `weight_rules`,
+# `ignored_tensors`)
+HF_MODULES: dict[str, str] = {
+    "zett.models.decoder": "zett.models.llama_hf",
+    "zett.models.gemma3": "zett.models.gemma3_hf",
+    "zett.models.encoder": "zett.models.bert_hf",
 }
 # HF config.json `model_type` → ModelConfig.family
 HF_MODEL_TYPES: dict[str, str] = {
@@ -61,6 +68,13 @@ def family_module(family: str) -> ModuleType:
         ) from None
 
 
+def hf_module(family: str) -> ModuleType:
+    """The HF config / tensor-name translation of `family` (after its model module, which it
+    imports)."""
+    family_module(family)
+    return importlib.import_module(HF_MODULES[module_name_for(family)])
+
+
 def available_families() -> tuple[str, ...]:
     """Families whose module is importable now."""
     out: list[str] = []
@@ -84,19 +98,16 @@ def config_from_hf(hf_config: dict[str, Any]) -> ModelConfig:
             f"supported; "
             f"zett supports {sorted(HF_MODEL_TYPES)}"
         )
-    return family_module(HF_MODEL_TYPES[model_type]).from_hf_config(hf_config)
+    return hf_module(HF_MODEL_TYPES[model_type]).from_hf_config(hf_config)
 
 
 def hf_config_from(config: ModelConfig) -> dict[str, Any]:
     """ModelConfig → a config.json dict that `transformers.AutoConfig` loads."""
-    return family_module(config.family).to_hf_config(config)
+    return hf_module(config.family).to_hf_config(config)
 
 
 def model_class(config: ModelConfig) -> type[LanguageModel]:
-    module = family_module(config.family)
-    if hasattr(module, "model_class"):
-        return module.model_class(config)
-    return module.MODEL_CLASS
+    return family_module(config.family).MODEL_CLASS
 
 
 def build_model(config: ModelConfig, seed: int = 0) -> LanguageModel:
@@ -112,13 +123,12 @@ def abstract_model(config: ModelConfig) -> LanguageModel:
 
 
 def rules_for(config: ModelConfig) -> list[WeightRule]:
-    return family_module(config.family).weight_rules(config)
+    return hf_module(config.family).weight_rules(config)
 
 
 def ignored_for(config: ModelConfig) -> tuple[str, ...]:
     """Regexes of HF tensors the family drops on load (buffers, duplicates of tied weights, ...)."""
-    fn = getattr(family_module(config.family), "ignored_tensors", None)
-    return tuple(fn(config)) if fn is not None else ()
+    return tuple(hf_module(config.family).ignored_tensors(config))
 
 
 def tiny_config(family: str, **overrides: Any) -> ModelConfig:

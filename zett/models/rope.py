@@ -1,5 +1,5 @@
 """Rotary position embeddings with the Hugging Face scaling variants: default, linear, dynamic, yarn,
-llama3, longrope.
+llama3, longrope; and the one translation of HF's rope config keys to `RopeScaling` and back.
 
 Frequencies follow `transformers.modeling_rope_utils` exactly. What only depends on the config is
 computed once in numpy (float64, cast to float32); `dynamic` and `longrope` also depend on the
@@ -11,6 +11,8 @@ Layout: `cos`/`sin` are [batch, seq, head_dim] with the half-frequencies repeate
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -50,6 +52,92 @@ def check_rope_scaling(scaling: RopeScaling | None, head_dim: int) -> None:
                     f"longrope {name} must have head_dim // 2 = {head_dim // 2} entries, "
                     f"got {None if f is None else len(f)}"
                 )
+
+
+# Keys of one HF rope dict (`rope_parameters`, or legacy `rope_scaling`) that zett understands.
+HF_ROPE_KEYS = {
+    "rope_type", "type", "rope_theta", "factor", "original_max_position_embeddings", "low_freq_factor",
+    "high_freq_factor", "beta_fast", "beta_slow", "mscale", "mscale_all_dim", "truncate", "attention_factor",
+    "short_factor", "long_factor", "partial_rotary_factor",
+}  # fmt: skip
+_SCALING_KEYS = (
+    "factor", "original_max_position_embeddings", "low_freq_factor", "high_freq_factor", "beta_fast",
+    "beta_slow", "mscale", "mscale_all_dim", "truncate", "attention_factor",
+)  # fmt: skip
+
+
+def rope_from_hf(
+    rope: Mapping[str, Any],
+    top: Mapping[str, Any],
+    *,
+    theta: float,
+    max_position_embeddings: int,
+    what: str,
+) -> tuple[float, RopeScaling | None]:
+    """(theta, scaling) from one flat HF rope dict: transformers 5 `rope_parameters` or legacy
+    `rope_scaling` (`type` or `rope_type`; default, linear, dynamic, yarn, llama3, longrope).
+
+    `top` is the config's top level, where older configs keep `partial_rotary_factor` and
+    `original_max_position_embeddings`; `theta` is used when the dict has no `rope_theta`. Raises
+    `UnsupportedModelError` naming `what` for nested (per-layer-type) dicts, unknown keys and partial
+    rotary. A missing `original_max_position_embeddings` for llama3/yarn/longrope defaults to
+    `max_position_embeddings`, as HF's standardisation does."""
+    if not isinstance(rope, Mapping):
+        raise UnsupportedModelError(f"{what}: rope parameters must be a mapping, got {rope!r}")
+    if any(isinstance(v, Mapping) for v in rope.values()):
+        raise UnsupportedModelError(
+            f"{what}: per-layer-type rope parameters are not supported: {sorted(rope)}"
+        )
+    unknown = set(rope) - HF_ROPE_KEYS
+    if unknown:
+        raise UnsupportedModelError(f"{what}: unsupported rope parameter(s) {sorted(unknown)}")
+    partial = rope.get("partial_rotary_factor", top.get("partial_rotary_factor", 1.0))
+    if partial not in (None, 1, 1.0):
+        raise UnsupportedModelError(f"{what}: partial_rotary_factor={partial} is not supported")
+    theta = float(rope.get("rope_theta", theta))
+    kind = rope.get("rope_type", rope.get("type", "default"))
+    if kind == "default":
+        return theta, None
+
+    def opt(key: str, cast: Any = float) -> Any:
+        value = rope.get(key)
+        return None if value is None else cast(value)
+
+    orig = top.get("original_max_position_embeddings", rope.get("original_max_position_embeddings"))
+    if orig is None and kind in ("llama3", "yarn", "longrope"):
+        orig = max_position_embeddings
+    scaling = RopeScaling(
+        rope_type=kind,
+        factor=opt("factor") if kind in ("yarn", "longrope") else float(rope.get("factor", 1.0)),
+        original_max_position_embeddings=None if orig is None else int(orig),
+        low_freq_factor=opt("low_freq_factor"),
+        high_freq_factor=opt("high_freq_factor"),
+        beta_fast=opt("beta_fast"),
+        beta_slow=opt("beta_slow"),
+        mscale=opt("mscale"),
+        mscale_all_dim=opt("mscale_all_dim"),
+        truncate=opt("truncate", bool),
+        attention_factor=opt("attention_factor"),
+        short_factor=opt("short_factor", lambda v: tuple(float(x) for x in v)),
+        long_factor=opt("long_factor", lambda v: tuple(float(x) for x in v)),
+    )
+    return theta, scaling
+
+
+def rope_to_hf(theta: float, scaling: RopeScaling | None) -> dict[str, Any]:
+    """The inverse of `rope_from_hf`: one flat transformers 5 `rope_parameters` dict."""
+    out: dict[str, Any] = {"rope_type": "default", "rope_theta": theta}
+    if scaling is None or scaling.rope_type == "default":
+        return out
+    out["rope_type"] = scaling.rope_type
+    for key in _SCALING_KEYS:
+        value = getattr(scaling, key)
+        if value is not None:
+            out[key] = value
+    for key in ("short_factor", "long_factor"):
+        if getattr(scaling, key) is not None:
+            out[key] = list(getattr(scaling, key))
+    return out
 
 
 def _base_inv_freq(head_dim: int, theta: float) -> np.ndarray:

@@ -10,11 +10,9 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from zett.checkpoint.errors import CheckpointError
+
 Transform = Callable[[np.ndarray], np.ndarray]
-
-
-class CheckpointError(ValueError):
-    """A checkpoint cannot be loaded: missing/unexpected/ill-shaped tensor, corrupt file, ..."""
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """Scale-out: device meshes, logical-axis sharding rules, multi-host start-up."""
 
+from zett.parallel.collectives import allgather_bytes
 from zett.parallel.distributed import DistributedConfig, initialize_distributed
 from zett.parallel.mesh import (
     DEFAULT_RULES,
@@ -9,6 +10,7 @@ from zett.parallel.mesh import (
     batch_sharding,
     logical_to_spec,
     make_mesh,
+    replicated_copy,
     shard_batch,
     shard_state,
     state_shardings,
@@ -19,11 +21,13 @@ __all__ = [
     "TEXT_FIELDS",
     "DistributedConfig",
     "MeshConfig",
+    "allgather_bytes",
     "batch_field_sharding",
     "batch_sharding",
     "initialize_distributed",
     "logical_to_spec",
     "make_mesh",
+    "replicated_copy",
     "shard_batch",
     "shard_state",
     "state_shardings",

@@ -7,7 +7,10 @@ from dataclasses import dataclass
 import jax
 import numpy as np
 from flax import nnx
+from jax.experimental import mesh_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from zett.sampling.batch import TEXT_FIELDS  # batch-major; the rest are vocabulary-subset rows
 
 MESH_AXES = ("data", "fsdp", "model")
 
@@ -31,12 +34,26 @@ DEFAULT_RULES: tuple[tuple[str, tuple[str, ...] | str | None], ...] = (
 
 @dataclass(frozen=True)
 class MeshConfig:
-    """Mesh shape; -1 on one axis means "all remaining devices"."""
+    """Mesh shape; -1 on one axis means "all remaining devices".
+
+    `dcn_*`: over how many groups of processes (hosts) an axis is spread, the rest of it lying
+    within each host (its size counts both: data=4, dcn_data=2 is 2 hosts × 2 devices). All 1 (the
+    default): devices in `jax.devices()` order (topology-aware on TPU), so processes fill the
+    outermost axes first — data, then fsdp. Set them to put an inner axis across hosts, e.g.
+    fsdp × model with `dcn_model=2` shards the model axis over two hosts; their product must be
+    the number of processes."""
 
     data: int = -1
     fsdp: int = 1
     model: int = 1
     rules: tuple[tuple[str, tuple[str, ...] | str | None], ...] = DEFAULT_RULES
+    dcn_data: int = 1
+    dcn_fsdp: int = 1
+    dcn_model: int = 1
+
+    @property
+    def dcn(self) -> tuple[int, int, int]:
+        return (self.dcn_data, self.dcn_fsdp, self.dcn_model)
 
     def shape(self, n_devices: int) -> tuple[int, int, int]:
         dims = [self.data, self.fsdp, self.model]
@@ -56,9 +73,25 @@ class MeshConfig:
 
 
 def make_mesh(cfg: MeshConfig = MeshConfig(), devices: list | None = None) -> Mesh:
+    return Mesh(device_grid(cfg, devices), MESH_AXES)
+
+
+def device_grid(cfg: MeshConfig, devices: list | None = None) -> np.ndarray:
+    """The [data, fsdp, model] array of devices `make_mesh` lays out (any objects with `id`,
+    `process_index`, `platform` and `device_kind` do, so a launch can be planned without
+    devices)."""
     devices = list(devices if devices is not None else jax.devices())
     shape = cfg.shape(len(devices))
-    return Mesh(np.asarray(devices).reshape(shape), MESH_AXES)
+    if cfg.dcn == (1, 1, 1):
+        return mesh_utils.create_device_mesh(shape, devices)
+    n_proc = len({d.process_index for d in devices})
+    if int(np.prod(cfg.dcn)) != n_proc or any(s % d for s, d in zip(shape, cfg.dcn)):
+        raise ValueError(
+            f"mesh.dcn_* {dict(zip(MESH_AXES, cfg.dcn))} must multiply to the {n_proc} processes "
+            f"and divide the mesh {dict(zip(MESH_AXES, shape))}"
+        )
+    per_host = tuple(s // d for s, d in zip(shape, cfg.dcn))
+    return mesh_utils.create_hybrid_device_mesh(per_host, cfg.dcn, devices, process_is_granule=True)
 
 
 def logical_to_spec(
@@ -114,34 +147,40 @@ def batch_sharding(mesh: Mesh, ndim: int, rules=DEFAULT_RULES) -> NamedSharding:
 
 
 def shard_batch(batch, mesh: Mesh, rules=DEFAULT_RULES):
-    """A `HypernetBatch` on `mesh`: text rows over the data axes, vocabulary-subset rows over every
-    device ("hyper_tokens"); dimensions the mesh does not divide stay replicated. With several
-    processes every one must pass the same batch (per-host batches: `zett.parallel.global_batch`).
-    """
+    """A batch (`zett.sampling.Batch`, a pytree once `zett.hypernet` is imported) on `mesh`: text
+    rows over the data axes, vocabulary-subset rows over every device ("hyper_tokens"); dimensions
+    the mesh does not divide stay replicated. With several processes every one must pass the same
+    batch (per-host batches: `zett.hypernet.global_batch`)."""
 
-    def place(name: str, value):
+    def place(path, value):
         value = np.asarray(value)
-        sharding = batch_field_sharding(name, value.shape, mesh, rules)
+        sharding = batch_field_sharding(path[-1].name, value.shape, mesh, rules)
         if jax.process_count() == 1:
             return jax.device_put(value, sharding)
         # several processes: each holds the same whole batch and fills its own devices' shards
         return jax.make_array_from_callback(value.shape, sharding, lambda index: value[index])
 
-    return type(batch)(**{k: place(k, v) for k, v in vars(batch).items()})
-
-
-TEXT_FIELDS = (
-    "input_ids",
-    "attention_mask",
-    "labels",
-    "n_bytes",
-)  # batch-major; the rest are vocabulary-subset rows
+    return jax.tree_util.tree_map_with_path(place, batch)
 
 
 def batch_field_sharding(
     name: str, shape: tuple[int, ...], mesh: Mesh, rules=DEFAULT_RULES
 ) -> NamedSharding:
-    """Where a `HypernetBatch` field lives: text rows over the data axes, subset rows over every
+    """Where a batch field lives: text rows over the data axes, subset rows over every
     device."""
     axes = ("batch" if name in TEXT_FIELDS else "hyper_tokens",) + (None,) * (len(shape) - 1)
     return NamedSharding(mesh, _spec_fits(shape, logical_to_spec(axes, rules, mesh), mesh))
+
+
+def replicated_copy(module: nnx.Module) -> nnx.Module:
+    """A copy of `module` whose every array is whole on every device of the mesh it lives on (a
+    gather; in a multi-host run every process must call it and can then read every value)."""
+    graphdef, state = nnx.split(module)
+
+    def whole(x):
+        sharding = getattr(x, "sharding", None)
+        if isinstance(sharding, NamedSharding):
+            return jax.device_put(x, NamedSharding(sharding.mesh, PartitionSpec()))
+        return x
+
+    return nnx.merge(graphdef, jax.tree.map(whole, state))

@@ -1,13 +1,14 @@
 """Tokenizer sampling: substring statistics over text batches, noisy UnigramLM tokenizers, and the
 collator."""
 
-from .collator import IGNORE, Batch, Collator
+from .batch import IGNORE, Batch
+from .collator import Collator
 from .config import CollatorConfig, SamplerConfig
-from .pipeline import BatchStream, PipelineState, make_batch
+from .pipeline import BatchStream, DataParts, Exchange, PipelineState, make_batch, make_batches
 from .pretokenize import SPLIT_PATTERN, PreTokenized, pre_tokenize
 from .sampler import TokenizerSampler
-from .substrings import SubstringStats, count_substrings
-from .texts import BibleTexts, InMemoryTexts, TextSource, batch_texts, read_text_file
+from .substrings import SubstringStats, count_substrings, merge_stats
+from .texts import BibleTexts, CorpusTexts, InMemoryTexts, TextSource, batch_texts, read_text_file
 from .unigram import SampledVocab, full_tokenizer, sample_vocab
 from .window import SubstringWindow
 
@@ -19,6 +20,9 @@ __all__ = [
     "BibleTexts",
     "Collator",
     "CollatorConfig",
+    "CorpusTexts",
+    "DataParts",
+    "Exchange",
     "InMemoryTexts",
     "PipelineState",
     "PreTokenized",
@@ -32,6 +36,8 @@ __all__ = [
     "count_substrings",
     "full_tokenizer",
     "make_batch",
+    "make_batches",
+    "merge_stats",
     "pre_tokenize",
     "read_text_file",
     "sample_vocab",

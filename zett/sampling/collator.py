@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -14,78 +13,14 @@ from tokenizers import Tokenizer
 from zett.tokenization import Decomposer, canonicalize, load_tokenizer
 from zett.tokenization.byte_alphabet import TokenizerError
 
+from .batch import IGNORE, Batch
 from .config import CollatorConfig
-from .pretokenize import PREFIX, pre_tokenize
+from .pretokenize import PREFIX, PreTokenized, pre_tokenize
 from .sampler import TokenizerSampler
+from .substrings import SubstringOccurrences, SubstringStats
 from .surface_cache import SurfaceCache
 from .unigram import SampledVocab, full_tokenizer
 from .viterbi import VocabIndex, viterbi_encode
-
-IGNORE = -1  # label of positions without loss (as `zett.hypernet.batch.HypernetBatch` reads it)
-
-# fields of `zett.hypernet.batch.HypernetBatch`, in its order: `HypernetBatch(**batch.arrays())`
-HYPERNET_FIELDS = (
-    "input_ids",
-    "attention_mask",
-    "labels",
-    "surface_ids",
-    "surface_lengths",
-    "special_source_ids",
-    "source_ids",
-    "vocab_mask",
-    "n_bytes",
-)
-
-
-@dataclass(frozen=True)
-class Batch:
-    """One training batch. Token ids index the vocabulary subset (rows 0..k-1), not the sampled
-    tokenizer.
-
-    input_ids           [batch, block] int32 (MLM: after masking)
-    attention_mask      [batch, block] int32 (1 = token, 0 = pad; right padding)
-    labels              [batch, block] int32, −1 where no loss (causal: every real token, the model shifts;
-                        MLM: the original token at masked positions)
-    surface_ids         [k, maxlen] int32 source ids (≥ source vocab size: byte fallbacks), 0-padded
-    surface_lengths     [k] int32 (special rows: 1, their source special id; padding rows: 0)
-    special_source_ids  [k] int32 source id copied verbatim for special rows, −1 = predict
-    source_ids          [k] int32 id of the same bytes in the source vocabulary (aux loss), −1 = none
-    vocab_mask          [k] bool, real rows (padding rows must get −inf logits)
-    n_bytes             [batch] int32 UTF-8 bytes of the text the row's tokens cover
-    lang_ids            [batch] int32 language of each text
-    vocab_ids           [k] int32 sampled-tokenizer id of each row (0 on padding rows)
-    vocab_scores        [k] float32 Unigram log-probabilities (0 on padding rows)"""
-
-    input_ids: np.ndarray
-    attention_mask: np.ndarray
-    labels: np.ndarray
-    surface_ids: np.ndarray
-    surface_lengths: np.ndarray
-    special_source_ids: np.ndarray
-    source_ids: np.ndarray
-    vocab_mask: np.ndarray
-    n_bytes: np.ndarray
-    lang_ids: np.ndarray
-    vocab_ids: np.ndarray
-    vocab_scores: np.ndarray
-    step: int = 0
-    vocab_size: int = 0
-    sigma: float = 0.0
-    n_in_batch: int = 0
-    n_truncated: int = 0
-
-    @property
-    def surface_mask(self) -> np.ndarray:
-        """[k, maxlen] bool, True on real pieces."""
-        return np.arange(self.surface_ids.shape[1])[None, :] < self.surface_lengths[:, None]
-
-    @property
-    def special_mask(self) -> np.ndarray:
-        return self.special_source_ids >= 0
-
-    def arrays(self) -> dict[str, np.ndarray]:
-        """The arrays `zett.hypernet.batch.HypernetBatch` takes."""
-        return {n: getattr(self, n) for n in HYPERNET_FIELDS}
 
 
 class Collator:
@@ -93,8 +28,8 @@ class Collator:
     window.
 
     `__call__(texts, rng)` must be called on consecutive batches of one stream: each call pushes the
-    batch into the window before sampling. `timings` (CPU seconds per stage of the last call) feed
-    the benchmark."""
+    batch into the window before sampling. `timings` (CPU seconds per stage of the last call, or of
+    the last stage method called on its own) feed the benchmarks."""
 
     def __init__(self, config: CollatorConfig, source: Any):
         self.config = config
@@ -146,28 +81,59 @@ class Collator:
         lang_ids: Sequence[int] | None = None,
         step: int = 0,
         stream: int = 0,
-        rows: slice | None = None,
-        local_rng: np.random.Generator | None = None,
     ) -> Batch:
-        """`rows` (multi-host): encode only these texts. All `texts` still feed the window, so every
-        host that is given the same texts and `rng` draws the same tokenizer; `local_rng` then
-        drives this host's MLM masking and negatives."""
-        cfg = self.config
+        """One batch: count `texts` into the window, draw a tokenizer from `rng`, encode `texts`.
+
+        The three stages are also separate methods (`count`, `draw`, `encode`): a host of a
+        multi-host run counts only its own texts, draws from the statistics merged over every host
+        (`zett.sampling.merge_stats`) and encodes its own texts."""
+        pre, stats, occurrences = self.count(texts, stream)
+        timings = self.timings
+        vocab = self.draw(stats, rng, stream)
+        timings |= self.timings
+        batch = self.encode(vocab, pre, occurrences, rng, lang_ids, step)
+        self.timings = timings | self.timings
+        return batch
+
+    def count(
+        self, texts: Sequence[str], stream: int = 0
+    ) -> tuple[PreTokenized, SubstringStats, SubstringOccurrences]:
+        """Pre-tokens of `texts`, their substring statistics, and where the substrings occur (which
+        `encode` of the same texts reuses)."""
         clock = time.process_time
         t0 = clock()
-        sampler = self.sampler(stream)
         pre = pre_tokenize(texts)
-        t_pre = clock()
-        stats, occurrences = sampler.count_occurrences(pre)
         t1 = clock()
+        stats, occurrences = self.sampler(stream).count_occurrences(pre)
+        self.timings = {"pretokenize": t1 - t0, "count": clock() - t1}
+        return pre, stats, occurrences
+
+    def draw(
+        self, stats: SubstringStats, rng: np.random.Generator, stream: int = 0
+    ) -> SampledVocab:
+        """Pushes a batch's statistics into `stream`'s window and samples a vocabulary from it."""
+        t0 = time.process_time()
+        sampler = self.sampler(stream)
         sampler.window.push(stats)
         vocab = sampler.sample(rng)
+        self.timings = {"sample": time.process_time() - t0}
+        return vocab
+
+    def encode(
+        self,
+        vocab: SampledVocab,
+        pre: PreTokenized,
+        occurrences: SubstringOccurrences | None,
+        rng: np.random.Generator,
+        lang_ids: Sequence[int] | None = None,
+        step: int = 0,
+    ) -> Batch:
+        """The batch of the texts `pre` under `vocab`: `rng` drives MLM masking and the subset's
+        negatives; `occurrences` (from `count` of the same texts, or None) speed up encoding."""
+        cfg = self.config
+        clock = time.process_time
         t2 = clock()
         index = VocabIndex(vocab)
-        if rows is not None:
-            pre, occurrences = pre.select(rows), None
-            lang_ids = None if lang_ids is None else np.asarray(lang_ids)[rows]
-            rng = local_rng if local_rng is not None else rng
         t_build = clock()
         words = viterbi_encode(vocab, pre, cfg.sampler.char_aligned, index, occurrences)
         t3 = clock()
@@ -202,9 +168,6 @@ class Collator:
             n_truncated=n_truncated,
         )
         self.timings = {
-            "pretokenize": t_pre - t0,
-            "count": t1 - t_pre,
-            "sample": t2 - t1,
             "build": t_build - t2,
             "encode": t3 - t_build,
             "collate": t4 - t3,

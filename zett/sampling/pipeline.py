@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import queue
+import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .collator import Batch, Collator
+from .batch import Batch
+from .collator import Collator
 from .config import CollatorConfig
+from .pretokenize import pre_tokenize
+from .substrings import merge_stats, stats_from_bytes, stats_to_bytes
 from .texts import TextSource, batch_texts
 
 
@@ -35,6 +39,38 @@ Part = tuple[
     int, int
 ]  # (index, count): a host's share of every global batch; (0, 1) = the whole batch
 
+# a collective over the hosts of a run: this host's bytes → every host's, in host order. Called
+# once per step, in step order, by the process driving the stream (never by worker processes).
+Exchange = Callable[[bytes], list[bytes]]
+
+
+@dataclass(frozen=True)
+class DataParts:
+    """The global batch is `count` equal blocks of text rows; this host builds `local` of them (one
+    contiguous run, hosts in order: host h of n builds parts h·count/n … (h+1)·count/n − 1)."""
+
+    count: int = 1
+    local: tuple[int, ...] = (0,)
+
+    def __post_init__(self) -> None:
+        local = tuple(self.local)
+        if (
+            self.count < 1
+            or not local
+            or local != tuple(range(local[0], local[0] + len(local)))
+            or not 0 <= local[0] <= local[-1] < self.count
+        ):
+            raise ValueError(f"data parts {local} of {self.count}: need a consecutive run in range")
+
+    @classmethod
+    def of_host(cls, count: int, host: int, hosts: int) -> DataParts:
+        if hosts < 1 or not 0 <= host < hosts or count % hosts:
+            raise ValueError(
+                f"{count} data parts must be a multiple of the {hosts} hosts (host {host})"
+            )
+        per = count // hosts
+        return cls(count, tuple(range(host * per, (host + 1) * per)))
+
 
 def part_rows(batch_size: int, part: Part) -> slice:
     """The text rows of `part`: consecutive, equal blocks of the global batch."""
@@ -48,25 +84,67 @@ def part_rows(batch_size: int, part: Part) -> slice:
 
 
 def make_batch(collator: Collator, source: TextSource, step: int, part: Part = (0, 1)) -> Batch:
-    """Batch `step` of its stream; the stream's window must already hold the previous batches.
+    """Batch `step` of its stream (of `part` of it, see `make_batches`); the stream's window must
+    already hold the previous batches."""
+    index, count = part
+    return make_batches(collator, source, step, DataParts(count, (index,)))[0]
 
-    With `part` = (i, n), n > 1, only global rows `part_rows(i)` are encoded. The tokenizer depends
-    on (step, the global batch's texts) alone, so every part draws the same one; masking and
-    negatives are seeded by (step, i)."""
+
+def make_batches(
+    collator: Collator,
+    source: TextSource,
+    step: int,
+    parts: DataParts = DataParts(),
+    exchange: Exchange | None = None,
+) -> list[Batch]:
+    """The batches of this host's `parts` of global batch `step`, one per part.
+
+    Every host draws the same tokenizer: the one the whole global batch's substring statistics
+    give. This host counts only its own parts' texts; `exchange` merges the counts of every host
+    (`merge_stats`, exact). Without `exchange` the other parts are counted here too (a single
+    process building some parts of an N-host run). Masking and negatives are seeded by (step,
+    part), so `count` parts give the same batches however they are spread over hosts."""
     c = collator.config
     texts, langs = batch_texts(source, step, c.batch_size, c.max_chars, c.seed)
     rng = np.random.default_rng([c.seed, step, 1])
-    if part[1] == 1:
-        return collator(texts, rng, lang_ids=langs, step=step, stream=step % c.n_streams)
-    return collator(
-        texts,
-        rng,
-        lang_ids=langs,
-        step=step,
-        stream=step % c.n_streams,
-        rows=part_rows(c.batch_size, part),
-        local_rng=np.random.default_rng([c.seed, step, 1, part[0]]),
-    )
+    stream = step % c.n_streams
+    if parts.count == 1:  # the whole batch on one host
+        return [collator(texts, rng, lang_ids=langs, step=step, stream=stream)]
+    clock = time.process_time
+    stages: dict[str, float] = {}  # CPU seconds per stage, summed over this host's parts
+
+    def timed(out):
+        for k, v in collator.timings.items():
+            stages[k] = stages.get(k, 0.0) + v
+        return out
+
+    rows = {p: part_rows(c.batch_size, (p, parts.count)) for p in parts.local}
+    counted = {p: timed(collator.count(texts[rows[p]], stream)) for p in parts.local}
+    t0 = clock()
+    local = merge_stats([counted[p][1] for p in parts.local])
+    if exchange is not None:
+        shares = [stats_from_bytes(b) for b in exchange(stats_to_bytes(local))]
+    else:
+        sampler = collator.sampler(stream)
+        shares = [
+            local
+            if p == parts.local[0]
+            else sampler.count(pre_tokenize(texts[part_rows(c.batch_size, (p, parts.count))]))
+            for p in range(parts.count)
+            if p not in parts.local[1:]
+        ]
+    merged = merge_stats(shares)
+    stages["merge"] = clock() - t0
+    vocab = timed(collator.draw(merged, rng, stream))
+    batches = []
+    for p in parts.local:
+        pre, _, occurrences = counted[p]
+        local_rng = np.random.default_rng([c.seed, step, 1, p])
+        batches.append(
+            timed(collator.encode(vocab, pre, occurrences, local_rng, langs[rows[p]], step))
+        )
+    collator.timings = stages
+    return batches
 
 
 def warm_up(collator: Collator, source: TextSource, step: int) -> None:
@@ -87,6 +165,17 @@ def _steps_of(worker: int, num_workers: int, n_streams: int, start: int) -> Iter
         step += 1
 
 
+def _put(out: mp.Queue, item: Any, stop: mp.Event) -> bool:
+    """Puts `item` unless the stream is stopped first; False when stopped."""
+    while not stop.is_set():
+        try:
+            out.put(item, timeout=0.5)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
 def _worker(
     config: CollatorConfig,
     source: TextSource,
@@ -95,8 +184,12 @@ def _worker(
     start: int,
     out: mp.Queue,
     stop: mp.Event,
-    part: Part = (0, 1),
+    parts: DataParts,
+    inbox: mp.Queue | None,
 ) -> None:
+    """Builds this worker's steps in order, sending ("batch", step, batches) messages. With an
+    `inbox` it sends each step's own statistics as ("stats", step, bytes) and waits there for every
+    host's, which the driving process exchanges."""
     try:
         collator = Collator(config, tokenizer)
         warmed: set[int] = set()
@@ -105,26 +198,44 @@ def _worker(
             if stream not in warmed:
                 warm_up(collator, source, step)
                 warmed.add(stream)
-            batch = make_batch(collator, source, step, part)
-            while not stop.is_set():
-                try:
-                    out.put(batch, timeout=0.5)
-                    break
-                except queue.Full:
-                    continue
-            if stop.is_set():
+
+            def exchange(payload: bytes, step: int = step) -> list[bytes]:
+                if not _put(out, ("stats", step, payload), stop):
+                    raise _Stopped
+                while not stop.is_set():
+                    try:
+                        return inbox.get(timeout=0.5)
+                    except queue.Empty:
+                        continue
+                raise _Stopped
+
+            batches = make_batches(
+                collator, source, step, parts, exchange if inbox is not None else None
+            )
+            if not _put(out, ("batch", step, batches), stop):
                 return
+    except _Stopped:
+        return
     except BaseException:  # the consumer re-raises it with the worker's traceback
-        out.put(RuntimeError(f"collator worker {worker} failed:\n{traceback.format_exc()}"))
+        error = RuntimeError(f"collator worker {worker} failed:\n{traceback.format_exc()}")
+        out.put(("error", -1, error))
+
+
+class _Stopped(Exception):
+    """The stream was closed while a worker waited."""
 
 
 class BatchStream:
-    """Iterates batches (of `part` of every global batch, see `make_batch`) from `state.step` on.
+    """Iterates batches from `state.step` on: whole global batches, or with `parts` a tuple of this
+    host's parts of each (see `make_batches`; `exchange` shares the substring statistics between
+    hosts instead of counting every host's texts here).
 
     `num_workers` = 0 builds them in this process; otherwise each worker process owns the streams s
     with s % num_workers == its index and builds its steps in order, `prefetch` ahead. The batches
     are identical for any `num_workers` and across a save/resume (`state()` → `BatchStream(...,
-    state)`). Use it as a context manager (or call `close`) to stop the workers."""
+    state)`). With `exchange` and workers, this process runs the exchange of step t + `prefetch`
+    when step t is taken — every host the same steps in the same order, so the collectives line
+    up. Use it as a context manager (or call `close`) to stop the workers."""
 
     def __init__(
         self,
@@ -132,13 +243,20 @@ class BatchStream:
         source: TextSource,
         tokenizer: Any,
         state: PipelineState = PipelineState(),
-        part: Part = (0, 1),
+        parts: DataParts | None = None,
+        exchange: Exchange | None = None,
     ):
-        part_rows(config.batch_size, part)  # validates
-        self.config, self.source, self.tokenizer, self.part = config, source, tokenizer, part
+        self.parts = parts or DataParts()
+        part_rows(config.batch_size, (self.parts.local[0], self.parts.count))  # validates
+        self.whole = parts is None
+        self.config, self.source, self.tokenizer = config, source, tokenizer
+        self.exchange = exchange if self.parts.count > 1 else None
         self._step = state.step
+        self._exchanged = state.step - 1  # the last step whose statistics were exchanged
         self._workers: list[Any] = []
         self._queues: list[Any] = []
+        self._inboxes: list[Any] = []
+        self._held: dict[tuple[str, int], Any] = {}  # messages that arrived before they were due
         if config.num_workers == 0:
             self._collator = Collator(config, tokenizer)
             self._warmed: set[int] = set()
@@ -147,14 +265,26 @@ class BatchStream:
             self._stop = ctx.Event()
             for w in range(config.num_workers):
                 q = ctx.Queue(maxsize=max(1, config.prefetch))
+                inbox = ctx.Queue() if self.exchange is not None else None
                 p = ctx.Process(
                     target=_worker,
-                    args=(config, source, tokenizer, w, state.step, q, self._stop, part),
+                    args=(
+                        config,
+                        source,
+                        tokenizer,
+                        w,
+                        state.step,
+                        q,
+                        self._stop,
+                        self.parts,
+                        inbox,
+                    ),
                     daemon=True,
                 )
                 p.start()
                 self._workers.append(p)
                 self._queues.append(q)
+                self._inboxes.append(inbox)
 
     def state(self) -> PipelineState:
         """Resume point: the next batch to be returned."""
@@ -163,7 +293,7 @@ class BatchStream:
     def __iter__(self) -> BatchStream:
         return self
 
-    def __next__(self) -> Batch:
+    def __next__(self) -> Batch | tuple[Batch, ...]:
         step = self._step
         c = self.config
         if c.num_workers == 0:
@@ -171,27 +301,41 @@ class BatchStream:
             if stream not in self._warmed:
                 warm_up(self._collator, self.source, step)
                 self._warmed.add(stream)
-            batch = make_batch(self._collator, self.source, step, self.part)
+            batches = make_batches(self._collator, self.source, step, self.parts, self.exchange)
         else:
-            w = (step % c.n_streams) % c.num_workers
-            while True:
-                try:
-                    batch = self._queues[w].get(timeout=1.0)
-                    break
-                except queue.Empty:
-                    if not self._workers[w].is_alive():
-                        raise RuntimeError(
-                            f"collator worker {w} died (exit code {self._workers[w].exitcode})"
-                        ) from None
-            if isinstance(batch, BaseException):
-                self.close()
-                raise batch
-            if batch.step != step:
-                raise RuntimeError(
-                    f"collator worker {w} returned step {batch.step}, expected {step}"
-                )
+            if self.exchange is not None:
+                while self._exchanged < step + c.prefetch:
+                    s = self._exchanged + 1
+                    w = self._worker_of(s)
+                    self._inboxes[w].put(self.exchange(self._receive(w, "stats", s)))
+                    self._exchanged = s
+            batches = self._receive(self._worker_of(step), "batch", step)
         self._step += 1
-        return batch
+        return batches[0] if self.whole else tuple(batches)
+
+    def _worker_of(self, step: int) -> int:
+        return (step % self.config.n_streams) % self.config.num_workers
+
+    def _receive(self, w: int, kind: str, step: int) -> Any:
+        """Worker `w`'s `kind` message of `step`, holding back any other message it sends first."""
+        while (kind, step) not in self._held:
+            try:
+                got_kind, got_step, payload = self._queues[w].get(timeout=1.0)
+            except queue.Empty:
+                if not self._workers[w].is_alive():
+                    raise RuntimeError(
+                        f"collator worker {w} died (exit code {self._workers[w].exitcode})"
+                    ) from None
+                continue
+            if got_kind == "error":
+                self.close()
+                raise payload
+            if (got_kind, got_step) in self._held or got_step < step and got_kind == kind:
+                raise RuntimeError(
+                    f"collator worker {w} sent {got_kind} of step {got_step}, expected {step}"
+                )
+            self._held[(got_kind, got_step)] = payload
+        return self._held.pop((kind, step))
 
     def close(self) -> None:
         if self._workers:

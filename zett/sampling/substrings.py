@@ -198,3 +198,89 @@ def _reduce(
     return SubstringStats(
         keys[heads], summed.astype(np.int64), lengths[rows], starts[rows], text, total
     ), inv
+
+
+def merge_stats(parts: Sequence[SubstringStats]) -> SubstringStats:
+    """The statistics of consecutive slices of one batch (`parts` in batch order) merged into those
+    of the whole batch, as `count_substrings` of all its texts gives them: equal keys add their
+    scores, totals add, and each key keeps the occurrence the whole count keeps — the shortest, then
+    the earliest part's (a slice's words are in the whole batch's order of first appearance, so its
+    first occurrence is the batch's). Hosts that each count their own texts and merge everyone's
+    statistics therefore draw the very tokenizer one host counting everything draws.
+
+    Sorting the parts' concatenated keys is a merge of already sorted runs (timsort), so a merge
+    costs about a pass over the parts, not a sort of every occurrence."""
+    if len(parts) == 1:
+        return parts[0]
+    offsets = np.cumsum([0] + [len(p.text) for p in parts[:-1]])
+    keys = np.concatenate([p.keys for p in parts])
+    scores = np.concatenate([p.scores for p in parts])
+    lengths = np.concatenate([p.lengths for p in parts])
+    starts = np.concatenate([p.starts + off for p, off in zip(parts, offsets.tolist())])
+    total = sum(p.total for p in parts)
+    text = "".join(p.text for p in parts)
+    if len(keys) == 0:
+        return SubstringStats(keys, scores, lengths, starts, text, total)
+    order = np.argsort(keys, kind="stable")  # equal keys stay in part order
+    sorted_keys = keys[order]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = sorted_keys[1:] != sorted_keys[:-1]
+    heads = np.flatnonzero(first)
+    summed = np.add.reduceat(scores[order], heads)
+    # a key's rows differ in length only on a hash collision; the first row of the shortest wins
+    sorted_lengths = lengths[order]
+    group = np.cumsum(first) - 1
+    shortest = sorted_lengths == np.minimum.reduceat(sorted_lengths, heads)[group]
+    candidates = np.flatnonzero(shortest)
+    firsts = np.ones(len(candidates), dtype=bool)
+    firsts[1:] = group[candidates[1:]] != group[candidates[:-1]]
+    rows = order[candidates[firsts]]
+    return SubstringStats(
+        sorted_keys[heads], summed.astype(np.int64), lengths[rows], starts[rows], text, total
+    )
+
+
+_HEADER = np.dtype([("rows", "<i8"), ("text_bytes", "<i8"), ("total", "<i8")])
+
+
+def stats_to_bytes(stats: SubstringStats) -> bytes:
+    """A compact, platform-independent encoding of `stats` (what hosts exchange each step)."""
+    text = stats.text.encode("utf-8")
+    header = np.array([(len(stats), len(text), stats.total)], dtype=_HEADER)
+    return b"".join(
+        (
+            header.tobytes(),
+            np.ascontiguousarray(stats.keys, "<u8").tobytes(),
+            np.ascontiguousarray(stats.scores, "<i8").tobytes(),
+            np.ascontiguousarray(stats.starts, "<i8").tobytes(),
+            np.ascontiguousarray(stats.lengths, np.uint8).tobytes(),
+            text,
+        )
+    )
+
+
+def stats_from_bytes(data: bytes) -> SubstringStats:
+    """The inverse of `stats_to_bytes` (arrays are read-only views of `data`)."""
+    header = np.frombuffer(data, _HEADER, count=1)[0]
+    n, n_text, total = int(header["rows"]), int(header["text_bytes"]), int(header["total"])
+    at = _HEADER.itemsize
+
+    def take(dtype: str, count: int) -> np.ndarray:
+        nonlocal at
+        out = np.frombuffer(data, dtype, count=count, offset=at)
+        at += out.nbytes
+        return out
+
+    keys, scores, starts = take("<u8", n), take("<i8", n), take("<i8", n)
+    lengths = take("u1", n)
+    if at + n_text != len(data):
+        raise ValueError(f"substring statistics of {len(data)} bytes are truncated or padded")
+    text = bytes(data[at:]).decode("utf-8")
+    return SubstringStats(
+        keys.astype(np.uint64, copy=False),
+        scores.astype(np.int64, copy=False),
+        lengths.astype(np.uint8, copy=False),
+        starts.astype(np.int64, copy=False),
+        text,
+        total,
+    )

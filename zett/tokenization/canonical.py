@@ -157,12 +157,15 @@ def detect_kind(tj: Mapping[str, Any]) -> str:
     """Which alphabet the model's vocabulary is written in: byte_level | metaspace | wordpiece |
     raw."""
     model = tj.get("model") or {}
+    byte_level = '"ByteLevel"' in json.dumps([tj.get("pre_tokenizer"), tj.get("decoder")])
     if model.get("type") == "WordPiece":
-        return "wordpiece"
+        # an empty continuation prefix over the byte alphabet is greedy byte matching (GGUF rwkv)
+        plain = model.get("continuing_subword_prefix") == ""
+        return "byte_level" if plain and byte_level else "wordpiece"
     blob = json.dumps(
         [tj.get("pre_tokenizer"), tj.get("decoder"), tj.get("normalizer")], ensure_ascii=False
     )
-    if '"ByteLevel"' in json.dumps([tj.get("pre_tokenizer"), tj.get("decoder")]):
+    if byte_level:
         return "byte_level"
     if '"Metaspace"' in blob or SPIECE in blob:
         return "metaspace"

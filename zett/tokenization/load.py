@@ -10,11 +10,14 @@ import tempfile
 from collections.abc import Mapping
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tokenizers import Tokenizer
 
 from .byte_alphabet import TokenizerError
+
+if TYPE_CHECKING:
+    from .gguf_tokenizer import GGUFTokenizer
 
 _ROLE_KEYS = {
     "bos_token": "bos",
@@ -245,7 +248,7 @@ def _from_sentencepiece(proto_bytes: bytes, source: str) -> LoadedTokenizer:
     elif ts.model_type == pb.TrainerSpec.BPE:
         import numpy as np
 
-        from .gguf_tokenizer import sentencepiece_merges
+        from .gguf_models import sentencepiece_merges
 
         toks = [p for p, _, _ in pieces]
         merges = sentencepiece_merges(
@@ -309,40 +312,63 @@ def _from_sentencepiece(proto_bytes: bytes, source: str) -> LoadedTokenizer:
 
 
 def gguf_tokenizer_meta(path: Path) -> dict[str, Any]:
-    """The `tokenizer.*` key/values of a GGUF file (plus `context_length`)."""
-    import gguf
+    """The tokenizer-related key/values of a GGUF file (`tokenizer.*`, `general.name`,
+    `general.architecture`, and `context_length` from `<arch>.context_length`).
 
-    reader = gguf.GGUFReader(str(path))
+    The one place that reads GGUF bytes for tokenizers: a truncated or foreign file is one
+    TokenizerError naming the file."""
+    from zett.checkpoint import GGUFFile, GGUFFormatError
+
+    try:
+        if path.stat().st_size == 0:
+            raise TokenizerError(f"{path}: empty file, not a GGUF file")
+        f = GGUFFile(path)
+        metadata, size = f.metadata, path.stat().st_size
+        end = max((f.data_start + t.offset + t.n_bytes for t in f.tensors.values()), default=0)
+        if end > size:  # the header is whole but the file was cut: do not trust it
+            raise TokenizerError(
+                f"{path}: truncated GGUF file (its tensors end at byte {end}, the file has {size})"
+            )
+    except TokenizerError:
+        raise
+    except GGUFFormatError as e:
+        raise TokenizerError(f"{e} (reading it as a GGUF tokenizer)") from None
+    except (OSError, ValueError) as e:
+        raise TokenizerError(f"{path}: cannot read as a GGUF file ({e})") from None
     meta: dict[str, Any] = {}
-    for key, f in reader.fields.items():
-        if key.startswith("tokenizer.") or key.endswith(".context_length"):
-            v = f.contents()
-            meta["context_length" if key.endswith(".context_length") else key] = v
+    for key, v in metadata.items():
+        if key.startswith("tokenizer.") or key in ("general.name", "general.architecture"):
+            meta[key] = v
+        elif key.endswith(".context_length"):
+            meta["context_length"] = v
     return meta
+
+
+def read_gguf_tokenizer(path: str | os.PathLike) -> GGUFTokenizer:
+    """The tokenizer a GGUF file describes, whatever its model architecture (HF files via `.save`)."""
+    from .gguf_tokenizer import tokenizer_from_gguf
+
+    path = Path(path)
+    return tokenizer_from_gguf(gguf_tokenizer_meta(path), source=str(path))
+
+
+_GGUF_CODE = ("gguf_tokenizer.py", "gguf_models.py", "gguf_pre.py", "load.py")
 
 
 @lru_cache(maxsize=4)
 def _gguf_cached(path_str: str, stamp: tuple[int, int]) -> tuple[str, tuple[tuple[str, int], ...]]:
-    # Reading 262k strings through GGUFReader takes seconds: keep the rebuilt tokenizer.json on
-    # disk. keyed by the file and by the rebuilding code, so a fix there is never hidden behind an
-    # old cache entry
-    code = (Path(__file__).parent / "gguf_tokenizer.py").read_bytes()
-    key = hashlib.sha1(
-        f"{path_str}:{stamp}:v1:".encode() + hashlib.sha1(code).digest()
-    ).hexdigest()[:16]
+    # Reading and rebuilding a 262k-token vocabulary takes seconds: keep the rebuilt tokenizer.json
+    # on disk, keyed by the file and by the rebuilding code, so a fix there is never hidden behind
+    # an old cache entry
+    here = Path(__file__).parent
+    code = hashlib.sha1(b"".join((here / f).read_bytes() for f in _GGUF_CODE)).digest()
+    key = hashlib.sha1(f"{path_str}:{stamp}:v2:".encode() + code).hexdigest()[:16]
     cache = Path(os.environ.get("ZETT_CACHE", Path.home() / ".cache" / "zett")) / "tokenizers"
     tj, rj = cache / f"{key}.tokenizer.json", cache / f"{key}.roles.json"
     if tj.exists() and rj.exists():
         return tj.read_text(encoding="utf-8"), tuple(tuple(x) for x in json.loads(rj.read_text()))
-    from .gguf_tokenizer import tokenizer_from_gguf
-
-    meta = gguf_tokenizer_meta(Path(path_str))
-    built = tokenizer_from_gguf(meta, source=path_str)
-    roles = []
-    for key_, role in (("bos", "bos"), ("eos", "eos"), ("unknown", "unk"), ("padding", "pad")):
-        tid = meta.get(f"tokenizer.ggml.{key_}_token_id")
-        if tid is not None:
-            roles.append((role, int(tid)))
+    built = read_gguf_tokenizer(path_str)
+    roles = sorted(built.roles.items())
     text = built.tokenizer.to_str()
     cache.mkdir(parents=True, exist_ok=True)
     for target, data in ((tj, text), (rj, json.dumps(roles))):

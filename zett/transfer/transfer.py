@@ -3,9 +3,9 @@ streamed through."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
-import re
 import shutil
 import sys
 from dataclasses import dataclass, field
@@ -14,38 +14,36 @@ from typing import Any
 
 import numpy as np
 
-from zett.models.hf_io import (
+from zett.checkpoint import (
     CONFIG_FILE,
     DEFAULT_MAX_SHARD_BYTES,
+    DTYPES,
     PROVENANCE_FILE,
-    atomic_output_dir,
-    commit_output_dir,
+    CheckpointError,
+    TensorSource,
+    atomic_dir,
+    check_output_dir,
     copy_tokenizer_files,
+    gguf_sources,
+    read_gguf,
     read_hf_config,
+    replace_rows,
     resolve,
+    safetensors_sources,
+    vocab_role,
+    write_sharded,
 )
-from zett.models.weights import CheckpointError
+from zett.heuristics import SourceEmbeddings
+from zett.methods import MethodInputs, MethodSpec, Target, parse_method
 from zett.tokenization import (
     CanonicalVocab,
     LoadedTokenizer,
     TokenizerError,
     canonicalize,
     load_tokenizer,
-)
-from zett.transfer.stream import (
-    DTYPES,
-    TensorSource,
-    array_source,
-    gguf_sources,
-    safetensors_sources,
-    write_checkpoint,
+    read_gguf_tokenizer,
 )
 
-# tensors whose rows are vocabulary ids, by family naming (decoders: embed_tokens / lm_head;
-# BERT-style MLMs)
-INPUT_EMBEDDING = re.compile(r"(^|.*\.)(embed_tokens|word_embeddings)\.weight")
-OUTPUT_EMBEDDING = re.compile(r"(lm_head|cls\.predictions\.decoder)\.weight")
-OUTPUT_BIAS = re.compile(r"cls\.predictions\.(decoder\.)?bias")
 _ROLES_IN_CONFIG = ("bos", "eos", "pad", "unk", "sep", "cls", "mask")
 _DTYPE_NAMES = {
     "float32": np.float32,
@@ -55,33 +53,49 @@ _DTYPE_NAMES = {
 }
 
 
+def _options_record(spec: MethodSpec) -> dict[str, Any]:
+    """{"method_options": ...} for options that differ from this command's defaults, else {} (so
+    the record of a default run is what it was before options existed)."""
+    defaults = {f.name: f.default for f in dataclasses.fields(spec.options)}
+    changed = {
+        k: v
+        for k, v in vars(spec.options).items()
+        if k != spec.method.argument and v != defaults[k]
+    }
+    return {"method_options": changed} if changed else {}
+
+
 @dataclass(frozen=True)
 class TransferConfig:
-    """What to transfer where: model (HF dir / hub id / GGUF), target tokenizer, and hypernet or
-    method."""
+    """What to transfer where: model (HF dir / hub id / GGUF), target tokenizer, and the method.
+
+    method: a `zett.methods` spec ("fvt", "hypernet:DIR", "focus,epochs=5") or a parsed
+    MethodSpec; hypernet: shorthand for method="hypernet:DIR"; method_options: more options (the
+    CLI's `--method-opt key=value`). Parsed (and validated) here, before any work."""
 
     model: str
     tokenizer: str
     out: str
-    method: str | None = (
-        None  # a heuristic name (fvt, focus, random, mean, mean_noise, mvn, lexical)
-    )
+    method: str | MethodSpec | None = None
     hypernet: str | None = None
     dtype: str | None = None  # None: the source embedding dtype (float32 for GGUF)
     seed: int = 0
-    texts: str | None = None  # FOCUS: a text file in the target language(s)
+    texts: str | None = None  # methods that need target-language text (focus): a UTF-8 file
+    donor: str | None = None  # methods that need a donor model: its path or alias
     overwrite: bool = False
     max_shard_bytes: int = DEFAULT_MAX_SHARD_BYTES
     progress: bool = True
-    method_opts: dict[str, Any] = field(default_factory=dict)
+    method_options: tuple[tuple[str, str], ...] = ()
+    spec: MethodSpec = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if (self.method is None) == (self.hypernet is None):
-            raise ValueError(
-                "give exactly one of a hypernet (--hypernet) or a heuristic method (--method)"
-            )
+            raise ValueError("give exactly one of a hypernet (--hypernet) or a method (--method)")
         if self.dtype is not None and self.dtype not in _DTYPE_NAMES:
             raise ValueError(f"dtype {self.dtype!r} is not one of {sorted(_DTYPE_NAMES)}")
+        given = self.method if self.method is not None else f"hypernet:{self.hypernet}"
+        spec = parse_method(given, dict(self.method_options))
+        object.__setattr__(self, "spec", spec)
 
 
 @dataclass
@@ -103,17 +117,10 @@ def open_source(model: str, dtype: np.dtype | None) -> SourceModel:
     except FileNotFoundError as e:
         raise CheckpointError(f"model {model}: {e}") from None
     if path.is_file() and path.suffix == ".gguf":
-        from zett.models.gguf_io import read_gguf
-
+        # one parse gives the config, the tokenizer and the tensors (dequantised when written)
         g = read_gguf(path, tensors=False)
-        hf = dict(g.hf_config)
-        tensors = gguf_sources(
-            path,
-            hf["num_attention_heads"],
-            hf["num_key_value_heads"],
-            np.dtype(dtype or np.float32),
-        )
-        return SourceModel(path, str(path), hf, tensors, load_tokenizer(path), True)
+        tensors = gguf_sources(g, np.dtype(dtype or np.float32))
+        return SourceModel(path, str(path), dict(g.hf_config), tensors, g.loaded_tokenizer(), True)
     if path.is_file():
         raise CheckpointError(
             f"{path}: expected a model directory (config.json + safetensors) or a .gguf file"
@@ -132,8 +139,8 @@ def _text_config(hf: dict[str, Any]) -> dict[str, Any]:
     return tc if isinstance(tc, dict) and "vocab_size" in tc else hf
 
 
-def _find(tensors: list[TensorSource], pattern: re.Pattern) -> list[TensorSource]:
-    return [t for t in tensors if pattern.fullmatch(t.name)]
+def _find(tensors: list[TensorSource], role: str) -> list[TensorSource]:
+    return [t for t in tensors if vocab_role(t.name, len(t.shape)) == role]
 
 
 def load_target(tokenizer: str) -> tuple[LoadedTokenizer, CanonicalVocab]:
@@ -148,48 +155,14 @@ def load_target(tokenizer: str) -> tuple[LoadedTokenizer, CanonicalVocab]:
         ) from None
 
 
-def compute_tables(cfg: TransferConfig, source, target: CanonicalVocab):
-    """TargetEmbeddings for `target` by the configured heuristic or hypernet."""
-    if cfg.method is not None:
-        from zett.heuristics import get_heuristic
-
-        opts = dict(cfg.method_opts)
-        if cfg.method == "focus":
-            if cfg.texts is None:
-                raise ValueError(
-                    "--method focus needs --texts FILE (text in the target tokenizer's language(s))"
-                )
-            opts.setdefault("texts", Path(cfg.texts).read_text(encoding="utf-8").splitlines())
-            opts.setdefault(
-                "tokenizer", cfg.tokenizer
-            )  # FOCUS encodes the texts with the target tokenizer
-        return get_heuristic(cfg.method)(source, target, seed=cfg.seed, **opts)
-    from zett.hypernet.checkpoint import load_hypernet, read_hypernet_meta
-    from zett.hypernet.predict import predict_embeddings
-    from zett.tokenization import Decomposer
-
-    meta = read_hypernet_meta(cfg.hypernet)
-    hcfg = meta["config"]
-    if source.output_embeddings is not None and not hcfg.get("predict_output_embeddings"):
-        raise ValueError(
-            f"{cfg.hypernet}: the model has an untied LM head but the hypernet predicts no output "
-            f"embeddings"
-        )
-    if source.output_bias is not None and not hcfg.get("predict_bias"):
-        raise ValueError(
-            f"{cfg.hypernet}: the model has an output bias but the hypernet predicts none"
-        )
-    out_emb = source.output_embeddings if hcfg.get("predict_output_embeddings") else None
-    if hcfg.get("predict_output_embeddings") and out_emb is None:
-        raise ValueError(
-            f"{cfg.hypernet}: the hypernet predicts output embeddings but the model's LM head is "
-            f"tied"
-        )
-    hn = load_hypernet(
-        cfg.hypernet, source.input_embeddings, out_emb, source_output_bias=source.output_bias
-    )
-    dec = Decomposer(source.vocab, maxlen=hn.cfg.surface_maxlen)
-    return predict_embeddings(hn, dec, target, source.output_bias, progress=cfg.progress)
+def method_inputs(cfg: TransferConfig) -> MethodInputs:
+    """The inputs the configured method needs, checked before the model is read."""
+    texts = None
+    if cfg.texts is not None and "texts" in cfg.spec.needs:
+        texts = Path(cfg.texts).read_text(encoding="utf-8").splitlines()
+    inputs = MethodInputs(texts=texts, donor=cfg.donor, seed=cfg.seed, progress=cfg.progress)
+    cfg.spec.check(inputs)
+    return inputs
 
 
 def update_config(
@@ -223,9 +196,7 @@ def ship_tokenizer(
     if path.is_dir():
         files = copy_tokenizer_files(path, out)
     elif path.is_file() and path.suffix == ".gguf":
-        from zett.models.gguf_io import read_gguf
-
-        files = [Path(p).name for p in read_gguf(path, tensors=False).save_tokenizer(out)]
+        files = [p.name for p in read_gguf_tokenizer(path).save(out)]  # any architecture
     elif path.is_file():
         name = {".json": "tokenizer.json", ".model": "tokenizer.model", ".txt": "vocab.txt"}.get(
             path.suffix, path.name
@@ -255,13 +226,8 @@ def _log(cfg: TransferConfig, msg: str) -> None:
 def transfer(cfg: TransferConfig) -> Path:
     """Runs the transfer; returns the output directory. Memory: the old and new embedding tables
     (+ hypernet) and one other tensor at a time."""
-    from zett.heuristics import SourceEmbeddings
-
-    out_dir = Path(cfg.out).absolute()
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not cfg.overwrite:
-        raise FileExistsError(f"{out_dir} exists and is not empty; pass --overwrite to replace it")
-    if cfg.hypernet is not None and not Path(cfg.hypernet).is_dir():
-        raise FileNotFoundError(f"{cfg.hypernet}: no such hypernet directory")
+    out = check_output_dir(cfg.out, cfg.overwrite)
+    method_in = method_inputs(cfg)
     out_dtype = np.dtype(_DTYPE_NAMES[cfg.dtype]) if cfg.dtype else None
     loaded_target, target = load_target(cfg.tokenizer)
     src = open_source(cfg.model, out_dtype)
@@ -271,9 +237,7 @@ def transfer(cfg: TransferConfig) -> Path:
         f"tokens",
     )
 
-    inputs, outputs, biases = (
-        _find(src.tensors, p) for p in (INPUT_EMBEDDING, OUTPUT_EMBEDDING, OUTPUT_BIAS)
-    )
+    inputs, outputs, biases = (_find(src.tensors, role) for role in ("input", "output", "bias"))
     if len(inputs) != 1:
         raise CheckpointError(
             f"{src.label}: expected one input embedding tensor, found {[t.name for t in inputs]}"
@@ -296,44 +260,35 @@ def transfer(cfg: TransferConfig) -> Path:
     e_in = emb.load().astype(np.float32, copy=False)
     e_out = outputs[0].load().astype(np.float32, copy=False) if outputs and not tied else None
     bias = biases[0].load().astype(np.float32, copy=False) if biases else None
-    source = SourceEmbeddings(source_vocab, e_in, e_out, bias)
-    _log(cfg, f"computing {target.size} rows with {cfg.method or 'hypernet ' + str(cfg.hypernet)}")
-    new = compute_tables(cfg, source, target)
+    source = SourceEmbeddings(source_vocab, e_in, e_out, bias, tokenizer=src.tokenizer)
+    _log(cfg, f"computing {target.size} rows with {cfg.spec}")
+    new = cfg.spec.run(source, Target(loaded_target, target), method_in)
     del source, e_in, e_out, bias  # the write phase needs only the new tables
 
     n_new = new.input_embeddings.shape[0]
-    replace: dict[str, np.ndarray] = {
-        emb.name: new.input_embeddings.astype(DTYPES[emb.dtype], copy=False)
-    }
+    tables: dict[str, np.ndarray] = {emb.name: new.input_embeddings}
     for t in outputs:
-        table = new.output_embeddings if not tied else new.input_embeddings
-        replace[t.name] = table.astype(DTYPES[t.dtype], copy=False)
+        tables[t.name] = new.output_embeddings if not tied else new.input_embeddings
     for t in biases:
         if new.output_bias is None:
-            raise ValueError(f"{cfg.method or cfg.hypernet} produced no output bias for {t.name!r}")
-        replace[t.name] = new.output_bias.astype(DTYPES[t.dtype], copy=False)
-    del (
-        new.input_embeddings,
-        new.output_embeddings,
-        new.output_bias,
-    )  # only `replace` holds them now
-    tensors = [
-        array_source(t.name, replace[t.name]) if t.name in replace else t for t in src.tensors
-    ]
-    replaced = sorted(replace)
+            raise ValueError(f"{cfg.spec} produced no output bias for {t.name!r}")
+        tables[t.name] = new.output_bias
+    tensors = replace_rows(src.tensors, tables, n_new)  # cast to each tensor's dtype here
+    replaced = sorted(tables)
+    # only `tensors` holds the (cast) tables now
+    del tables, new.input_embeddings, new.output_embeddings, new.output_bias
 
-    out, tmp = atomic_output_dir(out_dir, cfg.overwrite)
-    try:
-        write_checkpoint(tmp, tensors, cfg.max_shard_bytes, cfg.progress)
-        del tensors, replace  # written; loading a large target tokenizer again below needs the room
+    with atomic_dir(out, cfg.overwrite) as tmp:
+        write_sharded(tmp, tensors, cfg.max_shard_bytes, progress=cfg.progress)
+        del tensors  # written; loading a large target tokenizer again below needs the room
         written_dtype = cfg.dtype or ("float32" if src.is_gguf else None)
         hf = update_config(src.hf_config, n_new, target, written_dtype)
         (tmp / CONFIG_FILE).write_text(json.dumps(hf, indent=2, sort_keys=True) + "\n")
         tok_files = ship_tokenizer(cfg.tokenizer, loaded_target, target, tmp)
         provenance = {
             "base_model": str(cfg.model),
-            "method": cfg.method or "hypernet",
-            "hypernet": str(cfg.hypernet) if cfg.hypernet else None,
+            "method": cfg.spec.name,
+            "hypernet": cfg.spec.options.path if cfg.spec.name == "hypernet" else None,
             "target_tokenizer": str(cfg.tokenizer),
             "tokenizer_files": tok_files,
             "seed": cfg.seed,
@@ -349,11 +304,8 @@ def transfer(cfg: TransferConfig) -> Path:
             "n_truncated": int(new.info.get("n_truncated", 0)),
             "replaced_tensors": replaced,
         }
+        provenance.update(_options_record(cfg.spec))
         (tmp / PROVENANCE_FILE).write_text(json.dumps(provenance, indent=2, sort_keys=True) + "\n")
-        commit_output_dir(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     _log(
         cfg,
         f"wrote {out} ({provenance['n_copied']} rows copied, {provenance['n_initialised']} "

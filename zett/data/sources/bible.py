@@ -46,6 +46,10 @@ TRANSLATIONS: dict[str, tuple[str, str]] = {
     "f": ("tl", "ADB1905"),
     "g": ("tl", "TGLULB2018"),
 }
+# one translation per language (multilingual sampling batches); the order fixes language ids
+PER_LANGUAGE: tuple[str, ...] = (
+    "k", "e", "l", "v", "1", "a", "r", "8", "z", "u", "t", "y", "p", "i", "b", "c", "j", "n", "7", "6", "f", "h",
+)  # fmt: skip
 
 
 def bible_languages() -> set[str]:

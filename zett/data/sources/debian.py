@@ -12,7 +12,8 @@ import subprocess
 import tempfile
 import warnings
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -151,16 +152,71 @@ def _html_pages(root: Path) -> Iterator[tuple[str, str, str]]:
 
 PARSE_VERSION = 1  # bump when the markup converters change: invalidates the per-package page caches
 
+Page = tuple[str, str, list[str]]  # (language, page name, raw paragraphs or code blocks)
 
-def _package_pages(root: Path) -> list[tuple[str, str, list[str]]]:
-    """(lang, unit, raw paragraphs) of every page in an unpacked package, cached next to it (HTML
-    parsing is the slow part of a build; the cache makes rebuilds with other settings cheap)."""
-    cache = root / f".zett-pages-v{PARSE_VERSION}.jsonl"
+
+def _same(page: str) -> str:
+    return page
+
+
+@dataclass(frozen=True)
+class PackageFormat:
+    """How one package-backed source reads an unpacked Debian package.
+
+    `pages` yields every page of a package; `cache_name` names its per-package parse cache (put a
+    version in it and bump that when the parser changes). A page's split unit is `unit_key` of its
+    name (the name itself unless pages are grouped, e.g. Python files by subpackage). Code formats
+    keep blocks as they are (no language test, no whitespace collapsing).
+    """
+
+    source: str
+    pages: Callable[[Path], Iterable[Page]]
+    cache_name: str
+    default_packages: Callable[[Iterable[str]], list[str]]
+    min_bytes: int = MIN_PARAGRAPH_BYTES
+    code: bool = False
+    legacy_ids: bool = False  # debian-docs ids carry no language (kept: they seed the split order)
+    unit_key: Callable[[str], str] = _same
+
+    def doc_id(self, package: str, lang: str, page: str) -> str:
+        if self.legacy_ids:
+            return f"{self.source}/{package}/{page}"
+        return f"{self.source}/{package}/{lang}/{page}"
+
+    def unit(self, page: str) -> str:
+        return f"{self.source}/{self.unit_key(page)}"
+
+    def unit_of(self, doc_id: str) -> str:
+        """The split unit of a document id of this source (from the page name inside it)."""
+        parts = doc_id.split("/")
+        if parts[0] != self.source or len(parts) < (3 if self.legacy_ids else 4):
+            raise ValueError(f"{doc_id!r} is not a document id of source {self.source!r}")
+        return self.unit("/".join(parts[2 if self.legacy_ids else 3 :]))
+
+
+def _manual_pages(root: Path) -> list[Page]:
+    pages = [(lang, unit, man_to_paragraphs(text)) for lang, unit, text in _man_pages(root)]
+    pages += [(lang, unit, html_to_paragraphs(text)[1]) for lang, unit, text in _html_pages(root)]
+    return pages
+
+
+MANUALS = PackageFormat(
+    source=SOURCE,
+    pages=_manual_pages,
+    cache_name=f".zett-pages-v{PARSE_VERSION}.jsonl",
+    default_packages=default_packages,
+    legacy_ids=True,
+)
+
+
+def package_pages(root: Path, fmt: PackageFormat = MANUALS) -> list[Page]:
+    """The pages of an unpacked package, cached next to it (parsing is the slow part of a build;
+    the cache makes rebuilds with other settings cheap)."""
+    cache = root / fmt.cache_name
     if cache.is_file():
         with open(cache, encoding="utf-8") as f:
             return [tuple(json.loads(line)) for line in f]
-    pages = [(lang, unit, man_to_paragraphs(text)) for lang, unit, text in _man_pages(root)]
-    pages += [(lang, unit, html_to_paragraphs(text)[1]) for lang, unit, text in _html_pages(root)]
+    pages = [(lang, unit, list(paras)) for lang, unit, paras in fmt.pages(root)]
     fd, tmp = tempfile.mkstemp(dir=root, prefix=".pages-", suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.writelines(json.dumps(page, ensure_ascii=False) + "\n" for page in pages)
@@ -169,11 +225,13 @@ def _package_pages(root: Path) -> list[tuple[str, str, list[str]]]:
 
 
 class DebianDocs:
-    """Documents from a set of Debian packages, parsed once and handed out per language.
+    """Documents of one package-backed source from a set of Debian packages, parsed once and handed
+    out per language.
 
-    Paragraphs are cleaned (NFC, whitespace), dropped when short, undecodable, in the wrong script
-    or untranslated English, and dropped when already seen in the same language (help pages repeat
-    notes and menus verbatim: exact paragraph dedup removes that boilerplate).
+    Text paragraphs are cleaned (NFC, whitespace), dropped when short, undecodable, in the wrong
+    script or untranslated English, and dropped when already seen in the same language (help
+    pages repeat notes and menus verbatim: exact paragraph dedup removes that boilerplate). Code
+    blocks are only deduplicated (licence headers repeat in every file).
     """
 
     def __init__(
@@ -182,12 +240,15 @@ class DebianDocs:
         langs: Iterable[str],
         cache_dir: Path | None = None,
         strict: bool = True,
+        fmt: PackageFormat = MANUALS,
     ):
         self.packages = list(packages)
         self.langs = set(langs)
         self.cache_dir = default_cache_dir() if cache_dir is None else Path(cache_dir)
         self.strict = strict  # False: a package that cannot be had is skipped with a warning
+        self.fmt = fmt
         self.skipped: list[str] = []
+        self.debs: list[str] = []  # the .deb files (name_version_arch) the documents came from
         self._docs: dict[str, list[Document]] | None = None
 
     def documents(self, lang: str) -> list[Document]:
@@ -195,15 +256,17 @@ class DebianDocs:
             self._docs = self._parse()
         return self._docs.get(lang, [])
 
-    def _parse(self) -> dict[str, list[Document]]:
+    def _fetch(self) -> list[tuple[str, Path]]:
         roots = []
         apt_error: AptUnavailableError | None = None
-        for pkg in tqdm(self.packages, desc="fetch debian docs"):
+        for pkg in tqdm(self.packages, desc=f"fetch {self.fmt.source}"):
             if apt_error is not None and not (self.cache_dir / pkg / ".zett-complete").is_file():
                 self.skipped.append(pkg)  # apt already failed: only cached packages can be had
                 continue
             try:
-                roots.append((pkg, fetch_package(pkg, self.cache_dir)))
+                root = fetch_package(pkg, self.cache_dir)
+                roots.append((pkg, root))
+                self.debs.append((root / ".zett-complete").read_text().strip())
             except (AptUnavailableError, PackageNotFoundError) as e:
                 if self.strict:
                     raise
@@ -211,34 +274,44 @@ class DebianDocs:
                     apt_error = e
                 self.skipped.append(pkg)
                 warnings.warn(f"skipping Debian package {pkg}: {e}", stacklevel=2)
+        return roots
+
+    def _clean(self, lang: str, paragraphs: list[str], seen: set[bytes]) -> list[str]:
+        language = get_language(lang)
+        segments = []
+        for para in paragraphs:
+            if not self.fmt.code:
+                para = normalize_text(para, language.spaced)
+                if len(para.encode("utf-8")) < self.fmt.min_bytes or "\ufffd" in para:
+                    continue
+                if not looks_like(para, language):
+                    continue
+            h = content_hash(para)
+            if h in seen:
+                continue
+            seen.add(h)
+            segments.append(para)
+        return segments
+
+    def _parse(self) -> dict[str, list[Document]]:
+        roots = self._fetch()
         docs: dict[str, list[Document]] = defaultdict(list)
         seen: dict[str, set[bytes]] = defaultdict(set)
-        for pkg, root in tqdm(roots, desc="parse debian docs"):
-            for lang, unit, paragraphs in _package_pages(root):
+        for pkg, root in tqdm(roots, desc=f"parse {self.fmt.source}"):
+            for lang, page, paragraphs in package_pages(root, self.fmt):
                 if lang not in self.langs:
                     continue
-                language = get_language(lang)
-                segments = []
-                for para in paragraphs:
-                    para = normalize_text(para, language.spaced)
-                    if len(para.encode("utf-8")) < MIN_PARAGRAPH_BYTES or "\ufffd" in para:
-                        continue
-                    if not looks_like(para, language):
-                        continue
-                    h = content_hash(para)
-                    if h in seen[lang]:
-                        continue
-                    seen[lang].add(h)
-                    segments.append(para)
+                segments = self._clean(lang, paragraphs, seen[lang])
                 if segments:
                     docs[lang].append(
                         Document(
                             lang,
-                            SOURCE,
-                            f"{SOURCE}/{pkg}/{unit}",
-                            f"{SOURCE}/{unit}",
+                            self.fmt.source,
+                            self.fmt.doc_id(pkg, lang, page),
+                            self.fmt.unit(page),
                             tuple(segments),
-                            joiner="\n",
+                            joiner="\n\n" if self.fmt.code else "\n",
+                            code=self.fmt.code,
                         )
                     )
         return docs

@@ -1,11 +1,11 @@
-"""GGUF (llama.cpp) checkpoints → Hugging Face config.json, float32 HF-named tensors and tokenizer."""
+"""GGUF (llama.cpp) checkpoints in Hugging Face form: config.json, tensors under HF names with
+llama.cpp's conventions undone, and the tokenizer, all from one parse of the file."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,9 +14,13 @@ from typing import Any
 import numpy as np
 from tokenizers import Tokenizer
 
-from zett.models.gguf_reader import GGUFFile, GGUFFormatError
-from zett.models.weights import CheckpointError
-from zett.tokenization.gguf_tokenizer import GGUFTokenizer, tokenizer_from_gguf
+from zett.checkpoint.atomic import atomic_path, write_atomic
+from zett.checkpoint.errors import CheckpointError
+from zett.checkpoint.gguf_file import GGUFFile
+from zett.checkpoint.hf_dir import CONFIG_FILE, SINGLE_FILE
+from zett.checkpoint.index import TAGS
+from zett.checkpoint.sources import TensorSource
+from zett.tokenization import GGUFTokenizer, LoadedTokenizer, tokenizer_from_gguf
 
 SUPPORTED_ARCHITECTURES = ("llama", "gemma3")
 
@@ -84,8 +88,9 @@ def unpermute_rotary(w: np.ndarray, n_heads: int) -> np.ndarray:
 class GGUFCheckpoint:
     """A GGUF file read into Hugging Face form.
 
-    hf_config: config.json dict; tensors: HF name → float32 array (HF layout [out, in]);
-    tokenizer: `tokenizers.Tokenizer`; metadata: the GGUF key/values other than the vocabulary."""
+    hf_config: config.json dict; tensors: HF name → float32 array (HF layout [out, in]), as many as
+    `read_gguf` was asked for; tokenizer: `tokenizers.Tokenizer`; metadata: the GGUF key/values
+    other than the vocabulary; file: the open file, to read further tensors from (`load`)."""
 
     path: Path
     architecture: str
@@ -93,6 +98,7 @@ class GGUFCheckpoint:
     tensors: dict[str, np.ndarray]
     gguf_tokenizer: GGUFTokenizer
     metadata: dict[str, Any] = field(default_factory=dict)
+    file: GGUFFile | None = field(default=None, repr=False, compare=False)
 
     @property
     def tokenizer(self) -> Tokenizer:
@@ -102,10 +108,52 @@ class GGUFCheckpoint:
     def tokenizer_config(self) -> dict[str, Any]:
         return self.gguf_tokenizer.tokenizer_config
 
+    def loaded_tokenizer(self) -> LoadedTokenizer:
+        """The tokenizer with the special roles (ids) the GGUF declares, as `load_tokenizer` gives
+        it for this file, without reading the file again."""
+        roles = {}
+        for key, role in (("bos", "bos"), ("eos", "eos"), ("unknown", "unk"), ("padding", "pad")):
+            tid = self.metadata.get(f"tokenizer.ggml.{key}_token_id")
+            if tid is not None:
+                roles[role] = int(tid)
+        return LoadedTokenizer(self.tokenizer, roles, str(self.path))
+
     def save_tokenizer(self, out_dir: str | os.PathLike) -> list[Path]:
         """tokenizer.json, tokenizer_config.json, special_tokens_map.json (+ SentencePiece
         tokenizer.model)."""
         return self.gguf_tokenizer.save(out_dir)
+
+    def hf_names(self) -> dict[str, str]:
+        """GGUF tensor name → HF name, every tensor in file order; raises for one without an HF
+        counterpart."""
+        out = {}
+        for name in self._file().tensors:
+            hf = hf_tensor_name(name, self.architecture)
+            if hf is None:
+                raise CheckpointError(
+                    f"{self.path}: tensor {name!r} has no Hugging Face counterpart for "
+                    f"{self.architecture}"
+                )
+            out[name] = hf
+        return out
+
+    def load(self, gguf_name: str) -> np.ndarray:
+        """One tensor dequantised to float32 in HF layout, llama.cpp's conventions undone: llama
+        q/k rotary row permutation; Gemma norm weights stored as 1 + w."""
+        w = _dequantize(self._file(), gguf_name)
+        arch, cfg = self.architecture, self.hf_config
+        if arch == "llama" and ".attn_q." in gguf_name:
+            w = unpermute_rotary(w, cfg["num_attention_heads"])
+        elif arch == "llama" and ".attn_k." in gguf_name:
+            w = unpermute_rotary(w, cfg["num_key_value_heads"])
+        elif arch == "gemma3" and gguf_name.endswith("norm.weight"):
+            w = w - 1.0  # every Gemma 3 RMSNorm (incl. q/k norms) computes x·(1 + w)
+        return w
+
+    def _file(self) -> GGUFFile:
+        if self.file is None:
+            raise ValueError(f"{self.path}: built without its file; no tensors to read")
+        return self.file
 
     def save_pretrained(self, out_dir: str | os.PathLike) -> Path:
         """A Hugging Face checkpoint directory (config.json, model.safetensors, tokenizer files)."""
@@ -115,22 +163,10 @@ class GGUFCheckpoint:
             raise ValueError(f"{self.path}: read without tensors; nothing to save")
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=out, prefix=".model.", suffix=".safetensors.tmp")
-        os.close(fd)
-        try:
-            save_file(
-                {k: np.ascontiguousarray(v) for k, v in self.tensors.items()},
-                tmp,
-                metadata={"format": "pt"},
-            )
-            os.replace(tmp, out / "model.safetensors")
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        cfg = out / "config.json"
-        tmp_cfg = cfg.with_name(".config.json.tmp")
-        tmp_cfg.write_text(json.dumps(self.hf_config, indent=2))
-        os.replace(tmp_cfg, cfg)
+        with atomic_path(out / SINGLE_FILE) as tmp:
+            arrays = {k: np.ascontiguousarray(v) for k, v in self.tensors.items()}
+            save_file(arrays, str(tmp), metadata={"format": "pt"})
+        write_atomic(out / CONFIG_FILE, json.dumps(self.hf_config, indent=2))
         self.save_tokenizer(out)
         return out
 
@@ -240,15 +276,12 @@ def _dequantize(f: GGUFFile, name: str) -> np.ndarray:
     qtype = gguf.GGMLQuantizationType(info.qtype)
     try:
         w = gguf.quants.dequantize(f.raw(name), qtype)
-    except GGUFFormatError as e:
-        raise CheckpointError(str(e)) from None
     except (NotImplementedError, ValueError, AssertionError) as e:
         raise CheckpointError(
             f"{f.path}: cannot dequantise tensor {name!r} ({qtype.name}): {e}"
         ) from None
-    w = np.array(w, dtype=np.float32, copy=True).reshape(
-        info.shape
-    )  # copy: detach from the memory map
+    # copy: detach from the memory map
+    w = np.array(w, dtype=np.float32, copy=True).reshape(info.shape)
     if not np.isfinite(w).all():
         raise CheckpointError(f"{f.path}: tensor {name!r} contains NaN/inf values (corrupt file?)")
     return w
@@ -264,10 +297,7 @@ def read_gguf(
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such GGUF file")
-    try:
-        f = GGUFFile(path)
-    except GGUFFormatError as e:
-        raise CheckpointError(str(e)) from None
+    f = GGUFFile(path)
     meta = f.metadata
     arch = meta.get("general.architecture")
     if arch not in SUPPORTED_ARCHITECTURES:
@@ -289,31 +319,6 @@ def read_gguf(
             f"{hf_config['vocab_size']}"
         )
 
-    out: dict[str, np.ndarray] = {}
-    if tensors:
-        accept = tensors if callable(tensors) else (lambda _: True)
-        for name in f.tensors:
-            hf = hf_tensor_name(name, arch)
-            if hf is None:
-                raise CheckpointError(
-                    f"{path}: tensor {name!r} has no Hugging Face counterpart for {arch}"
-                )
-            if not accept(hf):
-                continue
-            w = _dequantize(f, name)
-            if arch == "llama" and ".attn_q." in name:
-                w = unpermute_rotary(w, hf_config["num_attention_heads"])
-            elif arch == "llama" and ".attn_k." in name:
-                w = unpermute_rotary(w, hf_config["num_key_value_heads"])
-            elif arch == "gemma3" and name.endswith("norm.weight"):
-                w = w - 1.0  # every Gemma 3 RMSNorm (incl. q/k norms) computes x·(1 + w)
-            out[hf] = w
-        emb = out.get("model.embed_tokens.weight")
-        if emb is not None and emb.shape != (hf_config["vocab_size"], hf_config["hidden_size"]):
-            raise CheckpointError(
-                f"{path}: tensor 'token_embd.weight' has shape {emb.shape}, the config implies "
-                f"{(hf_config['vocab_size'], hf_config['hidden_size'])}"
-            )
     vocab_keys = (
         "tokenizer.ggml.tokens",
         "tokenizer.ggml.scores",
@@ -321,11 +326,28 @@ def read_gguf(
         "tokenizer.ggml.merges",
     )
     small_meta = {k: v for k, v in meta.items() if k not in vocab_keys}
-    return GGUFCheckpoint(
-        path=path,
-        architecture=arch,
-        hf_config=hf_config,
-        tensors=out,
-        gguf_tokenizer=tok,
-        metadata=small_meta,
-    )
+    g = GGUFCheckpoint(path, arch, hf_config, {}, tok, small_meta, f)
+    if tensors:
+        accept = tensors if callable(tensors) else (lambda _: True)
+        g.tensors = {hf: g.load(name) for name, hf in g.hf_names().items() if accept(hf)}
+        emb = g.tensors.get("model.embed_tokens.weight")
+        if emb is not None and emb.shape != (hf_config["vocab_size"], hf_config["hidden_size"]):
+            raise CheckpointError(
+                f"{path}: tensor 'token_embd.weight' has shape {emb.shape}, the config implies "
+                f"{(hf_config['vocab_size'], hf_config['hidden_size'])}"
+            )
+    return g
+
+
+def gguf_sources(g: GGUFCheckpoint, dtype: np.dtype) -> list[TensorSource]:
+    """Every tensor of an open GGUF under its HF name, dequantised (to float `dtype`) only when
+    written."""
+    names = g.hf_names()
+    return [
+        TensorSource(hf, TAGS[dtype], g.file.tensors[name].shape, _loader(g, name, dtype))
+        for name, hf in names.items()
+    ]
+
+
+def _loader(g: GGUFCheckpoint, name: str, dtype: np.dtype) -> Callable[[], np.ndarray]:
+    return lambda: g.load(name).astype(dtype, copy=False)

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from zett.checkpoint.errors import CheckpointError
+
 GGUF_MAGIC = b"GGUF"
 # GGUFValueType → numpy dtype of fixed-size scalars (8 STRING and 9 ARRAY are variable-size)
 _SCALAR = {
@@ -31,7 +33,7 @@ _SCALAR = {
 _STRING, _ARRAY = 8, 9
 
 
-class GGUFFormatError(ValueError):
+class GGUFFormatError(CheckpointError):
     """The bytes are not a well-formed GGUF file."""
 
 

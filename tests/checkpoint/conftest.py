@@ -1,0 +1,8 @@
+"""Local helpers (tiny GGUF writer) on the path: tests run with --import-mode=importlib."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
