@@ -21,7 +21,7 @@ from zett.assets import checkpoint_name
 from zett.demo import SHIPPED_HYPERNET, DemoConfig, split_texts, train_unigram
 from zett.eval.model_bpb import evaluate_bpb
 from zett.eval.protocol import DEFAULT_PROTOCOL
-from zett.heuristics import SourceEmbeddings, get_heuristic
+from zett.heuristics import SourceEmbeddings, fvt_init
 from zett.hypernet.checkpoint import load_hypernet
 from zett.hypernet.model import Hypernet, fit_output_rescalers
 from zett.hypernet.predict import predict_embeddings
@@ -67,7 +67,7 @@ def main() -> None:
         tables = {
             "hypernet_step0": predict_embeddings(fresh, decomposer, tv, progress=False),
             "hypernet_trained": predict_embeddings(trained, decomposer, tv, progress=False),
-            "fvt": get_heuristic("fvt")(SourceEmbeddings(vocab, e_in), tv),
+            "fvt": fvt_init(SourceEmbeddings(vocab, e_in), tv),
         }
         for name, t in tables.items():
             r = evaluate_bpb(

@@ -13,7 +13,15 @@ import pytest
 from flax import nnx
 
 from zett import assets
-from zett.bench import Bench, BenchConfig, Domain, make_bytes_tokenizer, plan_cells, run_bench
+from zett.bench import (
+    Bench,
+    BenchConfig,
+    Domain,
+    Probe,
+    make_bytes_tokenizer,
+    plan_cells,
+    run_bench,
+)
 from zett.eval.protocol import ScoringProtocol
 from zett.hypernet.checkpoint import save_hypernet
 from zett.hypernet.config import HypernetConfig
@@ -120,7 +128,8 @@ def test_bench_domains_intervals_resume_plots(setup, tmp_path):
     assert len(cells) == 2 * 2 + 2 * 1 * 2 + 2 * 2 * 2
     records = run_bench(config, progress=False, log=lambda s: None)
     assert [
-        (r["model"], r["tokenizer"], r["language"], r["method"], r["domain"]) for r in records
+        (r["model"], r["tokenizer"], r["language"], r["method"], r["domain"], r["steps"])
+        for r in records
     ] == [c.key for c in cells]
     missing = [r for r in records if "missing" in r]
     assert {(r["language"], r["domain"]) for r in missing} == {("yy", "ood")}
@@ -189,7 +198,7 @@ def test_focus_fits_fasttext_once_on_all_training_text(setup, tmp_path, monkeypa
 
     def counting(texts, tokenizer, **kw):
         calls.append(len(texts))
-        return real(texts, tokenizer, min_count=1, **kw)
+        return real(texts, tokenizer, **{**kw, "min_count": 1})
 
     monkeypatch.setattr(tables, "train_token_vectors", counting)
     config = _config(
@@ -288,7 +297,10 @@ def test_every_method_gets_the_same_conditioning_and_special_rows(setup, tmp_pat
         (dict(tokenizers=("no/such/tok.json",)), "unknown tokenizer"),
         (dict(tokenizers=("unigram:xx",)), "unigram:<lang>:<vocab_size>"),
         (dict(models=("no/such/model",)), "unknown model"),
-        (dict(methods=("hypernet:/no/such/dir",)), "hypernetwork directory"),
+        (dict(methods=("hypernet:/no/such/dir",)), "no such hypernet directory"),
+        (dict(methods=("omp,k=0",)), "omp: k must be ≥ 1"),
+        (dict(donors=("/no/such/donor.gguf",)), "donor model '/no/such/donor.gguf'"),
+        (dict(probe=Probe(steps=2, methods=("mean",))), "probe.methods: 'mean'"),
         (dict(domains=(Domain("ood", "/no/such/corpus"),)), "no manifest.json"),
         (dict(texts_per_language=2, min_units=3), "min_units"),
     ],
@@ -338,3 +350,101 @@ def test_plan_skips_own_tokenizer_and_foreign_hypernets(setup, tmp_path):
     # the hypernet was trained for A: it runs there, and never on B
     assert (model_a, "bytes", "xx", f"hypernet:{hn}") in keys
     assert not any(k[0] == model_b and k[3].startswith("hypernet:") for k in keys)
+
+
+def test_donor_methods_run_only_where_a_donor_uses_the_tokenizer(setup, tmp_path):
+    """omp/clp need a donor whose tokenizer is the target: planned for the listed donor model's
+    tokenizer, not for a Unigram tokenizer (no model uses it). The donor here is a copy of the
+    model itself, so every target token is shared and copied: exactly the original's bits."""
+    import shutil
+
+    model, donor = str(setup / "model"), str(tmp_path / "donor")
+    shutil.copytree(model, donor)
+    config = _config(
+        setup,
+        tmp_path / "out",
+        tokenizers=(donor, "unigram:xx:120"),
+        languages=("xx",),
+        methods=("original", "omp", "clp"),
+        domains=(Domain("in-domain", str(setup / "corpus")),),
+        donors=(donor,),
+        plots=False,
+    )
+    cells = plan_cells(config)
+    assert {(c.tokenizer, c.method) for c in cells} == {
+        ("original", "original"),
+        (donor, "omp"),
+        (donor, "clp"),
+    }
+    logs = []
+    records = {r["method"]: r for r in run_bench(config, progress=False, log=logs.append)}
+    assert any("unigram:xx:120 × omp: no donor" in line for line in logs)
+    for m in ("omp", "clp"):
+        assert records[m]["doc_bits"] == records["original"]["doc_bits"], m
+
+
+def test_probe_column_same_data_for_every_method(setup, tmp_path):
+    """ "after N steps": every method's tables trained N steps on the same batches, scored on the
+    same passages; the numbers equal zett.finetune.probe run by hand on the zero-shot tables."""
+    from zett.bench.tables import same_special_rows
+    from zett.eval.model_bpb import evaluate_bpb
+    from zett.finetune.probe import ProbeConfig, probe
+    from zett.heuristics import SourceEmbeddings, random_init
+    from zett.models import load_pretrained
+    from zett.tokenization import canonicalize, load_tokenizer
+
+    config = _config(
+        setup,
+        tmp_path / "p",
+        tokenizers=("unigram:xx:120",),
+        languages=("xx",),
+        methods=("original", "fvt", "random"),
+        domains=(Domain("in-domain", str(setup / "corpus")),),
+        probe=Probe(steps=3, batch_size=2, block_size=16, lr=1e-2, train_texts=40),
+        plots=False,
+    )
+    cells = plan_cells(config)
+    assert [(c.method, c.steps) for c in cells] == [
+        ("original", 0),
+        ("fvt", 0),
+        ("fvt", 3),
+        ("random", 0),
+        ("random", 3),
+    ]
+    records = run_bench(config, progress=False, log=lambda s: None)
+    by = {(r["method"], r["steps"]): r for r in records}
+    assert by[("fvt", 3)]["probe_data"] == by[("random", 3)]["probe_data"]
+    assert by[("fvt", 3)]["docs"] == by[("fvt", 0)]["docs"]
+    for m in ("fvt", "random"):
+        assert by[(m, 3)]["bits_per_byte"] != by[(m, 0)]["bits_per_byte"]
+
+    # the same by hand: random tables (seed 0) + the probe's public function + the scoring
+    model = load_pretrained(str(setup / "model"))
+    src = load_tokenizer(str(setup / "model"))
+    tok = load_tokenizer(str(tmp_path / "p" / "tokenizers" / "unigram-xx-120.json"))
+    source = SourceEmbeddings(canonicalize(src), np.asarray(model.get_input_embeddings()))
+    vocab = canonicalize(tok)
+    tables = same_special_rows(random_init(source, vocab, seed=0), source, vocab)
+    train = [
+        json.loads(line)["text"]
+        for line in (setup / "corpus" / "train" / "xx.jsonl").read_text().splitlines()[:40]
+    ]
+    tuned = probe(
+        model, tok, tables, train, ProbeConfig(steps=3, batch_size=2, block_size=16, lr=1e-2)
+    )
+    r = by[("random", 3)]
+    want = evaluate_bpb(
+        model,
+        tok.tokenizer,
+        Bench(config, log=lambda s: None).passages("in-domain", "xx").texts,
+        prefix_row=256,
+        input_embeddings=tuned.input_embeddings,
+        special_ids=vocab.special_ids,
+        unk_id=vocab.special("unk").id,
+        protocol=PROTOCOL,
+        progress=False,
+    )
+    assert r["bits_per_byte"] == pytest.approx(want.bits_per_byte, rel=1e-6)
+    md = (tmp_path / "p" / "results.md").read_text()
+    assert "| original | fvt | fvt +3 | random | random +3 |" in md
+    assert "ranking zero-shot → after N probe steps" in md

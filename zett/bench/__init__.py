@@ -2,7 +2,7 @@
 `zett.eval`'s bits per byte, resumable, written as tables and plots."""
 
 from zett.bench.cells import Cell, plan_cells
-from zett.bench.config import BenchConfig, Domain
+from zett.bench.config import BenchConfig, Domain, Probe
 from zett.bench.report import write_report
 from zett.bench.runner import Bench, report_only, run_bench
 from zett.bench.tokenizers import make_bytes_tokenizer, train_unigram
@@ -11,6 +11,7 @@ __all__ = [
     "Bench",
     "BenchConfig",
     "Domain",
+    "Probe",
     "Cell",
     "make_bytes_tokenizer",
     "plan_cells",

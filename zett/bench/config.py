@@ -8,7 +8,30 @@ from pathlib import Path
 from zett import assets
 from zett.eval.protocol import DEFAULT_PROTOCOL, ScoringProtocol
 
-METHOD_NAMES = ("original", "fvt", "lexical", "mean", "mean_noise", "mvn", "random", "focus")
+
+@dataclass(frozen=True)
+class Probe:
+    """The "after N steps" column (`zett.finetune.probe`): every transfer cell's tables trained for
+    `steps` updates of `batch_size` blocks of `block_size` target tokens at `lr` (embeddings only
+    unless `embeddings_only` is false) on `train_texts` train passages of the cell's language, the
+    same blocks in the same order for every method (`seed`), then scored like the zero-shot
+    column. `steps: 0` turns the column off; `methods` limits it (empty: every method)."""
+
+    steps: int = 0
+    batch_size: int = 4
+    block_size: int = 128
+    lr: float = 3e-3
+    embeddings_only: bool = True
+    train_texts: int = 400
+    seed: int = 0
+    methods: tuple[str, ...] = ()
+    tokenizers: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.steps < 0 or self.batch_size < 1 or self.block_size < 4 or self.train_texts < 1:
+            raise ValueError(
+                "probe: steps must be ≥ 0, batch_size and train_texts ≥ 1, block_size ≥ 4"
+            )
 
 
 @dataclass(frozen=True)
@@ -24,9 +47,11 @@ class Domain:
 @dataclass(frozen=True)
 class BenchConfig:
     """models: aliases/paths; tokenizers: `original`, aliases/paths, `unigram:<lang>:<size>`, `bytes`;
-    methods: `original`, heuristic names, `hypernet:<dir>`. A `unigram:<lang>` tokenizer is scored
-    only on its own language when `unigram_own_language` (a German tokenizer says nothing about
-    Hindi).
+    methods: `original` and `zett.methods` specs (`fvt`, `omp,k=32`, `hypernet:<dir>`). Donor
+    methods (omp, clp) take as donor the model whose tokenizer the target tokenizer is, when that
+    model is listed in `donors`; without one the cell is not planned (the log says so). A
+    `unigram:<lang>` tokenizer is scored only on its own language when `unigram_own_language` (a
+    German tokenizer says nothing about Hindi).
 
     Every (language, domain) is scored on `texts_per_language` passages from at least `min_units`
     split units (chapters, documents), picked by a seeded round-robin over units
@@ -47,7 +72,8 @@ class BenchConfig:
     output: str = "experiments/bench/results"
     unigram_train_texts: int = 3000
     unigram_own_language: bool = True
-    hypernet_maxlen: int = 7
+    donors: tuple[str, ...] = ()
+    probe: Probe = Probe()
     bootstrap_samples: int = 1000
     seed: int = 0
     plots: bool = True
@@ -55,15 +81,21 @@ class BenchConfig:
 
 def validate(config: BenchConfig) -> None:
     """Fails before any work on names that cannot mean anything."""
+    from zett.methods import MethodInputs
+
     for m in config.methods:
-        if m not in METHOD_NAMES and not m.startswith("hypernet:"):
-            raise ValueError(
-                f"unknown method {m!r}; expected one of {list(METHOD_NAMES)} or 'hypernet:<dir>'"
-            )
-        if m.startswith("hypernet:") and not Path(m.split(":", 1)[1]).is_dir():
-            raise FileNotFoundError(
-                f"method {m!r}: hypernetwork directory {m.split(':', 1)[1]} not found"
-            )
+        if m != "original":
+            spec = method_spec(m)  # unknown names/options, a missing hypernet dir: fail here
+            if "texts" in spec.needs and spec.name != "focus":
+                raise ValueError(f"method {m!r} needs texts; the bench gives texts to focus only")
+    for d in config.donors:
+        MethodInputs(donor=d).check_donor()
+    for m in config.probe.methods:
+        if m not in config.methods or m == "original":
+            raise ValueError(f"probe.methods: {m!r} is not one of the transfer methods")
+    for t in config.probe.tokenizers:
+        if t not in config.tokenizers:
+            raise ValueError(f"probe.tokenizers: {t!r} is not one of the tokenizers")
     for t in config.tokenizers:
         if t.startswith("unigram:"):
             parts = t.split(":")
@@ -92,3 +124,10 @@ def validate(config: BenchConfig) -> None:
             raise FileNotFoundError(
                 f"unknown model {m!r}: neither an alias (smollm2, gemma3) nor an existing path"
             )
+
+
+def method_spec(method: str):
+    """The `zett.methods` spec of a bench method string."""
+    from zett.methods import parse_method
+
+    return parse_method(method)

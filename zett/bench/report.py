@@ -23,6 +23,7 @@ FIELDS = (
     "language",
     "domain",
     "method",
+    "steps",
     "bits_per_byte",
     "bytes_per_token",
     "ratio_to_original",
@@ -41,23 +42,32 @@ FIELDS = (
     "dropped_bytes",
     "focus_vectors",
     "focus_fallback",
+    "probe_loss_first",
+    "probe_loss_last",
+    "probe_seconds",
     "seconds",
     "missing",
 )
 REFERENCES = ("fvt", "original")
 
 
+def label(r: dict) -> str:
+    """A record's column: its method, with "+N" after N probe steps (`BenchConfig.probe`)."""
+    return r["method"] + (f" +{r['steps']}" if r.get("steps") else "")
+
+
 def add_comparisons(records: Sequence[dict], samples: int = 1000, seed: int = 0) -> list[dict]:
     """ratio_to_original, and diff_<ref> (bits/byte − the reference's) with its 95% interval
     (_low, _high) for ref = FVT on the same tokenizer and the original model, both on the same
-    passages; every pair on one passage set sees the same bootstrap resamples."""
+    passages; every pair on one passage set sees the same bootstrap resamples. A record after N
+    probe steps is compared with FVT after the same N steps (and the zero-shot original)."""
     scored = [r for r in records if "bits_per_byte" in r]
     refs = {
         "original": {
             (r["model"], r["language"], r["domain"]): r for r in scored if r["method"] == "original"
         },
         "fvt": {
-            (r["model"], r["tokenizer"], r["language"], r["domain"]): r
+            (r["model"], r["tokenizer"], r["language"], r["domain"], r.get("steps", 0)): r
             for r in scored
             if r["method"] == "fvt"
         },
@@ -71,10 +81,10 @@ def add_comparisons(records: Sequence[dict], samples: int = 1000, seed: int = 0)
             continue
         for name, key in (
             ("original", (r["model"], r["language"], r["domain"])),
-            ("fvt", (r["model"], r["tokenizer"], r["language"], r["domain"])),
+            ("fvt", (r["model"], r["tokenizer"], r["language"], r["domain"], r.get("steps", 0))),
         ):
             ref = refs[name].get(key)
-            if ref is None or ref["method"] == r["method"]:
+            if ref is None or label(ref) == label(r):
                 continue
             if name == "original":
                 r["ratio_to_original"] = r["bits_per_byte"] / ref["bits_per_byte"]
@@ -128,11 +138,11 @@ def markdown_tables(records: Sequence[dict], config: Any = None) -> str:
         ]
     for model in dict.fromkeys(r["model"] for r in records):
         rs = [r for r in records if r["model"] == model]
-        methods = list(dict.fromkeys(r["method"] for r in rs))
+        methods = list(dict.fromkeys(label(r) for r in rs))
         domains = list(dict.fromkeys(r["domain"] for r in rs))
         toks = list(dict.fromkeys(r["tokenizer"] for r in rs))
         langs = list(dict.fromkeys(r["language"] for r in rs))
-        by = {(r["tokenizer"], r["language"], r["domain"], r["method"]): r for r in rs}
+        by = {(r["tokenizer"], r["language"], r["domain"], label(r)): r for r in rs}
         rows = [
             (t, lang, d)
             for t in toks
@@ -186,6 +196,7 @@ def markdown_tables(records: Sequence[dict], config: Any = None) -> str:
                 ]
                 if any(cells):
                     lines.append(f"| {tok} | {lang} | {dom} | " + " | ".join(cells) + " |")
+        lines += ranking_lines(rs)
         focus = {
             r["tokenizer"]: (r["focus_vectors"], r["focus_fallback"])
             for r in rs
@@ -211,6 +222,42 @@ def markdown_tables(records: Sequence[dict], config: Any = None) -> str:
     return "\n".join(lines)
 
 
+def ranking_lines(records: Sequence[dict]) -> list[str]:
+    """Per (tokenizer, language, domain) with probe records: the methods ranked by bits/byte
+    zero-shot and after N steps (best first), and whether the order changed."""
+    probed = [r for r in records if r.get("steps") and "bits_per_byte" in r]
+    if not probed:
+        return []
+    zero = {
+        (r["tokenizer"], r["language"], r["domain"], r["method"]): r["bits_per_byte"]
+        for r in records
+        if not r.get("steps") and "bits_per_byte" in r
+    }
+    lines = [
+        "",
+        "ranking zero-shot → after N probe steps (best first; methods probed on the row)",
+        "",
+        "| tokenizer | language | domain | N | zero-shot | after N | same order |",
+        "|---|---|---|---:|---|---|---|",
+    ]
+    for tok, lang, dom, n in dict.fromkeys(
+        (r["tokenizer"], r["language"], r["domain"], r["steps"]) for r in probed
+    ):
+        after = {
+            r["method"]: r["bits_per_byte"]
+            for r in probed
+            if (r["tokenizer"], r["language"], r["domain"], r["steps"]) == (tok, lang, dom, n)
+        }
+        before = {m: zero[(tok, lang, dom, m)] for m in after if (tok, lang, dom, m) in zero}
+        a = sorted(before, key=before.get)
+        b = sorted(before, key=after.get)
+        lines.append(
+            f"| {tok} | {lang} | {dom} | {n} | {' < '.join(a)} | {' < '.join(b)} | "
+            f"{'yes' if a == b else 'no'} |"
+        )
+    return lines
+
+
 def plot(records: Sequence[dict], out: Path) -> list[Path]:
     import matplotlib
 
@@ -218,7 +265,7 @@ def plot(records: Sequence[dict], out: Path) -> list[Path]:
     import matplotlib.pyplot as plt
 
     written = []
-    scored = [r for r in records if "bits_per_byte" in r]
+    scored = [r for r in records if "bits_per_byte" in r and not r.get("steps")]
     groups = dict.fromkeys((r["model"], r["domain"]) for r in scored)
     for model, domain in groups:
         rs = [r for r in scored if r["model"] == model and r["domain"] == domain]

@@ -17,15 +17,16 @@ from tokenizers import Tokenizer
 from tqdm.auto import tqdm
 
 from zett import assets
-from zett.bench.cells import Cell, plan_cells
-from zett.bench.config import BenchConfig, validate
+from zett.bench.cells import Cell, donor_for, plan_cells, skipped_donor_cells
+from zett.bench.config import BenchConfig, method_spec, validate
 from zett.bench.report import write_report
 from zett.bench.tables import focus_vectors, method_tables
 from zett.bench.texts import Passages, evaluation_passages, focus_languages, train_texts
 from zett.bench.tokenizers import make_bytes_tokenizer, train_unigram
 from zett.data.load import corpus_files
 from zett.eval.model_bpb import evaluate_bpb
-from zett.heuristics import SourceEmbeddings
+from zett.heuristics import SourceEmbeddings, TargetEmbeddings, load_donor
+from zett.methods import MethodInputs, Target
 from zett.models import load_pretrained
 from zett.tokenization import canonicalize, load_tokenizer
 
@@ -33,14 +34,16 @@ from zett.tokenization import canonicalize, load_tokenizer
 def settings(config: BenchConfig) -> dict[str, Any]:
     """What a finished cell's numbers depend on besides its key: a cell recorded under other
     settings is computed again, never mixed in."""
-    return {
+    current = {
         "context_bytes": config.protocol.context_bytes,
         "stride_bytes": config.protocol.stride_bytes,
         "texts_per_language": config.texts_per_language,
         "min_units": config.min_units,
         "seed": config.seed,
         "domains": [asdict(d) for d in config.domains],
+        "probe": asdict(config.probe),
     }
+    return json.loads(json.dumps(current))  # as read back from cells.jsonl (tuples → lists)
 
 
 class Bench:
@@ -58,6 +61,9 @@ class Bench:
         self._model_name: str | None = None
         self._tables_key: tuple | None = None
         self._tables: Any = None
+        self._donors: dict[str, Any] = {}
+        self._probed_key: tuple | None = None
+        self._probed: Any = None
 
     # -- inputs --------------------------------------------------------------------------------
     def passages(self, domain: str, lang: str) -> Passages:
@@ -107,6 +113,15 @@ class Bench:
             self._tables_key = None
         return self._model
 
+    def donor(self, tok_spec: str):
+        """The loaded donor of a target tokenizer (`BenchConfig.donors`), read once."""
+        name = donor_for(self.config, tok_spec)
+        if name is None:
+            return None
+        if name not in self._donors:
+            self._donors[name] = load_donor(name)
+        return self._donors[name]
+
     def tables(self, model_name: str, tok_spec: str, method: str):
         """(TargetEmbeddings, target CanonicalVocab) for (model, tokenizer, method), kept until the
         next combination is asked for."""
@@ -115,24 +130,69 @@ class Bench:
             return self._tables
         self._tables, self._tables_key = None, None
         model = self.model(model_name)
-        target = canonicalize(self.tokenizer(tok_spec))
+        target = Target.of(self.tokenizer(tok_spec))
         e_in = np.asarray(model.get_input_embeddings())
         e_out = None if model.tied else np.asarray(model.get_output_embeddings())
         t0 = time.time()
+        spec = method_spec(method)
+        inputs = MethodInputs(
+            donor=self.donor(tok_spec) if "donor" in spec.needs else None, seed=self.config.seed
+        )
         tables = method_tables(
-            method,
-            SourceEmbeddings(self._src_vocab, e_in, e_out),
-            self._src,
+            spec,
+            SourceEmbeddings(self._src_vocab, e_in, e_out, tokenizer=self._src),
             target,
-            seed=self.config.seed,
-            hypernet_maxlen=self.config.hypernet_maxlen,
-            focus=lambda: self.focus_vectors(tok_spec),
+            inputs,
+            focus=lambda options: self.focus_vectors(tok_spec, options),
         )
         self.log(f"{model_name} × {tok_spec} × {method}: tables in {time.time() - t0:.1f}s")
-        self._tables, self._tables_key = (tables, target), key
+        self._tables, self._tables_key = (tables, target.vocab), key
         return self._tables
 
-    def focus_vectors(self, tok_spec: str):
+    def probed_tables(self, cell: Cell):
+        """The cell's zero-shot tables after `config.probe.steps` probe updates on train passages
+        of its language (one probe per (model, tokenizer, method, language)), and the probe's
+        record."""
+        key = (cell.model, cell.tokenizer, cell.method, cell.language, cell.steps)
+        if self._probed_key == key:
+            return self._probed
+        from zett.finetune.probe import ProbeConfig, probe
+
+        p = self.config.probe
+        tables, vocab = self.tables(cell.model, cell.tokenizer, cell.method)
+        texts = train_texts(self.config.corpus, [cell.language], p.train_texts)
+        result = probe(
+            self.model(cell.model),
+            self.tokenizer(cell.tokenizer),
+            tables,
+            texts,
+            ProbeConfig(
+                steps=cell.steps,
+                batch_size=p.batch_size,
+                block_size=p.block_size,
+                lr=p.lr,
+                embeddings_only=p.embeddings_only,
+                seed=p.seed,
+            ),
+        )
+        tuned = TargetEmbeddings(
+            result.input_embeddings, result.output_embeddings, result.output_bias
+        )
+        info = {
+            "probe_loss_first": float(result.losses[0]),
+            "probe_loss_last": float(result.losses[-1]),
+            "probe_tokens": int(result.tokens),
+            "probe_seconds": round(result.seconds, 1),
+            "probe_data": result.data,
+        }
+        self.log(
+            f"probe {cell.tokenizer} × {cell.method} × {cell.language}: loss "
+            f"{info['probe_loss_first']:.3f} → {info['probe_loss_last']:.3f} in {result.seconds:.0f}s"
+        )
+        self._probed_key, self._probed = key, ((tuned, vocab), info)
+        return self._probed
+
+    def focus_vectors(self, tok_spec: str, options=None):
         """fastText vectors on all training text of the languages the tokenizer serves, fitted once
         (cached under <output>/focus/)."""
         langs = focus_languages(self.config, tok_spec)
@@ -146,6 +206,7 @@ class Bench:
             self.tokenizer(tok_spec).tokenizer,
             lambda: train_texts(self.config.corpus, langs),
             key,
+            options=options,
             log=self.log,
         )
 
@@ -161,7 +222,7 @@ class Bench:
                 rec = json.loads(line)
                 if rec.get("settings") == current:
                     key = (rec["model"], rec["tokenizer"], rec["language"], rec["method"])
-                    out[(*key, rec["domain"])] = rec
+                    out[(*key, rec["domain"], rec.get("steps", 0))] = rec
         return out
 
     def run_cell(self, cell: Cell) -> dict:
@@ -180,6 +241,11 @@ class Bench:
         t0 = time.time()
         if cell.method == "original":
             vocab, tokenizer, tables = self._src_vocab, self._src.tokenizer, None
+        elif cell.steps:
+            (tables, vocab), info = self.probed_tables(cell)
+            rec.update(info)
+            tokenizer = self.tokenizer(cell.tokenizer).tokenizer
+            t0 = time.time()  # the cell's seconds: scoring, as for zero-shot cells
         else:
             tables, vocab = self.tables(cell.model, cell.tokenizer, cell.method)
             tokenizer = self.tokenizer(cell.tokenizer).tokenizer
@@ -222,6 +288,8 @@ class Bench:
         done = self.done()
         todo = [c for c in cells if c.key not in done]
         self.log(f"{len(cells)} cells, {len(cells) - len(todo)} already done")
+        for tok, method in skipped_donor_cells(self.config):
+            self.log(f"{tok} × {method}: no donor model uses this tokenizer (BenchConfig.donors)")
         for d in self.config.domains:
             for lang in self.config.languages:
                 if self.passages(d.name, lang).missing:
@@ -232,7 +300,7 @@ class Bench:
                 f.write(json.dumps(rec, ensure_ascii=False) + "\n")
                 f.flush()
                 done[cell.key] = rec
-        self._tables = None
+        self._tables = self._probed = None
         records = [done[c.key] for c in cells]
         write_report(records, self.out, self.config, plots=self.config.plots)
         return records

@@ -10,11 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
-from zett.heuristics import SourceEmbeddings, TargetEmbeddings, get_heuristic
+from zett.heuristics import SourceEmbeddings, TargetEmbeddings
 from zett.heuristics.focus import TokenVectors, train_token_vectors
-from zett.hypernet.checkpoint import load_hypernet
-from zett.hypernet.predict import predict_embeddings
-from zett.tokenization import CanonicalVocab, Decomposer, map_specials
+from zett.methods import FocusOptions, MethodInputs, MethodSpec, Target
+from zett.tokenization import CanonicalVocab, map_specials
 
 
 def focus_vectors(
@@ -23,12 +22,17 @@ def focus_vectors(
     tokenizer,
     texts: Callable[[], list[str]],
     texts_key: str,
+    options: FocusOptions | None = None,
     log: Callable[[str], None] = print,
 ) -> TokenVectors:
-    """fastText vectors of the target tokens, fitted on `texts()` once and cached under `cache_dir`,
-    keyed by the tokenizer's JSON and `texts_key` (what the texts are: corpus, languages)."""
+    """fastText vectors of the target tokens, fitted on `texts()` with the fastText settings of
+    `options` once and cached under `cache_dir`, keyed by the tokenizer's JSON, `texts_key` (what
+    the texts are: corpus, languages) and those settings."""
+    opts = options or FocusOptions()
+    fit = {k: v for k, v in opts.kwargs().items() if k not in ("chunk",)}
     tok_hash = hashlib.sha1(tokenizer.to_str().encode("utf-8")).hexdigest()[:12]
-    texts_hash = hashlib.sha1(texts_key.encode("utf-8")).hexdigest()[:12]
+    key = texts_key if opts == FocusOptions() else f"{texts_key}:{sorted(fit.items())}"
+    texts_hash = hashlib.sha1(key.encode("utf-8")).hexdigest()[:12]
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[-60:]
     path = cache_dir / f"{safe}-{tok_hash}-{texts_hash}.npz"
     if path.exists():
@@ -36,7 +40,7 @@ def focus_vectors(
             return TokenVectors(z["ids"], z["vectors"])
     corpus = texts()
     log(f"FOCUS: fitting fastText for {name} on {len(corpus)} texts ({texts_key})")
-    vectors = train_token_vectors(corpus, tokenizer)
+    vectors = train_token_vectors(corpus, tokenizer, **fit)
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp.npz")
     np.savez(tmp, ids=vectors.ids, vectors=vectors.vectors)
@@ -45,28 +49,26 @@ def focus_vectors(
 
 
 def method_tables(
-    method: str,
+    spec: MethodSpec,
     source: SourceEmbeddings,
-    source_tokenizer,
-    target: CanonicalVocab,
-    seed: int,
-    hypernet_maxlen: int,
-    focus: Callable[[], TokenVectors],
+    target: Target,
+    inputs: MethodInputs,
+    focus: Callable[[FocusOptions], TokenVectors],
 ) -> TargetEmbeddings:
-    """`hypernet:<dir>` or a heuristic's tables for `target`; FOCUS takes its vectors from
-    `focus()`. Special-token rows are then made the same for every method (`same_special_rows`)."""
-    if method.startswith("hypernet:"):
-        hn = load_hypernet(
-            method.split(":", 1)[1], source.input_embeddings, source.output_embeddings
+    """The tables of a `zett.methods` spec for `target`. FOCUS takes its fastText vectors from
+    `focus(options)` (fitted once per tokenizer and cached) instead of fitting them per run.
+    Special-token rows are then made the same for every method (`same_special_rows`)."""
+    if spec.name == "focus":
+        tables = spec.method.heuristic(
+            source,
+            target.vocab,
+            seed=inputs.seed,
+            vectors=focus(spec.options),
+            **spec.options.kwargs(),
         )
-        tables = predict_embeddings(
-            hn, Decomposer(source_tokenizer, maxlen=hypernet_maxlen), target, progress=False
-        )
-    elif method == "focus":
-        tables = get_heuristic("focus")(source, target, seed=seed, vectors=focus())
     else:
-        tables = get_heuristic(method)(source, target, seed=seed)
-    return same_special_rows(tables, source, target)
+        tables = spec.run(source, target, inputs)
+    return same_special_rows(tables, source, target.vocab)
 
 
 def same_special_rows(

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from zett.heuristics.base import SourceEmbeddings
 from zett.tokenization import CanonicalVocab, canonicalize, load_tokenizer, map_specials, overlap
 
 # HF names of the tables a donor lends; the same names `zett transfer` rewrites
@@ -61,9 +62,9 @@ def read_embedding_tables(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
         g = read_gguf(path, tensors=lambda name: name in names)
         out = g.tensors.get("lm_head.weight")
         return g.tensors["model.embed_tokens.weight"], out
-    from zett.models.hf_io import read_hf_config, read_tensor, weight_map
+    from zett.checkpoint import LazyTensors, read_hf_config, read_tensor
 
-    names = list(weight_map(path))
+    names = list(LazyTensors(path))
     inputs = [n for n in names if _INPUT.fullmatch(n)]
     outputs = [n for n in names if _OUTPUT.fullmatch(n)]
     if len(inputs) != 1 or len(outputs) > 1:
@@ -96,7 +97,11 @@ def load_donor(spec: str | Path) -> Donor:
     return Donor(vocab, e_in, e_out, label=f"donor {spec}")
 
 
-def as_donor(donor: Donor | str | Path | None, method: str) -> Donor:
+def as_donor(donor: Donor | SourceEmbeddings | str | Path | None, method: str) -> Donor:
+    """`donor` as a Donor: loaded when a path/alias; the vocabulary and tables of a loaded
+    SourceEmbeddings (what `zett.methods.MethodInputs` may hold)."""
+    if isinstance(donor, SourceEmbeddings):
+        return Donor(donor.vocab, donor.input_embeddings, donor.output_embeddings)
     if donor is None:
         raise ValueError(
             f"{method} needs a donor: a model that already uses the target tokenizer (e.g. "
