@@ -56,7 +56,7 @@ def read_embedding_tables(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     The one place donor weights are read, so it can follow zett's checkpoint readers when they
     move."""
     if path.is_file() and path.suffix == ".gguf":
-        from zett.models.gguf_io import read_gguf
+        from zett.checkpoint import read_gguf
 
         names = ("model.embed_tokens.weight", "lm_head.weight")
         g = read_gguf(path, tensors=lambda name: name in names)
