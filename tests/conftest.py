@@ -4,6 +4,7 @@ models."""
 from __future__ import annotations
 
 import os
+import re
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -19,9 +20,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if config.getoption("--runslow") or os.environ.get("ZETT_SLOW") == "1":
+    # selecting them (`-m slow`, `-m "slow and models"`) runs them too, not only --runslow
+    selected = re.search(r"(?<!not )\bslow\b", config.getoption("markexpr", "") or "")
+    if config.getoption("--runslow") or os.environ.get("ZETT_SLOW") == "1" or selected:
         return
-    skip = pytest.mark.skip(reason="slow: run with --runslow or ZETT_SLOW=1")
+    skip = pytest.mark.skip(reason="slow: run with -m slow, --runslow or ZETT_SLOW=1")
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)

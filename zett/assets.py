@@ -112,9 +112,25 @@ ALIASES = {
     "qwen2": qwen2_tokenizer_json,
 }
 
+# what each alias exactly is: the one place result files, tables and CLI output take names from
+CHECKPOINT_NAMES = {
+    "smollm2": "SmolLM2-135M-Instruct (GGUF Q4_1, dequantised to fp32)",
+    "smollm2-135m": "SmolLM2-135M-Instruct (GGUF Q4_1, dequantised to fp32)",
+    "gemma3": "Gemma-3-270m base (GGUF Q4_K_M, dequantised to fp32)",
+    "gemma3-270m": "Gemma-3-270m base (GGUF Q4_K_M, dequantised to fp32)",
+    "minilm": "all-MiniLM-L6-v2 (fp32 safetensors)",
+    "qwen2": "Qwen2 tokenizer (byte-level BPE, 151,643 ranks + 3 specials)",
+}
+
 
 def resolve(name_or_path: str) -> str:
     """A packaged-model alias (`smollm2`, `gemma3`, `minilm`, `qwen2`) → its local path; anything else
     unchanged."""
     fn = ALIASES.get(str(name_or_path).lower())
     return str(fn()) if fn is not None else str(name_or_path)
+
+
+def checkpoint_name(name_or_path: str) -> str:
+    """The exact checkpoint an alias stands for (model, size, variant, quantisation), or the path or
+    name itself when it is not an alias."""
+    return CHECKPOINT_NAMES.get(str(name_or_path).lower(), str(name_or_path))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import unicodedata
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -10,6 +11,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from zett.bench.tokenizers import train_unigram
+from zett.eval.heldout import bible_split
 
 if TYPE_CHECKING:
     from zett.methods import MethodSpec
@@ -45,19 +49,27 @@ class DemoRow:
     bits_per_byte: float
     bytes_per_token: float
     seconds: float
+    unk_bytes: int = 0
 
 
 @dataclass
 class DemoResult:
+    model_name: str = ""
+    n_texts: int = 0
+    n_bytes: int = 0
     rows: list[DemoRow] = field(default_factory=list)
     generations: dict[str, str] = field(default_factory=dict)
 
 
 def split_texts(cfg: DemoConfig) -> tuple[list[str], list[str]]:
-    """(train, held-out) documents; held-out chapters/lines chosen by a hash, never trained on."""
+    """(train, held-out) texts. The packaged Bibles are split like the corpus (`zett.eval.heldout`):
+    train = the chapters of train units (every translation), held-out = `heldout_texts` passages
+    of held-out chapters from at least 8 of them; never a chapter the shipped hypernet or the
+    corpus trained on. A `text_file` (one document per line, NFC-normalised) is split by a hash
+    of each line."""
     if cfg.text_file:
         lines = [
-            ln.strip()
+            unicodedata.normalize("NFC", ln.strip())
             for ln in Path(cfg.text_file).read_text(encoding="utf-8").splitlines()
             if ln.strip()
         ]
@@ -65,51 +77,26 @@ def split_texts(cfg: DemoConfig) -> tuple[list[str], list[str]]:
             raise ValueError(
                 f"{cfg.text_file}: need at least 20 non-empty lines (documents), got {len(lines)}"
             )
-        docs = lines
-    else:
-        from zett.data.sources.bible import iter_documents
-
-        docs = [d.joiner.join(d.segments) for d in iter_documents(cfg.lang)]
-        if not docs:
-            from zett.data.sources.bible import bible_languages
-
-            raise ValueError(
-                f"no packaged Bible text for language {cfg.lang!r}; have "
-                f"{sorted(bible_languages())}"
-            )
-    held = [d for d in docs if zlib.crc32(d.encode()) % 10 == 0]
-    train = [d for d in docs if zlib.crc32(d.encode()) % 10 != 0]
-    # held-out texts are chapters: keep them short enough to score quickly
-    return train, [h[:1500] for h in held[: cfg.heldout_texts]]
-
-
-def train_unigram(texts: list[str], vocab_size: int):
-    """A SentencePiece-style Unigram tokenizer trained with `tokenizers` on `texts`."""
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
-
-    tok = Tokenizer(models.Unigram())
-    tok.normalizer = normalizers.NFC()
-    tok.pre_tokenizer = pre_tokenizers.Metaspace()
-    tok.decoder = decoders.Metaspace()
-    trainer = trainers.UnigramTrainer(
-        vocab_size=vocab_size,
-        special_tokens=["<unk>", "<s>", "</s>"],
-        unk_token="<unk>",
-        show_progress=False,
-    )
-    tok.train_from_iterator(texts, trainer)
-    return tok
+        held = [d for d in lines if zlib.crc32(d.encode()) % 10 == 0]
+        train = [d for d in lines if zlib.crc32(d.encode()) % 10 != 0]
+        return train, held[: cfg.heldout_texts]
+    split = bible_split(cfg.lang, cfg.heldout_texts, min_units=8, seed=cfg.seed)
+    return split.train, split.heldout_texts
 
 
 def method_specs(cfg: DemoConfig) -> dict[str, MethodSpec]:
-    """Label → MethodSpec for `cfg.methods`; a hypernet without ":DIR" is `cfg.hypernet`."""
+    """Label → MethodSpec for `cfg.methods`; a hypernet without ":DIR" is `cfg.hypernet`. An
+    unknown method or option (or none at all) is an error here, before any model is loaded."""
     from zett.methods import parse_method
 
+    if not cfg.methods:
+        raise ValueError("no method given (--methods)")
     return {m: parse_method(m, defaults={"path": cfg.hypernet}) for m in cfg.methods}
 
 
 def run_demo(cfg: DemoConfig, log: Callable[[str], None] = print) -> DemoResult:
-    from zett.assets import resolve
+    from zett.assets import checkpoint_name, resolve
+    from zett.bench.tables import same_special_rows
     from zett.eval.model_bpb import evaluate_bpb
     from zett.heuristics import SourceEmbeddings
     from zett.methods import MethodInputs, Target
@@ -122,7 +109,7 @@ def run_demo(cfg: DemoConfig, log: Callable[[str], None] = print) -> DemoResult:
     source = load_tokenizer(resolve(cfg.model))
     source_vocab = canonicalize(source)
     log(
-        f"loaded {cfg.model}: {model.config.family}, vocab {model.vocab_size} "
+        f"loaded {checkpoint_name(cfg.model)}: {model.config.family}, vocab {model.vocab_size} "
         f"({time.perf_counter() - t0:.0f}s)"
     )
     train, held = split_texts(cfg)
@@ -139,10 +126,19 @@ def run_demo(cfg: DemoConfig, log: Callable[[str], None] = print) -> DemoResult:
         raise ValueError(
             f"{cfg.model}'s tokenizer has neither a BOS nor an EOS token to condition texts on"
         )
-    result = DemoResult()
+    result = DemoResult(
+        checkpoint_name(cfg.model), len(held), sum(len(h.encode("utf-8")) for h in held)
+    )
+    e_in = np.asarray(model.get_input_embeddings())
+    e_out = None if model.tied else np.asarray(model.get_output_embeddings())
+    source_tables = SourceEmbeddings(source_vocab, e_in, e_out)
 
     def score(method: str, tok, tables=None) -> None:
         t = time.perf_counter()
+        vocab = source_vocab if tables is None else target_vocab
+        if tables is not None:  # every method: the same special-token rows
+            tables = same_special_rows(tables, source_tables, target_vocab)
+        unk = vocab.special("unk")
         r = evaluate_bpb(
             model,
             tok,
@@ -150,7 +146,8 @@ def run_demo(cfg: DemoConfig, log: Callable[[str], None] = print) -> DemoResult:
             prefix_row=prefix.id,
             input_embeddings=None if tables is None else tables.input_embeddings,
             output_embeddings=None if tables is None or model.tied else tables.output_embeddings,
-            special_ids=(source_vocab if tables is None else target_vocab).special_ids,
+            special_ids=vocab.special_ids,
+            unk_id=None if unk is None else unk.id,
             progress=False,
         )
         result.rows.append(
@@ -160,13 +157,12 @@ def run_demo(cfg: DemoConfig, log: Callable[[str], None] = print) -> DemoResult:
                 r.bits_per_byte,
                 r.bytes_per_token,
                 time.perf_counter() - t,
+                r.unk_bytes,
             )
         )
         log(f"  {method:<10} {r.bits_per_byte:.3f} bits/byte, {r.bytes_per_token:.2f} bytes/token")
 
     score("original", source.tokenizer)
-    e_in = np.asarray(model.get_input_embeddings())
-    e_out = None if model.tied else np.asarray(model.get_output_embeddings())
     tables_by_method = {}
     inputs = MethodInputs(texts=train, seed=cfg.seed)
     for method, spec in specs.items():

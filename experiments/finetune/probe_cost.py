@@ -36,7 +36,7 @@ def main() -> None:
 
     from zett.data import load_texts
     from zett.finetune.probe import ProbeConfig, probe
-    from zett.heuristics import SourceEmbeddings, get_heuristic
+    from zett.heuristics import SourceEmbeddings, fvt_init
     from zett.models import load_pretrained
     from zett.tokenization import canonicalize, load_tokenizer
 
@@ -50,7 +50,7 @@ def main() -> None:
     for name, spec in (("unigram-de-16k", args.unigram), ("gemma3-262k", "gemma3")):
         tok = load_tokenizer(spec)
         t = time.perf_counter()
-        tables = get_heuristic("fvt")(source, canonicalize(tok), seed=0)
+        tables = fvt_init(source, canonicalize(tok), seed=0)
         init_s = time.perf_counter() - t
         result = probe(model, tok, tables, texts, config, progress=True)
         steady = float(np.median(result.step_seconds[1:]))

@@ -1,4 +1,6 @@
-"""Held-out bits per byte of SmolLM2 under new tokenizers: hypernet at step 0 vs trained vs FVT.
+"""Held-out bits per byte of SmolLM2-135M-Instruct under new tokenizers: hypernet at step 0 vs trained
+vs FVT, under the scoring protocol of `zett.eval.protocol`, on passages of chapters held out of the
+corpus in every translation (`zett.demo.split_texts`); the Unigram tokenizers train on train chapters.
 
     python experiments/smollm2/eval_hypernet.py [--langs de ru es] [--texts 24]
 
@@ -9,14 +11,17 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 from flax import nnx
 
+from zett.assets import checkpoint_name
 from zett.demo import SHIPPED_HYPERNET, DemoConfig, split_texts, train_unigram
 from zett.eval.model_bpb import evaluate_bpb
-from zett.heuristics import SourceEmbeddings, get_heuristic
+from zett.eval.protocol import DEFAULT_PROTOCOL
+from zett.heuristics import SourceEmbeddings, fvt_init
 from zett.hypernet.checkpoint import load_hypernet
 from zett.hypernet.model import Hypernet, fit_output_rescalers
 from zett.hypernet.predict import predict_embeddings
@@ -62,7 +67,7 @@ def main() -> None:
         tables = {
             "hypernet_step0": predict_embeddings(fresh, decomposer, tv, progress=False),
             "hypernet_trained": predict_embeddings(trained, decomposer, tv, progress=False),
-            "fvt": get_heuristic("fvt")(SourceEmbeddings(vocab, e_in), tv),
+            "fvt": fvt_init(SourceEmbeddings(vocab, e_in), tv),
         }
         for name, t in tables.items():
             r = evaluate_bpb(
@@ -84,6 +89,8 @@ def main() -> None:
                 "trained_steps": json.loads((SHIPPED_HYPERNET / "hypernet.json").read_text())[
                     "trained_steps"
                 ],
+                "model": checkpoint_name("smollm2"),
+                "protocol": asdict(DEFAULT_PROTOCOL),
                 "held_out_texts": args.texts,
                 "target": f"Unigram {args.vocab_size} per language",
                 "results": results,

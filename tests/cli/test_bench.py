@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
+from zett.bench import make_bytes_tokenizer
 from zett.cli.main import main
-from zett.eval.bench import make_bytes_tokenizer
 
 
 def test_bench_cli_runs_and_errors(tmp_path, capsys):
@@ -24,7 +24,7 @@ def test_bench_cli_runs_and_errors(tmp_path, capsys):
     corpus = tmp_path / "corpus"
     (corpus / "heldout").mkdir(parents=True)
     (corpus / "heldout" / "en.jsonl").write_text(
-        json.dumps({"text": "In the beginning God created the heaven."}) + "\n"
+        json.dumps({"text": "In the beginning God created the heaven.", "doc": "gen/1"}) + "\n"
     )
     (corpus / "manifest.json").write_text(
         json.dumps({"languages": {"en": {"splits": {"heldout": {"file": "heldout/en.jsonl"}}}}})
@@ -34,8 +34,11 @@ def test_bench_cli_runs_and_errors(tmp_path, capsys):
         f"models: [{tmp_path / 'model'}]\ntokenizers: [bytes]\nlanguages: [en]\nmethods: "
         f"[original, mean]\n"
         f"corpus: {corpus}\noutput: {tmp_path / 'out'}\n"
+        f"domains: [{{name: in-domain, corpus: {corpus}}}]\n"
+        "protocol: {context_bytes: 32, stride_bytes: 32}\n"
     )
-    assert main(["bench", str(cfg), "texts_per_language=1", "plots=false", "--no-progress"]) == 0
+    args = ["texts_per_language=1", "min_units=1", "plots=false", "--no-progress"]
+    assert main(["bench", str(cfg), *args]) == 0
     rows = json.loads((tmp_path / "out" / "results.json").read_text())["results"]
     assert [(r["tokenizer"], r["method"]) for r in rows] == [
         ("original", "original"),

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from zett import assets
-from zett.heuristics import SourceEmbeddings, copy_plan, get_heuristic
+from zett.heuristics import SourceEmbeddings, copy_plan, fvt_init
 from zett.heuristics.calibrated import fvt_calibrated_init, script_of, undertrained
 from zett.tokenization import canonicalize, load_tokenizer, to_canonical
 
@@ -55,7 +55,7 @@ def pair():
 def test_input_rows_get_their_scripts_median_norm(pair):
     source, target = pair
     out = fvt_calibrated_init(source, target)
-    fvt = get_heuristic("fvt")(source, target)
+    fvt = fvt_init(source, target)
     t_ids, s_ids = copy_plan(source, target)
     np.testing.assert_array_equal(out.input_embeddings[t_ids], source.input_embeddings[s_ids])
 

@@ -7,7 +7,7 @@ import pytest
 from tokenizers import Tokenizer, models
 
 from zett.config import ConfigError
-from zett.heuristics import SourceEmbeddings, fvt_init, get_heuristic, mean_noise_init
+from zett.heuristics import SourceEmbeddings, fvt_init, mean_noise_init
 from zett.methods import (
     METHODS,
     CopyOptions,
@@ -159,11 +159,3 @@ def test_entries_pass_their_options_and_seed(pair):
         fresh.input_embeddings[1], (source.input_embeddings[1] + source.input_embeddings[4]) / 2
     )
     assert not fresh.copied[2] and copied.copied[2]
-
-
-def test_get_heuristic_is_the_registry_entry():
-    assert get_heuristic("fvt") is fvt_init
-    with pytest.raises(ValueError, match="not a plain heuristic"):
-        get_heuristic("hypernet")
-    with pytest.raises(ValueError, match="unknown method"):
-        get_heuristic("nope")

@@ -6,7 +6,7 @@ import argparse
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("config", help="YAML config (zett.eval.bench.BenchConfig fields)")
+    parser.add_argument("config", help="YAML config (zett.bench.BenchConfig fields)")
     parser.add_argument(
         "overrides", nargs="*", help="dotted overrides, e.g. texts_per_language=8 output=/tmp/b"
     )
@@ -17,14 +17,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from zett.assets import checkpoint_name
+    from zett.bench import BenchConfig, report_only, run_bench
     from zett.config import load_config
-    from zett.eval.bench import BenchConfig, report_only, run_bench
 
     config = load_config(BenchConfig, args.config, args.overrides)
     if args.report_only:
         records = report_only(config)
         print(f"{len(records)} finished cells → {config.output}/results.md")
         return 0
+    for m in config.models:
+        print(f"model {m}: {checkpoint_name(m)}")
     records = run_bench(config, progress=not args.no_progress)
     print(f"{len(records)} cells → {config.output}/results.md")
     return 0

@@ -35,7 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--hypernet", default=None, help="hypernetwork directory (default: the shipped SmolLM2 one)"
     )
-    parser.add_argument("--texts", type=int, default=24, help="held-out texts to score")
+    parser.add_argument(
+        "--texts", type=int, default=24, help="held-out passages to score (from >= 8 chapters)"
+    )
     parser.add_argument(
         "--max-new-tokens", type=int, default=24, help="tokens of the sample generation (0: none)"
     )
@@ -45,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from zett.demo import SHIPPED_HYPERNET, DemoConfig, run_demo
+    from zett.demo import SHIPPED_HYPERNET, DemoConfig, method_specs, run_demo
+    from zett.eval.protocol import DEFAULT_PROTOCOL
     from zett.methods import split_methods
 
     console = Console()
@@ -60,10 +63,15 @@ def run(args: argparse.Namespace) -> int:
         heldout_texts=args.texts,
         max_new_tokens=args.max_new_tokens,
     )
+    method_specs(cfg)  # an unknown --methods entry fails before any work
     with console.status("zett demo: working …"):
         result = run_demo(cfg, log=console.print)
     ref = result.rows[0]
-    table = Table(title=f"{cfg.model} on held-out {cfg.lang} text: zero-shot tokenizer transfer")
+    where = "your held-out lines" if cfg.text_file else f"held-out {cfg.lang} Bible passages"
+    table = Table(
+        title=f"{result.model_name} on {result.n_texts} {where} ({result.n_bytes} bytes): "
+        "zero-shot tokenizer transfer"
+    )
     for col in ("method", "tokenizer", "bits/byte", "vs original", "bytes/token"):
         table.add_column(col, justify="left" if col in ("method", "tokenizer") else "right")
     for row in result.rows:
@@ -75,10 +83,15 @@ def run(args: argparse.Namespace) -> int:
             f"{row.bytes_per_token:.2f}",
         )
     console.print(table)
+    p = DEFAULT_PROTOCOL
     console.print(
-        "lower bits/byte is better; more bytes/token means the new tokenizer compresses the text "
-        "better"
+        "lower bits/byte is better; every method scores the same bytes, each token predicted "
+        f"from the text before it (at least the last {p.context_bytes} bytes of it, "
+        "zett.eval.protocol); more bytes/token means the new tokenizer compresses better"
     )
+    for row in result.rows:
+        if row.unk_bytes:
+            console.print(f"{row.method}: {row.unk_bytes} bytes are <unk> tokens (scored)")
     for method, text in result.generations.items():
         console.print(f"[bold]greedy continuation ({method}, new tokenizer):[/bold] {text}")
     return 0

@@ -17,6 +17,7 @@ from zett.checkpoint import (
     resolve,
     tensor_entries,
 )
+from zett.heuristics.base import SourceEmbeddings
 from zett.tokenization import CanonicalVocab, canonicalize, load_tokenizer, map_specials, overlap
 
 # HF names of the tables a donor lends; the same names `zett transfer` rewrites
@@ -98,7 +99,11 @@ def load_donor(spec: str | Path) -> Donor:
     return Donor(vocab, e_in, e_out, label=f"donor {spec}")
 
 
-def as_donor(donor: Donor | str | Path | None, method: str) -> Donor:
+def as_donor(donor: Donor | SourceEmbeddings | str | Path | None, method: str) -> Donor:
+    """`donor` as a Donor: loaded when a path/alias; the vocabulary and tables of a loaded
+    SourceEmbeddings (what `zett.methods.MethodInputs` may hold)."""
+    if isinstance(donor, SourceEmbeddings):
+        return Donor(donor.vocab, donor.input_embeddings, donor.output_embeddings)
     if donor is None:
         raise ValueError(
             f"{method} needs a donor: a model that already uses the target tokenizer (e.g. "

@@ -1,29 +1,6 @@
-"""A donor model (one that already uses the target tokenizer) as tables for donor methods."""
+"""A donor model (one that already uses the target tokenizer) for donor methods: its vocabulary
+and embedding tables only (`zett.heuristics.donor`)."""
 
-from __future__ import annotations
+from zett.heuristics.donor import Donor, load_donor
 
-import numpy as np
-
-from zett.heuristics.base import SourceEmbeddings
-
-
-def load_donor(spec: str) -> SourceEmbeddings:
-    """The donor's canonical vocabulary, input table and (untied) LM head [vocab, embed] float32,
-    from an alias, HF directory, hub id or .gguf file.
-
-    Loads the whole model through `zett.models.load_pretrained`: the donors used here (SmolLM2,
-    Gemma-3-270m) are small; a reader of the embedding tensors alone can replace this later."""
-    from zett.assets import resolve as resolve_alias
-    from zett.checkpoint import resolve
-    from zett.models import load_pretrained
-    from zett.tokenization import canonicalize, load_tokenizer
-
-    try:
-        path = resolve(resolve_alias(spec))
-    except FileNotFoundError as e:
-        raise FileNotFoundError(f"donor model {spec}: {e}") from None
-    model = load_pretrained(path)
-    tokenizer = load_tokenizer(path)
-    e_in = np.asarray(model.get_input_embeddings(), np.float32)
-    e_out = None if model.tied else np.asarray(model.get_output_embeddings(), np.float32)
-    return SourceEmbeddings(canonicalize(tokenizer), e_in, e_out, tokenizer=tokenizer)
+__all__ = ["Donor", "load_donor"]

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from zett.heuristics.base import Heuristic, SourceEmbeddings, TargetEmbeddings
+from zett.heuristics.donor import Donor, load_donor
 from zett.tokenization import CanonicalVocab, LoadedTokenizer, canonicalize
 
 # What a method may need besides the source tables and the target tokenizer:
@@ -41,19 +42,32 @@ class MethodInputs:
     donor: a path/alias (loaded on use by `load_donor`) or the donor's tables already loaded."""
 
     texts: Sequence[str] | None = None
-    donor: str | SourceEmbeddings | None = None
+    donor: str | SourceEmbeddings | Donor | None = None
     seed: int = 0
     progress: bool = False
 
-    def donor_tables(self) -> SourceEmbeddings:
-        """The donor's canonical vocabulary and tables (loaded now when given as a path/alias)."""
+    def donor_tables(self) -> SourceEmbeddings | Donor:
+        """The donor's canonical vocabulary and tables (read now when given as a path/alias)."""
         if self.donor is None:
             raise ValueError("no donor model given")
-        if isinstance(self.donor, SourceEmbeddings):
+        if not isinstance(self.donor, str):
             return self.donor
-        from zett.methods.donor import load_donor
-
         return load_donor(self.donor)
+
+    def check_donor(self) -> None:
+        """A donor given as a path/alias must name a model that exists (before any work)."""
+        if not isinstance(self.donor, str):
+            return
+        from zett.checkpoint import CheckpointError, resolve
+
+        try:
+            path = resolve(self.donor)
+        except (FileNotFoundError, CheckpointError) as e:
+            raise ValueError(f"donor model {self.donor!r}: {e}") from None
+        if path.is_file() and path.suffix != ".gguf":
+            raise ValueError(
+                f"donor model {self.donor!r}: {path} is neither a .gguf file nor a model directory"
+            )
 
 
 # compute(source, target, options, inputs) -> tables
@@ -108,6 +122,8 @@ class Method:
             raise ValueError(
                 f"method {self.name!r} needs " + " and ".join(_HOW_TO_GIVE[n] for n in missing)
             )
+        if "donor" in self.needs:
+            inputs.check_donor()
 
 
 METHODS: dict[str, Method] = {}

@@ -1,0 +1,293 @@
+"""Writes README.md's results section from the committed bench JSON (never by hand).
+
+    python experiments/bench/readme_tables.py            # rewrites the block between the markers
+    python experiments/bench/readme_tables.py --check    # fails when README is not up to date
+
+Reads experiments/bench/results-smollm2/results.json and results-gemma3/results.json (`zett bench`
+output: config + records with bootstrap intervals) and the old protocol's numbers from the results
+committed at OLD_COMMIT (before/after of the protocol change)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = {
+    "smollm2": ROOT / "experiments/bench/results-smollm2/results.json",
+    "gemma3": ROOT / "experiments/bench/results-gemma3/results.json",
+}
+COMMANDS = {
+    "smollm2": "zett bench experiments/bench/smollm2-run.yaml",
+    "gemma3": "zett bench experiments/bench/gemma3.yaml",
+}
+# the last results under the old protocol (max_len 256 tokens of the scoring tokenizer, 8 passages)
+OLD_COMMIT = "54abf07"
+OLD_RESULTS = "experiments/bench/results/cells.jsonl"
+BEGIN = "<!-- bench-results:begin (experiments/bench/readme_tables.py writes this block) -->"
+END = "<!-- bench-results:end -->"
+LANGS = {
+    "en": "English",
+    "de": "German",
+    "fr": "French",
+    "ru": "Russian",
+    "ar": "Arabic",
+    "hi": "Hindi",
+    "zh": "Chinese",
+    "py": "Python",
+}
+
+
+def label(r: dict) -> str:
+    return r["method"] + (f" +{r['steps']}" if r.get("steps") else "")
+
+
+def interval(r: dict | None, ref: str) -> str:
+    if r is None or f"diff_{ref}" not in r:
+        return ""
+    d, lo, hi = r[f"diff_{ref}"], r[f"diff_{ref}_low"], r[f"diff_{ref}_high"]
+    return f"{'≈ ' if lo <= 0 <= hi else ''}{d:+.3f} [{lo:+.3f}, {hi:+.3f}]"
+
+
+def vs_best_baseline(hyper: dict, baselines: list[dict], doc: dict) -> tuple[str, str]:
+    """(name, 'd [lo, hi]') of hypernet − the best other transfer method on the row, with a paired
+    bootstrap interval over the same passages (the bench's resamples: same count and seed)."""
+    from zett.eval.stats import bootstrap_indices, paired_difference
+
+    best = min(baselines, key=lambda r: r["bits_per_byte"])
+    n = len(hyper["doc_bits"])
+    idx = bootstrap_indices(n, doc["config"]["bootstrap_samples"], doc["config"]["seed"])
+    iv = paired_difference(hyper["doc_bits"], best["doc_bits"], hyper["doc_bytes"], idx)
+    mark = "≈ " if iv.low <= 0 <= iv.high else ""
+    return best["method"], f"{mark}{iv.diff:+.3f} [{iv.low:+.3f}, {iv.high:+.3f}]"
+
+
+def short(method: str) -> str:
+    return "hypernet" if method.startswith("hypernet:") else method
+
+
+def zero_shot_table(doc: dict, domain: str) -> list[str]:
+    """Rows tokenizer × language; columns: B/tok, original, every method (best transfer bold),
+    then hypernet − FVT and hypernet − the best other method with their intervals."""
+    rs = [r for r in doc["results"] if r["domain"] == domain and not r.get("steps")]
+    scored = [r for r in rs if "bits_per_byte" in r]
+    methods = [m for m in dict.fromkeys(r["method"] for r in scored) if m != "original"]
+    orig = {r["language"]: r for r in scored if r["method"] == "original"}
+    by = {(r["tokenizer"], r["language"], r["method"]): r for r in scored}
+    rows = list(
+        dict.fromkeys((r["tokenizer"], r["language"]) for r in scored if r["method"] != "original")
+    )
+    hyper = next((m for m in methods if m.startswith("hypernet:")), None)
+    head = ["tokenizer", "language", "B/tok (orig → new)", "original", *map(short, methods)]
+    if hyper:
+        head += ["hypernet − FVT [95%]", "hypernet − best baseline [95%]"]
+    lines = ["| " + " | ".join(head) + " |", "|---|---|---|" + "---:|" * (len(head) - 3)]
+    for tok, lang in rows:
+        vals = {m: by[(tok, lang, m)]["bits_per_byte"] for m in methods if (tok, lang, m) in by}
+        best = min(vals, key=vals.get) if vals else None
+        o = orig.get(lang)
+        any_r = next(by[(tok, lang, m)] for m in methods if (tok, lang, m) in by)
+        bpt = f"{o['bytes_per_token']:.2f} → " if o else ""
+        cells = [
+            tok,
+            LANGS.get(lang, lang),
+            f"{bpt}{any_r['bytes_per_token']:.2f}",
+            f"{o['bits_per_byte']:.3f}" if o else "",
+        ]
+        for m in methods:
+            v = vals.get(m)
+            cells.append("" if v is None else (f"**{v:.3f}**" if m == best else f"{v:.3f}"))
+        if hyper:
+            h = by.get((tok, lang, hyper))
+            cells.append(interval(h, "fvt"))
+            others = [by[(tok, lang, m)] for m in methods if m != hyper and (tok, lang, m) in by]
+            if h is not None and others:
+                name, iv = vs_best_baseline(h, others, doc)
+                cells.append(f"{iv} ({short(name)})")
+            else:
+                cells.append("")
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def verdict(doc: dict) -> list[str]:
+    """Where the hypernet beats FVT beyond the 95% interval, where the interval includes 0 and
+    where FVT is better — read from the records, one sentence."""
+    groups: dict[str, list[str]] = {"beats": [], "tie": [], "loses": []}
+    for r in doc["results"]:
+        if not r["method"].startswith("hypernet:") or r.get("steps") or "diff_fvt" not in r:
+            continue
+        where = f"{r['tokenizer']} {LANGS.get(r['language'], r['language'])} {r['domain']}"
+        if r["diff_fvt_high"] < 0:
+            groups["beats"].append(where)
+        elif r["diff_fvt_low"] > 0:
+            groups["loses"].append(where)
+        else:
+            groups["tie"].append(where)
+    if not any(groups.values()):
+        return []
+    parts = [
+        f"{text}: {', '.join(groups[k]) or 'none'}"
+        for k, text in (
+            ("beats", "the hypernet beats FVT beyond the interval on"),
+            ("tie", "the interval includes 0 on"),
+            ("loses", "FVT is better beyond the interval on"),
+        )
+    ]
+    return ["; ".join(parts)[0].upper() + "; ".join(parts)[1:] + ".", ""]
+
+
+def probe_table(doc: dict) -> list[str]:
+    probed = [r for r in doc["results"] if r.get("steps") and "bits_per_byte" in r]
+    if not probed:
+        return []
+    zero = {
+        (r["tokenizer"], r["language"], r["domain"], r["method"]): r["bits_per_byte"]
+        for r in doc["results"]
+        if not r.get("steps") and "bits_per_byte" in r
+    }
+    methods = list(dict.fromkeys(r["method"] for r in probed))
+    n = probed[0]["steps"]
+    lines = [
+        "| tokenizer | language | domain | "
+        + " | ".join(f"{short(m)} (0 → {n})" for m in methods)
+        + " | ranking changes |",
+        "|---|---|---|" + "---:|" * len(methods) + "---|",
+    ]
+    for tok, lang, dom in dict.fromkeys(
+        (r["tokenizer"], r["language"], r["domain"]) for r in probed
+    ):
+        after = {
+            r["method"]: r["bits_per_byte"]
+            for r in probed
+            if (r["tokenizer"], r["language"], r["domain"]) == (tok, lang, dom)
+        }
+        before = {m: zero[(tok, lang, dom, m)] for m in after if (tok, lang, dom, m) in zero}
+        cells = [
+            f"{before[m]:.3f} → {after[m]:.3f}" if m in after and m in before else ""
+            for m in methods
+        ]
+        a = [short(m) for m in sorted(before, key=before.get)]
+        b = [short(m) for m in sorted(before, key=after.get)]
+        change = "no" if a == b else f"yes: {' < '.join(a)} → {' < '.join(b)}"
+        lines.append(
+            f"| {tok} | {LANGS.get(lang, lang)} | {dom} | " + " | ".join(cells) + f" | {change} |"
+        )
+    return lines
+
+
+def old_numbers() -> dict[tuple[str, str], float]:
+    """The original SmolLM2's bits/byte per language under the old protocol (OLD_COMMIT)."""
+    text = subprocess.run(
+        ["git", "show", f"{OLD_COMMIT}:{OLD_RESULTS}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    out = {}
+    for line in text.splitlines():
+        r = json.loads(line)
+        if r["method"] == "original" and "bits_per_byte" in r:
+            out[(r["model"], r["language"])] = r["bits_per_byte"]
+    return out
+
+
+def setting(doc: dict) -> str:
+    c = doc["config"]
+    p = c["protocol"]
+    rs = [r for r in doc["results"] if "n_texts" in r]
+    units = min(r["n_units"] for r in rs) if rs else 0
+    return (
+        f"{c['texts_per_language']} held-out passages per language and domain from ≥ {units} "
+        f"units, context {p['context_bytes']} bytes / stride {p['stride_bytes']} bytes "
+        f"(`zett.eval.protocol`), {c['bootstrap_samples']} paired bootstrap resamples"
+    )
+
+
+def block() -> str:
+    docs = {k: json.loads(p.read_text()) for k, p in RESULTS.items() if p.exists()}
+    lines = [BEGIN, ""]
+    if "smollm2" in docs:
+        doc = docs["smollm2"]
+        name = next(r["model_name"] for r in doc["results"] if "model_name" in r)
+        lines += [
+            f"**{name}** moved zero-shot onto other tokenizers (`{COMMANDS['smollm2']}`; "
+            f"{setting(doc)}). Bits per byte, lower is better, best transfer in bold; "
+            "≈ marks a difference whose 95% interval includes 0:",
+            "",
+        ]
+        for domain in dict.fromkeys(r["domain"] for r in doc["results"]):
+            lines += [f"*{domain}*", "", *zero_shot_table(doc, domain), ""]
+        lines += verdict(doc)
+        probe = probe_table(doc)
+        if probe:
+            p = doc["config"]["probe"]
+            lines += [
+                f"After {p['steps']} steps of {'embeddings-only ' if p['embeddings_only'] else ''}"
+                f"training (batch {p['batch_size']} × {p['block_size']} tokens, AdamW lr {p['lr']}, "
+                f"the same batches for every method, `zett.finetune.probe`), scored as above:",
+                "",
+                *probe,
+                "",
+            ]
+        old = old_numbers()
+        new = {
+            r["language"]: r["bits_per_byte"]
+            for r in doc["results"]
+            if r["method"] == "original" and r["domain"] == "in-domain" and "bits_per_byte" in r
+        }
+        pairs = [
+            (lang, old[("smollm2", lang)], v) for lang, v in new.items() if ("smollm2", lang) in old
+        ]
+        if pairs:
+            lines += [
+                "Protocol change, the original model on its own tokenizer (bits/byte): "
+                + "; ".join(
+                    f"{LANGS.get(lang, lang)} {o:.3f} (old: pieces of 256 tokens, 8 passages) → "
+                    f"{n:.3f} (now)"
+                    for lang, o, n in pairs
+                )
+                + ". The passages differ between the two (the old ones were not all held out), so "
+                "the change mixes the longer context with the new text.",
+                "",
+            ]
+    if "gemma3" in docs:
+        doc = docs["gemma3"]
+        name = next(r["model_name"] for r in doc["results"] if "model_name" in r)
+        lines += [
+            f"**{name}** with the heuristics (`{COMMANDS['gemma3']}`; {setting(doc)}):",
+            "",
+        ]
+        for domain in dict.fromkeys(r["domain"] for r in doc["results"]):
+            lines += [f"*{domain}*", "", *zero_shot_table(doc, domain), ""]
+    lines.append(END)
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true")
+    args = parser.parse_args()
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    if BEGIN not in text or END not in text:
+        print(f"README.md has no {BEGIN} … {END} block", file=sys.stderr)
+        return 1
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    new = head + block() + tail
+    if args.check:
+        return 0 if new == text else 1
+    if new != text:
+        tmp = readme.with_suffix(".md.tmp")
+        tmp.write_text(new)
+        tmp.replace(readme)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
