@@ -25,6 +25,10 @@ ROOT = HERE.parent.parent
 
 
 def score(model_dir: Path, texts: list[str]) -> dict[str, float]:
+    """Held-out bits per byte of the checkpoint; cached next to it (a rerun after a kill skips it)."""
+    cache = model_dir / "heldout_score.json"
+    if cache.is_file() and json.loads(cache.read_text())["texts"] == len(texts):
+        return json.loads(cache.read_text())["score"]
     from zett.eval import evaluate_bpb
     from zett.models import load_pretrained
     from zett.tokenization import canonicalize, load_tokenizer
@@ -40,7 +44,9 @@ def score(model_dir: Path, texts: list[str]) -> dict[str, float]:
         special_ids=vocab.special_ids,
         progress=False,
     )
-    return {"bits_per_byte": r.bits_per_byte, "bytes_per_token": r.bytes_per_token}
+    result = {"bits_per_byte": r.bits_per_byte, "bytes_per_token": r.bytes_per_token}
+    cache.write_text(json.dumps({"texts": len(texts), "score": result}))
+    return result
 
 
 def main() -> None:
@@ -52,6 +58,9 @@ def main() -> None:
     parser.add_argument("--hypernet-lr", type=float, default=3e-5)
     parser.add_argument("--n-subsample", type=int, default=4096)
     parser.add_argument("--heldout", type=int, default=24)
+    parser.add_argument(
+        "--save-every", type=int, default=4, help="checkpoints: a killed run resumes"
+    )
     parser.add_argument("--corpus", default=str(ROOT / "data" / "corpus"))
     parser.add_argument("--lang", default="de")
     parser.add_argument(
@@ -80,7 +89,7 @@ def main() -> None:
             "validation_texts": 0,  # scored below, the same way for every checkpoint
         },
         "log_every": 5,
-        "save_every": 1000,
+        "save_every": args.save_every,
         "tensorboard": False,
     }
     rows: dict[str, dict] = {}
@@ -156,7 +165,8 @@ def main() -> None:
         "n_subsample": args.n_subsample,
         "results": rows,
         "command": "nice -n 10 python experiments/nshot/compare.py "
-        f"--steps {args.steps} --batch {args.batch} --block {args.block}",
+        f"--steps {args.steps} --batch {args.batch} --block {args.block} "
+        f"--n-subsample {args.n_subsample} --heldout {args.heldout}",
         "machine": "2 shared CPU cores (other engineers' jobs running)",
     }
     out = Path(args.out)

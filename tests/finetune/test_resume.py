@@ -1,8 +1,6 @@
 """An interrupted fine-tuning run resumes exactly: mid-phase and across the phase boundary, the same
 losses at every step and the same exported weights, bit for bit."""
 
-import shutil
-
 import numpy as np
 from ft_helpers import config, metrics, weights
 
@@ -19,9 +17,15 @@ def test_resume_mid_phase_and_at_the_boundary_reproduces_losses(tmp_path, tiny_t
     cfg = config(tiny_tied, corpus, cut, data=data)
     assert finetune(cfg, max_steps=2, progress=False).out is None  # stopped mid-embeddings
     assert finetune(cfg, max_steps=6, progress=False).out is None  # resumed at 2, past the boundary
-    # killed after step 6 before its checkpoint landed: resumes at the boundary (4) with a fresh
-    # optimiser for the full phase, and trains 5 and 6 again
-    shutil.rmtree(cut / "checkpoints" / "6")
+    # killed while writing step 6's checkpoint: orbax writes into a temp directory and renames it
+    # when complete, so the kill leaves `6.orbax-checkpoint-tmp-*` holding a partial write. The
+    # run resumes at the boundary (4) with a fresh optimiser for the full phase, trains 5 and 6
+    # again, and never reads the partial one
+    partial = cut / "checkpoints" / "6.orbax-checkpoint-tmp-1700000000"
+    (cut / "checkpoints" / "6").rename(partial)
+    for leaf in list(partial.rglob("*")):
+        if leaf.is_file() and leaf.stat().st_size > 64:
+            leaf.write_bytes(leaf.read_bytes()[: leaf.stat().st_size // 2])  # truncated shards
     result = finetune(cfg, progress=False)
     assert result.step == 8 and result.out == cut / "model"
     a, b = metrics(full), metrics(cut)
