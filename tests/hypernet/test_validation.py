@@ -1,5 +1,5 @@
-"""Periodic validation during training: held-out text under a fixed target tokenizer, logged as bits
-per byte."""
+"""Periodic validation during training: held-out and out-of-domain text under fixed target tokenizers
+(all languages, or one), logged as bits per byte, and the identity reconstruction of source rows."""
 
 import json
 import math
@@ -17,6 +17,13 @@ def test_validation_logs_finite_bits_per_byte(tmp_path):
     train, held = tmp_path / "train.jsonl", tmp_path / "held.jsonl"
     train.write_text("".join(json.dumps({"text": t, "lang": "en"}) + "\n" for (t,) in rows[:60]))
     held.write_text("".join(json.dumps({"text": t, "lang": "en"}) + "\n" for (t,) in rows[60:]))
+    ood = tmp_path / "ood.jsonl"
+    ood.write_text(
+        "".join(
+            json.dumps({"text": t, "lang": lang}) + "\n"
+            for t, lang in [("def f(x):\n    return x + 1\n", "en"), ("Guten Morgen!", "de")] * 3
+        )
+    )
     work = tmp_path / "run"
     assert (
         main(
@@ -28,6 +35,9 @@ def test_validation_logs_finite_bits_per_byte(tmp_path):
                 f"data.validation={held}",
                 "data.validation_texts=4",
                 "validation_tokenizers=[minilm]",
+                f"data.ood={ood}",
+                "monolingual_validation=[{lang: en, path: minilm}]",
+                "data.identity_tokens=50",
                 "optim.identity_steps=1",
                 "optim.identity_warmup_steps=1",
                 "optim.warmup_steps=1",
@@ -48,3 +58,10 @@ def test_validation_logs_finite_bits_per_byte(tmp_path):
         # a random tiny model: far from good, but a real, finite measurement (uniform over 30k ≈ 15
         # bits/token)
         assert math.isfinite(bpb) and 0.5 < bpb < 20, bpb
+        # the same tokenizer on English only: the held-out set is all English, so the same number
+        assert m["val/en/minilm/bits_per_byte"] == bpb
+        # out of domain: code and German (the latter only under the all-language tokenizer)
+        assert math.isfinite(m["val_ood/minilm/bits_per_byte"])
+        assert m["val_ood/minilm/bits_per_byte"] != m["val_ood/en/minilm/bits_per_byte"]
+        assert m["identity/n"] == 50
+        assert -1.0 <= m["identity/cosine_p05"] <= m["identity/cosine_mean"] <= 1.0

@@ -152,7 +152,7 @@ def train(
     )
     metrics = LogMetrics(log, cfg.log_every, extra=partial(_learning_rate, cfg.optim))
     hooks: list[Hook] = [metrics]
-    if cfg.validation_tokenizers:  # every process validates (see zett.hypernet.validation)
+    if cfg.validates:  # every process validates (see zett.hypernet.validation)
         evaluate = partial(_validate, cfg, tok)
         hooks.append(Validate(log, cfg.eval_every, evaluate, when=_main_phase))
     hooks.append(Checkpoint(ckpt, cfg.save_every, data_state=batches.state))

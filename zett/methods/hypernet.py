@@ -128,7 +128,26 @@ def _compute(
     tables = predict_embeddings(
         hn, dec, target.vocab, source.output_bias, chunk=opts.chunk, progress=inputs.progress
     )
+    tables.info["identity_reconstruction"] = overlap_reconstruction(tables, source, target)
     return copy_overlap(tables, source, target) if opts.copy_overlap else tables
+
+
+def overlap_reconstruction(
+    tables: TargetEmbeddings, source: SourceEmbeddings, target: Target
+) -> dict[str, dict[str, float]]:
+    """How well the predictions reproduce the source rows of the target tokens the source has
+    (`zett.eval.reconstruction_stats` per table), measured before any copying: on the source's
+    own tokenizer this is the whole source vocabulary."""
+    from zett.eval.reconstruction import reconstruction_stats
+
+    ov = overlap(target.vocab, source.vocab)
+    t, s = ov.target_ids.astype(np.int64), ov.source_ids.astype(np.int64)
+    out = {"input": reconstruction_stats(tables.input_embeddings[t], source.input_embeddings[s])}
+    if tables.output_embeddings is not None and source.output_embeddings is not None:
+        out["output"] = reconstruction_stats(
+            tables.output_embeddings[t], source.output_embeddings[s]
+        )
+    return out
 
 
 register(
