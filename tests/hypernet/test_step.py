@@ -20,7 +20,7 @@ from zett.sampling import Batch
 SRC_VOCAB, SUBSET, MAXLEN = 128, 24, 3
 
 
-def _setup(tied=True):
+def _setup(tied=True, train_rescalers=False):
     cfg = decoder.tiny_config(vocab_size=SRC_VOCAB, tie_word_embeddings=tied)
     base = decoder.MODEL_CLASS(cfg, rngs=nnx.Rngs(0))
     src_in = np.asarray(base.get_input_embeddings())
@@ -31,6 +31,7 @@ def _setup(tied=True):
         num_layers=1,
         surface_maxlen=MAXLEN,
         predict_output_embeddings=not tied,
+        train_rescalers=train_rescalers,
     )
     hn = Hypernet(hcfg, src_in, src_out, rngs=nnx.Rngs(1))
     opt = nnx.Optimizer(
@@ -156,3 +157,13 @@ def test_train_steps_leave_the_rescalers_as_fitted(tied):
         np.testing.assert_array_equal(after[name], value, err_msg=name)
     # the head itself did train: the rescalers' constancy is not a step that did nothing
     assert np.abs(np.asarray(hn.head_in.kernel[...]) - kernel).max() > 0
+
+
+def test_v1_behaviour_trains_the_rescalers():
+    """`train_rescalers=True` (v1's bug, kept for the ablation) does move them: the test above can
+    fail."""
+    base, hn, opt = _setup(train_rescalers=True)
+    before = np.asarray(hn.out_scale_in[...]).copy()
+    for _ in range(3):
+        train_step(hn, opt, base, _lm_batch())
+    assert np.abs(np.asarray(hn.out_scale_in[...]) - before).max() > 0

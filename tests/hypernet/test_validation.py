@@ -1,6 +1,8 @@
 """Periodic validation during training: held-out and out-of-domain text under fixed target tokenizers
-(all languages, or one), logged as bits per byte, and the identity reconstruction of source rows."""
+(all languages, or one), logged as bits per byte, and the identity reconstruction of source rows; the
+exported hypernet.json records the data, config, steps and the last validation."""
 
+import hashlib
 import json
 import math
 import sqlite3
@@ -38,6 +40,7 @@ def test_validation_logs_finite_bits_per_byte(tmp_path):
                 f"data.ood={ood}",
                 "monolingual_validation=[{lang: en, path: minilm}]",
                 "data.identity_tokens=50",
+                "data.build_command=make-corpus --seed 3",
                 "optim.identity_steps=1",
                 "optim.identity_warmup_steps=1",
                 "optim.warmup_steps=1",
@@ -65,3 +68,17 @@ def test_validation_logs_finite_bits_per_byte(tmp_path):
         assert m["val_ood/minilm/bits_per_byte"] != m["val_ood/en/minilm/bits_per_byte"]
         assert m["identity/n"] == 50
         assert -1.0 <= m["identity/cosine_p05"] <= m["identity/cosine_mean"] <= 1.0
+
+    # the export describes itself: written by code from the run (never edited by hand)
+    meta = json.loads((work / "hypernet" / "hypernet.json").read_text())
+    assert meta["trained_steps"] == meta["scheduled_steps"] == 4
+    assert meta["training_data"] == {
+        "corpus": str(train),
+        "command": "make-corpus --seed 3",
+        "content_sha256": hashlib.sha256(train.read_bytes()).hexdigest(),
+    }
+    assert meta["train_config"]["data"]["ood"] == str(ood)
+    assert meta["validation"] == {
+        k: v for k, v in val[-1].items() if k.startswith(("step", "val", "identity"))
+    }
+    assert meta["trained_on"].startswith("1 × cpu")

@@ -25,7 +25,10 @@ class Rescaler(nnx.Variable):
     with the optimiser's weight-decay-free updates)."""
 
 
-def _rescaler(value: jax.Array) -> Rescaler:
+def _rescaler(value: jax.Array, trained: bool) -> nnx.Variable:
+    # `trained` only reproduces zett v1's bug for the ablation (HypernetConfig.train_rescalers)
+    if trained:
+        return param(value, ("embed",))
     return Rescaler(value, out_sharding=("embed",), eager_sharding=False)
 
 
@@ -117,12 +120,12 @@ class Hypernet(nnx.Module):
         self.final_norm = _layer_norm(cfg)
         d = self.embed_dim
         self.head_in = Dense(h, d, ("hyper_embed", "embed"), rngs=rngs)
-        self.out_scale_in = _rescaler(jnp.ones((d,), jnp.float32))
-        self.out_shift_in = _rescaler(jnp.zeros((d,), jnp.float32))
+        self.out_scale_in = _rescaler(jnp.ones((d,), jnp.float32), cfg.train_rescalers)
+        self.out_shift_in = _rescaler(jnp.zeros((d,), jnp.float32), cfg.train_rescalers)
         if cfg.predict_output_embeddings:
             self.head_out = Dense(h, d, ("hyper_embed", "embed"), rngs=rngs)
-            self.out_scale_out = _rescaler(jnp.ones((d,), jnp.float32))
-            self.out_shift_out = _rescaler(jnp.zeros((d,), jnp.float32))
+            self.out_scale_out = _rescaler(jnp.ones((d,), jnp.float32), cfg.train_rescalers)
+            self.out_shift_out = _rescaler(jnp.zeros((d,), jnp.float32), cfg.train_rescalers)
         if cfg.predict_bias:
             self.head_bias = Dense(h, 1, ("hyper_embed", None), rngs=rngs)
             # the source model's per-token logit bias: special tokens copy theirs (never predicted);

@@ -17,6 +17,9 @@ class DataConfig:
     """Training/validation text: a corpus dir from `zett data build`, JSONL/text files, or a hub id."""
 
     train: str = "data/corpus"
+    # the command that builds `train` (recorded in the exported hypernet.json with the corpus' content
+    # hash), e.g. "zett data build --config experiments/data/hypernet-v2.yaml --out data/corpus-v2"
+    build_command: str | None = None
     validation: str | None = None  # default: the held-out split of `train`
     # out-of-domain validation text (a corpus dir's held-out split, e.g. data/corpus-ood from
     # `zett data build-ood`), scored like `validation`; None = none

@@ -66,6 +66,9 @@ class CollatorConfig:
     mlm_probability: float = 0.15
     n_subsample: int | None = 16384
     surface_maxlen: int = 7
+    # "one_per_batch": each step's texts share one language (the reference's multilingual runs);
+    # "mixed": languages mix inside every batch (zett v1)
+    lang_sampling: Literal["mixed", "one_per_batch"] = "mixed"
     seed: int = 0
     n_streams: int = 1
     num_workers: int = 1
@@ -80,6 +83,11 @@ class CollatorConfig:
             )
         if self.n_subsample is not None and self.n_subsample < 1:
             raise ValueError(f"collator.n_subsample must be ≥ 1 or null, got {self.n_subsample}")
+        if self.lang_sampling not in ("mixed", "one_per_batch"):
+            raise ValueError(
+                f"collator.lang_sampling must be 'mixed' or 'one_per_batch', got "
+                f"{self.lang_sampling!r}"
+            )
         if self.n_streams < 1 or self.num_workers < 0:
             raise ValueError("collator: n_streams must be ≥ 1 and num_workers ≥ 0")
         if self.num_workers > 1 and self.n_streams % self.num_workers:
