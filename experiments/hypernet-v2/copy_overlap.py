@@ -134,7 +134,13 @@ def main() -> None:
             for method, sc in scored.items():
                 runs[method] = per_passage(sc, loaded.tokenizer, t, specials)
             rows[f"{s}/{lang}"] = bootstrap(runs)
-            print(name, s, lang, {k: round(v["bpb"], 3) for k, v in rows[f"{s}/{lang}"].items()})
+            print(
+                name,
+                s,
+                lang,
+                {k: round(v["bpb"], 3) for k, v in rows[f"{s}/{lang}"].items()},
+                flush=True,
+            )
         results[name] = {
             "target_vocab": target.vocab.size,
             "n_overlap_copied": copied.info.get("n_overlap_copied"),
