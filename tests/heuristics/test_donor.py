@@ -17,7 +17,7 @@ def q8_0_rows(raw: np.ndarray) -> np.ndarray:
 
 
 def test_loads_a_gguf_donors_embedding_table():
-    from zett.models.gguf_reader import GGUFFile
+    from zett.checkpoint.gguf_file import GGUFFile
 
     donor = load_donor("smollm2")
     f = GGUFFile(assets.smollm2_gguf())

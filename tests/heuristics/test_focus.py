@@ -12,7 +12,6 @@ from zett.heuristics import SourceEmbeddings, copy_plan, focus_init
 from zett.heuristics.focus import (
     TokenVectors,
     fasttext_word,
-    focus_init,
     focus_weights,
     sparsemax,
     train_token_vectors,

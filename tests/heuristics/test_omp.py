@@ -66,7 +66,7 @@ def gguf_rows(path, rows: np.ndarray) -> np.ndarray:
     """Rows of token_embd.weight, dequantized from the raw GGUF blocks of those rows only."""
     import gguf
 
-    from zett.models.gguf_reader import GGUFFile
+    from zett.checkpoint.gguf_file import GGUFFile
 
     f = GGUFFile(path)
     info = f.tensors["token_embd.weight"]

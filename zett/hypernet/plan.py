@@ -73,10 +73,17 @@ class MemoryPlan:
 
 def parse_mesh(text: str) -> dict[str, int]:
     """ "data=2,fsdp=16,model=1" or "2x16x1" → {"data": 2, "fsdp": 16, "model": 1}."""
-    if "=" in text:
-        sizes = {k.strip(): int(v) for k, v in (p.split("=") for p in text.split(",") if p)}
-    else:
-        sizes = dict(zip(MESH_AXES, (int(v) for v in text.lower().split("x"))))
+    try:
+        if "=" in text:
+            sizes = {k.strip(): int(v) for k, v in (p.split("=") for p in text.split(",") if p)}
+        else:
+            sizes = dict(zip(MESH_AXES, (int(v) for v in text.lower().split("x"))))
+    except ValueError:
+        raise ValueError(
+            f"mesh {text!r}: expected sizes like 'data=1,fsdp=32,model=1' or '1x32x1'"
+        ) from None
+    if any(v < 1 for v in sizes.values()):
+        raise ValueError(f"mesh {text!r}: every axis size must be at least 1")
     unknown = set(sizes) - set(MESH_AXES)
     if unknown:
         raise ValueError(f"unknown mesh axes {sorted(unknown)}; use {MESH_AXES}")
