@@ -121,7 +121,9 @@ def main() -> None:
     for name in args.tokenizers:
         loaded = load_tokenizer(resolve(name))
         target = Target.of(loaded)
-        hn = parse_method(f"hypernet:{SHIPPED}").run(source, target, MethodInputs(progress=True))
+        hn = parse_method(f"hypernet:{SHIPPED},copy_overlap=false").run(
+            source, target, MethodInputs(progress=True)
+        )
         copied = copy_overlap(deepcopy(hn), source, target)
         fvt = None if name == "smollm2" else parse_method("fvt").run(source, target)
         specials = target.vocab.special_ids
