@@ -16,7 +16,7 @@ from zett.data.build import is_heldout
 from zett.data.sources import bible
 from zett.demo import DemoConfig, split_texts
 from zett.eval.heldout import bible_split, record_unit, select_passages
-from zett.hypernet.train import CorpusTexts
+from zett.sampling import CorpusTexts
 
 REPO = Path(__file__).resolve().parents[2]
 STANDARD = CorpusConfig()

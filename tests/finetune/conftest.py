@@ -21,7 +21,7 @@ def texts(corpus):
 @pytest.fixture(scope="module")
 def unigram(tmp_path_factory, texts):
     """tokenizer.json of a 400-token Unigram with <unk>, <s>, </s> (ids 0, 1, 2)."""
-    from zett.eval.bench import train_unigram
+    from zett.bench.tokenizers import train_unigram
 
     path = tmp_path_factory.mktemp("tok") / "tokenizer.json"
     train_unigram(texts, 400).save(str(path))

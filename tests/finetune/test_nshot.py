@@ -7,7 +7,7 @@ import pytest
 from flax import nnx
 from ft_helpers import config, metrics, weights
 
-from zett.eval.bench import train_unigram
+from zett.bench.tokenizers import train_unigram
 from zett.finetune import finetune
 from zett.hypernet import Hypernet, HypernetConfig, save_hypernet
 from zett.models import load_pretrained

@@ -6,7 +6,7 @@ import pytest
 from ft_helpers import config, metrics, weights
 from tokenizers import Tokenizer
 
-from zett.eval.bench import train_unigram
+from zett.bench.tokenizers import train_unigram
 from zett.finetune import finetune
 
 VOCAB = ("model.embed_tokens.weight", "lm_head.weight")

@@ -8,7 +8,7 @@ import pytest
 from ft_helpers import config, metrics
 
 from zett import assets
-from zett.eval.bench import train_unigram
+from zett.bench.tokenizers import train_unigram
 from zett.finetune import finetune
 from zett.transfer import TransferConfig, transfer
 

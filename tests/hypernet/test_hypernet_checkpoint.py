@@ -1,16 +1,23 @@
-"""Training checkpoints restore exactly; exported hypernet dirs round-trip and refuse a wrong base
-model."""
+"""Training checkpoints restore exactly; exported hypernet dirs round-trip (fitted rescalers included)
+and refuse a wrong base model; the shipped v1 export loads and predicts as it did."""
+
+from pathlib import Path
 
 import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
 from flax import nnx
+from safetensors.numpy import load_file
 
-from zett.hypernet.checkpoint import load_hypernet, save_hypernet
+from zett.hypernet.checkpoint import HYPERNET_WEIGHTS, load_hypernet, save_hypernet
 from zett.hypernet.config import HypernetConfig
-from zett.hypernet.model import Hypernet
+from zett.hypernet.model import Hypernet, Rescaler
+from zett.hypernet.predict import predict_tokens
 from zett.training import TrainCheckpointer
+
+SHIPPED = Path(__file__).parents[2] / "experiments" / "smollm2" / "hypernet"
+FIXTURE = Path(__file__).parent / "fixtures" / "shipped_v1_predictions.npz"
 
 SRC = np.random.default_rng(0).normal(size=(40, 8)).astype(np.float32)
 CFG = HypernetConfig(hidden_size=32, intermediate_size=32, num_layers=1, surface_maxlen=3)
@@ -60,3 +67,50 @@ def test_export_round_trip_and_wrong_base_model(tmp_path):
         load_hypernet(out, SRC[:30])
     with pytest.raises(FileNotFoundError, match="not a zett hypernet"):
         load_hypernet(tmp_path, SRC)
+
+
+def _set_rescalers(hn, seed: int) -> dict[str, np.ndarray]:
+    """Non-trivial values (a scale of ones would survive many bugs); returns what was set."""
+    rng = np.random.default_rng(seed)
+    values = {}
+    for path, var in nnx.state(hn, Rescaler).flat_state():
+        name = ".".join(map(str, path))
+        values[name] = rng.normal(1.0, 0.3, size=var.get_value().shape).astype(np.float32)
+        var.set_value(jnp.asarray(values[name]))
+    nnx.update(hn, nnx.state(hn, Rescaler))
+    return values
+
+
+def _rescalers(hn) -> dict[str, np.ndarray]:
+    return {
+        ".".join(map(str, p)): np.asarray(v.get_value())
+        for p, v in nnx.state(hn, Rescaler).flat_state()
+    }
+
+
+def test_export_carries_the_rescalers(tmp_path):
+    hn = Hypernet(CFG, SRC, rngs=nnx.Rngs(0))
+    set_values = _set_rescalers(hn, 4)
+    out = save_hypernet(tmp_path / "hn", hn, base_model="tiny", source_tokenizer="tiny")
+    stored = load_file(str(out / HYPERNET_WEIGHTS))
+    again = load_hypernet(out, SRC)
+    for name, value in set_values.items():
+        np.testing.assert_array_equal(stored[name], value)
+        np.testing.assert_array_equal(_rescalers(again)[name], value)
+
+
+def test_shipped_v1_export_loads_and_predicts_as_before():
+    from zett.models import load_pretrained
+    from zett.tokenization import Decomposer, load_tokenizer
+
+    model = load_pretrained("smollm2")
+    hn = load_hypernet(SHIPPED, np.asarray(model.get_input_embeddings()))
+    stored = load_file(str(SHIPPED / HYPERNET_WEIGHTS))
+    # its rescalers were saved as parameters: they come back as the frozen kind, same values
+    for name in ("out_scale_in", "out_shift_in"):
+        assert isinstance(getattr(hn, name), Rescaler)
+        np.testing.assert_array_equal(np.asarray(getattr(hn, name)[...]), stored[name])
+    recorded = np.load(FIXTURE)
+    dec = Decomposer(load_tokenizer("smollm2"), maxlen=hn.cfg.surface_maxlen)
+    e, _, _ = predict_tokens(hn, dec, [str(t) for t in recorded["tokens"]])
+    np.testing.assert_array_equal(np.asarray(e, np.float32), recorded["input_embeddings"])

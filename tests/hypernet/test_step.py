@@ -1,4 +1,5 @@
-"""The jitted train step on a tiny decoder: losses fall, the base model never changes, NaNs skip."""
+"""The jitted train step on a tiny decoder: losses fall, the base model and the fitted output rescalers
+never change, NaNs skip."""
 
 from dataclasses import replace
 
@@ -10,7 +11,7 @@ from flax import nnx
 
 from zett.hypernet.config import HypernetConfig
 from zett.hypernet.losses import predicted_tables
-from zett.hypernet.model import Hypernet
+from zett.hypernet.model import Hypernet, Rescaler
 from zett.hypernet.optim import OptimConfig, make_optimizer
 from zett.hypernet.step import eval_step, train_step
 from zett.models import decoder
@@ -19,7 +20,7 @@ from zett.sampling import Batch
 SRC_VOCAB, SUBSET, MAXLEN = 128, 24, 3
 
 
-def _setup(tied=True):
+def _setup(tied=True, train_rescalers=False):
     cfg = decoder.tiny_config(vocab_size=SRC_VOCAB, tie_word_embeddings=tied)
     base = decoder.MODEL_CLASS(cfg, rngs=nnx.Rngs(0))
     src_in = np.asarray(base.get_input_embeddings())
@@ -30,6 +31,7 @@ def _setup(tied=True):
         num_layers=1,
         surface_maxlen=MAXLEN,
         predict_output_embeddings=not tied,
+        train_rescalers=train_rescalers,
     )
     hn = Hypernet(hcfg, src_in, src_out, rngs=nnx.Rngs(1))
     opt = nnx.Optimizer(
@@ -118,3 +120,50 @@ def test_nonfinite_step_is_skipped():
         np.asarray(after["blocks"][0]["qkv"]["kernel"][...]),
         np.asarray(params["blocks"][0]["qkv"]["kernel"][...]),
     )
+
+
+def _set_rescalers(hn, seed: int) -> dict[str, np.ndarray]:
+    """Non-trivial values (a scale of ones would survive many bugs); returns what was set."""
+    rng = np.random.default_rng(seed)
+    values = {}
+    for path, var in nnx.state(hn, Rescaler).flat_state():
+        name = ".".join(map(str, path))
+        values[name] = rng.normal(1.0, 0.3, size=var.get_value().shape).astype(np.float32)
+        var.set_value(jnp.asarray(values[name]))
+    nnx.update(hn, nnx.state(hn, Rescaler))
+    return values
+
+
+def _rescalers(hn) -> dict[str, np.ndarray]:
+    return {
+        ".".join(map(str, p)): np.asarray(v.get_value())
+        for p, v in nnx.state(hn, Rescaler).flat_state()
+    }
+
+
+@pytest.mark.parametrize("tied", [True, False])
+def test_train_steps_leave_the_rescalers_as_fitted(tied):
+    base, hn, opt = _setup(tied)
+    set_values = _set_rescalers(hn, 3)
+    assert len(set_values) == (2 if tied else 4)
+    kernel = np.asarray(hn.head_in.kernel[...]).copy()
+    ident = Batch.identity(np.arange(1, SRC_VOCAB, dtype=np.int32)[:SUBSET], MAXLEN)
+    for _ in range(3):
+        train_step(hn, opt, base, ident, identity=True)
+    for _ in range(3):
+        train_step(hn, opt, base, _lm_batch())
+    after = _rescalers(hn)
+    for name, value in set_values.items():
+        np.testing.assert_array_equal(after[name], value, err_msg=name)
+    # the head itself did train: the rescalers' constancy is not a step that did nothing
+    assert np.abs(np.asarray(hn.head_in.kernel[...]) - kernel).max() > 0
+
+
+def test_v1_behaviour_trains_the_rescalers():
+    """`train_rescalers=True` (v1's bug, kept for the ablation) does move them: the test above can
+    fail."""
+    base, hn, opt = _setup(train_rescalers=True)
+    before = np.asarray(hn.out_scale_in[...]).copy()
+    for _ in range(3):
+        train_step(hn, opt, base, _lm_batch())
+    assert np.abs(np.asarray(hn.out_scale_in[...]) - before).max() > 0

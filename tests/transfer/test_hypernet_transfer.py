@@ -34,6 +34,7 @@ def test_hypernet_transfer_and_fingerprint(tmp_path, llama_untied, llama_tied, u
             tokenizer=str(unigram_dir),
             out=str(tmp_path / "o"),
             hypernet=str(hn_dir),
+            method_options=(("copy_overlap", "false"),),  # every row the prediction
             progress=False,
         )
     )
@@ -104,16 +105,18 @@ def test_hypernet_method_spec_and_copy_overlap(tmp_path, llama_untied, unigram_d
         tmp_path / "hn", Hypernet(CFG, e_in, e_out, rngs=nnx.Rngs(0)), str(llama_untied), "smollm2"
     )
     common = dict(model=str(llama_untied), tokenizer=str(unigram_dir), progress=False)
-    a = transfer(TransferConfig(out=str(tmp_path / "a"), hypernet=str(hn_dir), **common))
-    b = transfer(TransferConfig(out=str(tmp_path / "b"), method=f"hypernet:{hn_dir}", **common))
-    c = transfer(
+    no_copy = (("copy_overlap", "false"),)
+    a = transfer(
         TransferConfig(
-            out=str(tmp_path / "c"),
-            hypernet=str(hn_dir),
-            method_options=(("copy_overlap", "true"),),
-            **common,
+            out=str(tmp_path / "a"), hypernet=str(hn_dir), method_options=no_copy, **common
         )
     )
+    b = transfer(
+        TransferConfig(
+            out=str(tmp_path / "b"), method=f"hypernet:{hn_dir},copy_overlap=false", **common
+        )
+    )
+    c = transfer(TransferConfig(out=str(tmp_path / "c"), hypernet=str(hn_dir), **common))  # default
     for name in ("model.embed_tokens.weight", "lm_head.weight"):
         np.testing.assert_array_equal(read_tensor(a, name), read_tensor(b, name))
     ov = overlap(
@@ -125,5 +128,16 @@ def test_hypernet_method_spec_and_copy_overlap(tmp_path, llama_untied, unigram_d
         np.testing.assert_array_equal(got[ov.target_ids], table[ov.source_ids])
         assert not np.array_equal(read_tensor(a, name)[ov.target_ids], table[ov.source_ids])
     prov = json.loads((c / "zett_provenance.json").read_text())
-    assert prov["method_options"] == {"copy_overlap": True}
+    assert "method_options" not in prov  # copy_overlap=true is the default
     assert prov["n_copied"] == 4 + ov.target_ids.size  # the specials and the overlap
+    # the report measures the predictions of the shared tokens before they were copied: a's rows
+    for name, table, key in (
+        ("model.embed_tokens.weight", e_in, "input"),
+        ("lm_head.weight", e_out, "output"),
+    ):
+        pred = read_tensor(a, name)[ov.target_ids].astype(np.float64)
+        true = table[ov.source_ids].astype(np.float64)
+        cos = (pred * true).sum(1) / np.linalg.norm(pred, axis=1) / np.linalg.norm(true, axis=1)
+        rec = prov["identity_reconstruction"][key]
+        assert rec["n"] == ov.target_ids.size
+        np.testing.assert_allclose(rec["cosine_mean"], cos.mean(), rtol=1e-6)

@@ -35,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="an option of the method, e.g. copy_overlap=true (repeatable)",
+        help="an option of the method, e.g. copy_overlap=false (repeatable)",
     )
     parser.add_argument(
         "--out",

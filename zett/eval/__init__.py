@@ -15,6 +15,7 @@ from zett.eval.protocol import (
     plan_windows,
     tokenize_documents,
 )
+from zett.eval.reconstruction import reconstruction_stats
 from zett.eval.stats import Interval, bootstrap_indices, paired_difference
 
 __all__ = [
@@ -36,5 +37,6 @@ __all__ = [
     "record_unit",
     "score_documents",
     "select_passages",
+    "reconstruction_stats",
     "tokenize_documents",
 ]

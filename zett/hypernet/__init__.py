@@ -11,8 +11,8 @@ from zett.hypernet.optim import OptimConfig, learning_rate_schedule, make_optimi
 from zett.hypernet.predict import predict_embeddings, predict_surface, predict_tokens
 from zett.hypernet.step import eval_step, train_step
 from zett.hypernet.train import build_hypernet, load_base, train
-from zett.hypernet.train_config import DataConfig, TrainConfig
-from zett.hypernet.validation import validate
+from zett.hypernet.train_config import DataConfig, LangTokenizer, TrainConfig
+from zett.hypernet.validation import identity_reconstruction, validate
 
 __all__ = [
     "DataConfig",
@@ -20,6 +20,7 @@ __all__ = [
     "Hypernet",
     "HypernetConfig",
     "HypernetOutput",
+    "LangTokenizer",
     "OptimConfig",
     "TrainBatches",
     "TrainConfig",
@@ -29,6 +30,7 @@ __all__ = [
     "fit_output_rescalers",
     "global_batch",
     "identity_batch",
+    "identity_reconstruction",
     "learning_rate_schedule",
     "load_base",
     "load_hypernet",

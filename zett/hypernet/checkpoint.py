@@ -17,10 +17,13 @@ from safetensors.numpy import load_file, save_file
 from zett.checkpoint import CheckpointError, atomic_dir
 from zett.config import from_dict
 from zett.hypernet.config import HypernetConfig
-from zett.hypernet.model import Hypernet
+from zett.hypernet.model import Hypernet, Rescaler
 
 HYPERNET_WEIGHTS = "hypernet.safetensors"
 HYPERNET_META = "hypernet.json"
+# what an export holds: the trained weights and the fitted (frozen) output rescalers; v1 exports stored
+# the rescalers as parameters under the same names, so they load unchanged
+EXPORTED = nnx.Any(nnx.Param, Rescaler)
 
 
 def embeddings_fingerprint(table: np.ndarray) -> str:
@@ -39,12 +42,13 @@ def save_hypernet(
     extra: dict[str, Any] | None = None,
 ) -> Path:
     """A self-describing directory: `hypernet.json` (config, base model, source tokenizer, fingerprint)
-    + `hypernet.safetensors` (trainable weights only; source tables stay with the model)."""
+    + `hypernet.safetensors` (trained weights and fitted output rescalers; source tables stay with
+    the model)."""
     out = Path(out_dir)
     with atomic_dir(out, overwrite=True) as tmp:
         flat = {
             ".".join(str(k) for k in path): np.asarray(jax.device_get(v.get_value()), np.float32)
-            for path, v in nnx.state(hypernet, nnx.Param).flat_state()
+            for path, v in nnx.state(hypernet, EXPORTED).flat_state()
         }
         save_file(flat, str(tmp / HYPERNET_WEIGHTS))
         d = hypernet.embed_dim
@@ -115,7 +119,7 @@ def load_hypernet(
         raise CheckpointError(
             f"{weights_path}: cannot be read, truncated or corrupt ({type(e).__name__}: {e})"
         ) from None
-    state = nnx.state(hn, nnx.Param)
+    state = nnx.state(hn, EXPORTED)
     expected = {".".join(str(k) for k in p): v for p, v in state.flat_state()}
     missing = sorted(set(expected) - set(weights))
     unexpected = sorted(set(weights) - set(expected))

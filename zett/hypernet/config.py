@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,12 @@ class HypernetConfig:
     layer_norm_eps: float = 1e-5
     dtype: str = "float32"  # compute dtype; parameters stay float32
     seed: int = 0
+    # the reference's sizing: hidden_size = the base model's width, intermediate_size twice that
+    # (replaces both when training builds the hypernet; the export records the resolved sizes)
+    width_from_model: bool = False
+    # zett v1 optimised the fitted output rescalers (a bug: the reference freezes them); kept only to
+    # measure what it cost (experiments/hypernet-v2/ablation.py)
+    train_rescalers: bool = False
 
     def __post_init__(self) -> None:
         heads = self.resolved_num_heads
@@ -30,6 +36,12 @@ class HypernetConfig:
             )
         if self.surface_maxlen < 1:
             raise ValueError("surface_maxlen must be >= 1")
+
+    def for_model(self, model_width: int) -> HypernetConfig:
+        """This config with `width_from_model` resolved against the base model's width."""
+        if not self.width_from_model:
+            return self
+        return replace(self, hidden_size=model_width, intermediate_size=2 * model_width)
 
     @property
     def resolved_num_heads(self) -> int:

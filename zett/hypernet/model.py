@@ -16,7 +16,21 @@ from zett.models.layers import Dense, LayerNorm, attention_mask, dot_product_att
 
 
 class Frozen(nnx.Variable):
-    """State that belongs to the base model (source tables, fitted rescalers): never optimised."""
+    """State that belongs to the base model (source tables, input rescalers): never optimised, never
+    exported."""
+
+
+class Rescaler(nnx.Variable):
+    """The output affine maps, fit once on anchor tokens before training (`fit_output_rescalers`):
+    exported with the weights but never optimised (the reference freezes them; trained, they drift
+    with the optimiser's weight-decay-free updates)."""
+
+
+def _rescaler(value: jax.Array, trained: bool) -> nnx.Variable:
+    # `trained` only reproduces zett v1's bug for the ablation (HypernetConfig.train_rescalers)
+    if trained:
+        return param(value, ("embed",))
+    return Rescaler(value, out_sharding=("embed",), eager_sharding=False)
 
 
 @jax.tree_util.register_dataclass
@@ -107,12 +121,12 @@ class Hypernet(nnx.Module):
         self.final_norm = _layer_norm(cfg)
         d = self.embed_dim
         self.head_in = Dense(h, d, ("hyper_embed", "embed"), rngs=rngs)
-        self.out_scale_in = param(jnp.ones((d,), jnp.float32), ("embed",))
-        self.out_shift_in = param(jnp.zeros((d,), jnp.float32), ("embed",))
+        self.out_scale_in = _rescaler(jnp.ones((d,), jnp.float32), cfg.train_rescalers)
+        self.out_shift_in = _rescaler(jnp.zeros((d,), jnp.float32), cfg.train_rescalers)
         if cfg.predict_output_embeddings:
             self.head_out = Dense(h, d, ("hyper_embed", "embed"), rngs=rngs)
-            self.out_scale_out = param(jnp.ones((d,), jnp.float32), ("embed",))
-            self.out_shift_out = param(jnp.zeros((d,), jnp.float32), ("embed",))
+            self.out_scale_out = _rescaler(jnp.ones((d,), jnp.float32), cfg.train_rescalers)
+            self.out_shift_out = _rescaler(jnp.zeros((d,), jnp.float32), cfg.train_rescalers)
         if cfg.predict_bias:
             self.head_bias = Dense(h, 1, ("hyper_embed", None), rngs=rngs)
             # the source model's per-token logit bias: special tokens copy theirs (never predicted);

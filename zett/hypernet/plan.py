@@ -104,7 +104,7 @@ def resolved_hypernet(cfg: TrainConfig) -> HypernetConfig:
     """The hypernet config training builds (`zett.hypernet.train.build_hypernet`) for `cfg.model`."""
     mcfg = _model(cfg)
     return replace(
-        cfg.hypernet,
+        cfg.hypernet.for_model(mcfg.hidden_size),
         predict_output_embeddings=not mcfg.tie_word_embeddings,
         surface_maxlen=cfg.collator.surface_maxlen,
         predict_bias=mcfg.is_encoder,

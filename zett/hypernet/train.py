@@ -21,6 +21,7 @@ from zett.hypernet.data import IDENTITY, TrainBatches
 from zett.hypernet.global_batch import data_parts
 from zett.hypernet.model import Hypernet, fit_output_rescalers
 from zett.hypernet.optim import OptimConfig, learning_rate_schedule, make_optimizer
+from zett.hypernet.provenance import run_record
 from zett.hypernet.step import train_step
 from zett.hypernet.train_config import TrainConfig
 from zett.hypernet.validation import validate
@@ -64,13 +65,13 @@ def build_hypernet(cfg: TrainConfig, base: LanguageModel, specials: np.ndarray) 
     """A fresh hypernetwork around `base`'s embeddings, its output rescalers fitted to random source
     tokens."""
     tied = base.tied
+    e_in = np.asarray(base.get_input_embeddings())
     hcfg = replace(
-        cfg.hypernet,
+        cfg.hypernet.for_model(e_in.shape[1]),
         predict_output_embeddings=not tied,
         surface_maxlen=cfg.collator.surface_maxlen,
         predict_bias=base.get_output_bias() is not None,
     )
-    e_in = np.asarray(base.get_input_embeddings())
     e_out = None if tied else np.asarray(base.get_output_embeddings())
     source_bias = base.get_output_bias()
     hypernet = Hypernet(
@@ -152,7 +153,7 @@ def train(
     )
     metrics = LogMetrics(log, cfg.log_every, extra=partial(_learning_rate, cfg.optim))
     hooks: list[Hook] = [metrics]
-    if cfg.validation_tokenizers:  # every process validates (see zett.hypernet.validation)
+    if cfg.validates:  # every process validates (see zett.hypernet.validation)
         evaluate = partial(_validate, cfg, tok)
         hooks.append(Validate(log, cfg.eval_every, evaluate, when=_main_phase))
     hooks.append(Checkpoint(ckpt, cfg.save_every, data_state=batches.state))
@@ -189,7 +190,7 @@ def train(
             hypernet,
             base_model=cfg.base_model,
             source_tokenizer=cfg.source_tokenizer or cfg.base_model,
-            extra={"trained_steps": int(optimizer.step[...])},
+            extra=run_record(cfg, int(optimizer.step[...]), workdir),
         )
     return metrics.last
 

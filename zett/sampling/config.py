@@ -72,6 +72,9 @@ class CollatorConfig:
     n_subsample: int | None = 16384
     surface_maxlen: int = 7
     surface_pack_width: int = 0
+    # "one_per_batch": each step's texts share one language (the reference's multilingual runs);
+    # "mixed": languages mix inside every batch (zett v1)
+    lang_sampling: Literal["mixed", "one_per_batch"] = "mixed"
     seed: int = 0
     n_streams: int = 1
     num_workers: int = 1
@@ -90,6 +93,11 @@ class CollatorConfig:
             raise ValueError(
                 f"collator.surface_pack_width ({self.surface_pack_width}) must be 0 or ≥ "
                 f"surface_maxlen ({self.surface_maxlen})"
+            )
+        if self.lang_sampling not in ("mixed", "one_per_batch"):
+            raise ValueError(
+                f"collator.lang_sampling must be 'mixed' or 'one_per_batch', got "
+                f"{self.lang_sampling!r}"
             )
         if self.n_streams < 1 or self.num_workers < 0:
             raise ValueError("collator: n_streams must be ≥ 1 and num_workers ≥ 0")

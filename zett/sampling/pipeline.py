@@ -105,7 +105,9 @@ def make_batches(
     process building some parts of an N-host run). Masking and negatives are seeded by (step,
     part), so `count` parts give the same batches however they are spread over hosts."""
     c = collator.config
-    texts, langs = batch_texts(source, step, c.batch_size, c.max_chars, c.seed)
+    texts, langs = batch_texts(
+        source, step, c.batch_size, c.max_chars, c.seed, c.lang_sampling == "one_per_batch"
+    )
     rng = np.random.default_rng([c.seed, step, 1])
     stream = step % c.n_streams
     if parts.count == 1:  # the whole batch on one host
@@ -153,7 +155,9 @@ def warm_up(collator: Collator, source: TextSource, step: int) -> None:
     s = c.n_streams
     for past in range(step - s * (c.sampler.window - 1), step, s):
         if past >= 0:
-            texts, _ = batch_texts(source, past, c.batch_size, c.max_chars, c.seed)
+            texts, _ = batch_texts(
+                source, past, c.batch_size, c.max_chars, c.seed, c.lang_sampling == "one_per_batch"
+            )
             collator.warm_up(texts, stream=past % s)
 
 

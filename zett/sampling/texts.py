@@ -172,10 +172,22 @@ class CorpusTexts:
 
 
 def batch_texts(
-    source: TextSource, step: int, batch_size: int, max_chars: int, seed: int
+    source: TextSource,
+    step: int,
+    batch_size: int,
+    max_chars: int,
+    seed: int,
+    one_language: bool = False,
 ) -> tuple[list[str], np.ndarray]:
     """Texts of training step `step`: documents in a seeded per-epoch permutation, each cut to a random
-    span of ≤ `max_chars` characters. Returns the texts and their language ids ([batch] int32)."""
+    span of ≤ `max_chars` characters. Returns the texts and their language ids ([batch] int32).
+
+    `one_language`: the step's texts all come from one language, drawn uniformly per step, its
+    documents drawn at random (without replacement within the batch while it has enough) — as the
+    reference's multilingual runs do, so every sampled tokenizer is monolingual like the ones users
+    bring. Still a function of (source, step, seed) alone."""
+    if one_language:
+        return _one_language_texts(source, step, batch_size, max_chars, seed)
     n = len(source)
     first = step * batch_size
     rng = np.random.default_rng([seed, step, 0])
@@ -186,9 +198,47 @@ def batch_texts(
         if epoch != perm_epoch:
             perm, perm_epoch = np.random.default_rng([seed, epoch, 2]).permutation(n), epoch
         text, lang = source[int(perm[i % n])]
-        if len(text) > max_chars:
-            start = int(rng.integers(0, len(text) - max_chars + 1))
-            text = text[start : start + max_chars]
-        texts.append(text)
+        texts.append(_span(text, max_chars, rng))
+        langs.append(lang)
+    return texts, np.asarray(langs, dtype=np.int32)
+
+
+def _span(text: str, max_chars: int, rng: np.random.Generator) -> str:
+    if len(text) > max_chars:
+        start = int(rng.integers(0, len(text) - max_chars + 1))
+        text = text[start : start + max_chars]
+    return text
+
+
+# id(source) → (source, documents of each language): kept with the source so the id stays its own
+_BY_LANGUAGE: dict[int, tuple[TextSource, list[np.ndarray]]] = {}
+
+
+def documents_by_language(source: TextSource) -> list[np.ndarray]:
+    """Document indices of each language that has any, in language-index order (computed once per
+    source; from its `lang_index` / `lang_ids` where it has one, else by reading every document)."""
+    hit = _BY_LANGUAGE.get(id(source))
+    if hit is not None and hit[0] is source:
+        return hit[1]
+    index = getattr(source, "lang_index", None) or getattr(source, "lang_ids", None)
+    if not index:
+        index = [source[i][1] for i in range(len(source))]
+    index = np.asarray(index, np.int64)
+    groups = [np.flatnonzero(index == lang) for lang in np.unique(index)]
+    _BY_LANGUAGE[id(source)] = (source, groups)
+    return groups
+
+
+def _one_language_texts(
+    source: TextSource, step: int, batch_size: int, max_chars: int, seed: int
+) -> tuple[list[str], np.ndarray]:
+    groups = documents_by_language(source)
+    rng = np.random.default_rng([seed, step, 3])
+    docs = groups[int(rng.integers(len(groups)))]
+    picked = rng.choice(docs, size=batch_size, replace=docs.size < batch_size)
+    texts, langs = [], []
+    for i in picked:
+        text, lang = source[int(i)]
+        texts.append(_span(text, max_chars, rng))
         langs.append(lang)
     return texts, np.asarray(langs, dtype=np.int32)

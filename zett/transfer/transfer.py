@@ -314,6 +314,8 @@ def transfer(cfg: TransferConfig) -> Path:
             "n_truncated": int(new.info.get("n_truncated", 0)),
             "replaced_tensors": replaced,
         }
+        if "identity_reconstruction" in new.info:
+            provenance["identity_reconstruction"] = new.info["identity_reconstruction"]
         provenance.update(_options_record(cfg.spec))
         (tmp / PROVENANCE_FILE).write_text(json.dumps(provenance, indent=2, sort_keys=True) + "\n")
     _log(
@@ -321,6 +323,13 @@ def transfer(cfg: TransferConfig) -> Path:
         f"wrote {out} ({provenance['n_copied']} rows copied, {provenance['n_initialised']} "
         f"initialised)",
     )
+    rec = provenance.get("identity_reconstruction", {}).get("input")
+    if rec and rec.get("n"):
+        _log(
+            cfg,
+            f"identity reconstruction of the {rec['n']} shared tokens (before copying): cosine "
+            f"{rec['cosine_mean']:.3f}, relative error {rec['rel_error_mean']:.3f}",
+        )
     return out
 
 
