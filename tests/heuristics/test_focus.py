@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from zett import assets
-from zett.heuristics import SourceEmbeddings, copy_plan, focus_init
+from zett.heuristics import SourceEmbeddings, copy_plan
 from zett.heuristics.focus import (
     TokenVectors,
     fasttext_word,

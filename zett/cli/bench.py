@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from zett.config import load_config
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", help="YAML config (zett.eval.bench.BenchConfig fields)")
@@ -18,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from zett.config import load_config
+    # imported on use, not at the top: they load JAX, and `zett --help` imports this module
     from zett.eval.bench import BenchConfig, report_only, run_bench
 
     config = load_config(BenchConfig, args.config, args.overrides)

@@ -7,6 +7,9 @@ import argparse
 import sys
 import time
 
+from zett import __version__
+from zett.checkpoint import check_output_dir
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -29,8 +32,7 @@ def _say(msg: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from zett import __version__
-    from zett.checkpoint import check_output_dir
+    # imported on use, not at the top: they load JAX, and `zett --help` imports this module
     from zett.models import hf_io
 
     start = time.perf_counter()

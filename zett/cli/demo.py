@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import argparse
 
+from rich.console import Console
+from rich.table import Table
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -43,9 +46,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
-    from rich.table import Table
 
+    # imported on use, not at the top: they load JAX, and `zett --help` imports this module
     from zett.demo import SHIPPED_HYPERNET, DemoConfig, run_demo
     from zett.methods import split_methods
 

@@ -8,6 +8,11 @@ import json
 import sys
 from pathlib import Path
 
+from zett.checkpoint import tensor_shapes, vocab_tensors
+
+# zett.extend loads JAX: its names are imported inside the functions that use them, because
+# `zett --help` imports every command module
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -124,7 +129,6 @@ def _special_ids(tokenizer, specs: list[str]) -> tuple[int, ...]:
 
 
 def _check(src: Path, tokens: list[str]) -> int:
-    from zett.checkpoint import tensor_shapes, vocab_tensors
     from zett.extend.hf_config import read_layout
     from zett.extend.pipeline import load_config, load_declared_layout, tokenizer_size
     from zett.extend.tokenizer import load_tokenizer, verify_tokenizer
@@ -164,7 +168,7 @@ def _check(src: Path, tokens: list[str]) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from zett.extend.init import InitSpec
+    from zett.extend.init import HYPERNET_MESSAGE, InitSpec
     from zett.extend.pipeline import plan_for_dir, run_extension
 
     src = Path(args.src)
@@ -194,8 +198,6 @@ def run(args: argparse.Namespace) -> int:
         hypernet=args.hypernet,
     )
     if spec.method == "hypernet" and (tokenizer_only or not args.hypernet):
-        from zett.extend.init import HYPERNET_MESSAGE
-
         raise ValueError(HYPERNET_MESSAGE)
     summary = run_extension(
         src, Path(args.dst), plan, tok, spec, overwrite=args.overwrite, verify=not args.no_verify

@@ -6,8 +6,11 @@ import argparse
 import importlib
 import sys
 
+import zett
+
 # subcommand → module exposing `add_arguments(parser)` and `run(args) -> int | None`; the module's
-# docstring is the one-line help. Heavy imports (jax, torch) live inside `run`.
+# docstring is the one-line help. Every module is imported to build the parser, so what loads JAX or
+# torch is imported inside `run`.
 COMMANDS: dict[str, str] = {
     "demo": "zett.cli.demo",
     "convert": "zett.cli.convert",
@@ -23,18 +26,11 @@ COMMANDS: dict[str, str] = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="zett", description=__import__("zett").__doc__)
-    parser.add_argument(
-        "--version", action="version", version=f"zett {__import__('zett').__version__}"
-    )
+    parser = argparse.ArgumentParser(prog="zett", description=zett.__doc__)
+    parser.add_argument("--version", action="version", version=f"zett {zett.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module_name in COMMANDS.items():
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as e:
-            if e.name == module_name:
-                continue  # command not built yet
-            raise
+        module = importlib.import_module(module_name)
         doc = (module.__doc__ or "").strip().splitlines()[0] if module.__doc__ else ""
         p = sub.add_parser(name, help=doc, description=doc)
         module.add_arguments(p)

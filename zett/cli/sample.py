@@ -8,6 +8,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
+from zett.config import load_config
+from zett.tokenization import canonicalize, load_tokenizer
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("text", help="UTF-8 text file to sample the vocabulary from")
@@ -55,11 +60,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from zett.config import load_config
+    # imported on use, not at the top: zett.sampling is slow to import, and `zett --help` imports
+    # this module
     from zett.sampling import SamplerConfig, TokenizerSampler, full_tokenizer, read_text_file
-    from zett.tokenization import canonicalize, load_tokenizer
 
     overrides = list(args.overrides)
     if args.vocab_size is not None:

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 from dataclasses import replace
+from pathlib import Path
+
+import yaml
+
+from zett.config import load_config, to_dict
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -63,10 +69,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported on use, not at the top: they load JAX, and `zett --help` imports this module
     import jax
-    import yaml
 
-    from zett.config import load_config, to_dict
     from zett.hypernet import TrainConfig, train
     from zett.parallel import initialize_distributed
 
@@ -103,9 +108,8 @@ def run(args: argparse.Namespace) -> int:
 def dry_run(cfg, local_devices: int | None = None) -> str:
     """Where the processes of `cfg`'s run sit (the one named by the config / environment, or all of
     them), without joining the run or touching an accelerator unless `local_devices` is unknown."""
-    import os
-    from pathlib import Path
 
+    # imported on use, not at the top: zett.parallel loads JAX, and `zett --help` imports this module
     from zett.parallel.distributed import resolve
     from zett.parallel.layout import describe, process_layouts
 

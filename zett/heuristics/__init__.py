@@ -9,9 +9,9 @@ from zett.heuristics.statistical import mean_init, mean_noise_init, mvn_init, ra
 
 
 def get_heuristic(name: str) -> Heuristic:
-    """The heuristic function registered as `name` in `zett.methods` (kept for zett/eval/bench.py
-    until it calls the registry itself)."""
-    from zett.methods import get_method
+    """The heuristic function registered as `name` in `zett.methods` (for callers that want the
+    bare function, not the registry's typed entry)."""
+    from zett.methods import get_method  # zett.methods builds on this package: a cycle at the top
 
     method = get_method(name)
     if method.heuristic is None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from zett.checkpoint import read_gguf, read_hf_config, read_tensor, resolve, tensor_entries
 from zett.tokenization import CanonicalVocab, canonicalize, load_tokenizer, map_specials, overlap
 
 # HF names of the tables a donor lends; the same names `zett transfer` rewrites
@@ -50,20 +51,13 @@ class Donor:
 
 def read_embedding_tables(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     """(input [vocab, embed], output or None when tied) float32 from a GGUF file or a Hugging Face
-    directory, reading only those tensors.
-
-    The one place donor weights are read, so it can follow zett's checkpoint readers when they
-    move."""
+    directory, reading only those tensors."""
     if path.is_file() and path.suffix == ".gguf":
-        from zett.models.gguf_io import read_gguf
-
         names = ("model.embed_tokens.weight", "lm_head.weight")
         g = read_gguf(path, tensors=lambda name: name in names)
         out = g.tensors.get("lm_head.weight")
         return g.tensors["model.embed_tokens.weight"], out
-    from zett.models.hf_io import read_hf_config, read_tensor, weight_map
-
-    names = list(weight_map(path))
+    names = list(tensor_entries(path))
     inputs = [n for n in names if _INPUT.fullmatch(n)]
     outputs = [n for n in names if _OUTPUT.fullmatch(n)]
     if len(inputs) != 1 or len(outputs) > 1:
@@ -83,8 +77,6 @@ def read_embedding_tables(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
 def load_donor(spec: str | Path) -> Donor:
     """The donor named by a packaged alias (`gemma3`, `smollm2`), a .gguf file or a Hugging Face
     model directory (or hub id): its tokenizer and embedding tables, nothing else."""
-    from zett.models.hf_io import resolve
-
     try:
         path = resolve(spec)
     except FileNotFoundError as e:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from zett.checkpoint import resolve
 from zett.heuristics.base import SourceEmbeddings
+from zett.models import load_pretrained
+from zett.tokenization import canonicalize, load_tokenizer
 
 
 def load_donor(spec: str) -> SourceEmbeddings:
@@ -13,13 +16,8 @@ def load_donor(spec: str) -> SourceEmbeddings:
 
     Loads the whole model through `zett.models.load_pretrained`: the donors used here (SmolLM2,
     Gemma-3-270m) are small; a reader of the embedding tensors alone can replace this later."""
-    from zett.assets import resolve as resolve_alias
-    from zett.checkpoint import resolve
-    from zett.models import load_pretrained
-    from zett.tokenization import canonicalize, load_tokenizer
-
     try:
-        path = resolve(resolve_alias(spec))
+        path = resolve(spec)
     except FileNotFoundError as e:
         raise FileNotFoundError(f"donor model {spec}: {e}") from None
     model = load_pretrained(path)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from zett.heuristics.base import Heuristic, SourceEmbeddings, TargetEmbeddings
+from zett.methods.donor import load_donor
 from zett.tokenization import CanonicalVocab, LoadedTokenizer, canonicalize
 
 # What a method may need besides the source tables and the target tokenizer:
@@ -51,8 +52,6 @@ class MethodInputs:
             raise ValueError("no donor model given")
         if isinstance(self.donor, SourceEmbeddings):
             return self.donor
-        from zett.methods.donor import load_donor
-
         return load_donor(self.donor)
 
 
