@@ -98,19 +98,19 @@ def test_disk_full_while_checkpointing(tmp_path, tiny_tied, corpus, monkeypatch)
 def test_disk_full_while_exporting(tmp_path, tiny_tied, corpus, monkeypatch):
     import zett.models.hf_io as hf_io
 
-    write = hf_io.write_safetensors
+    write = hf_io.write_sharded
 
-    def full_disk(tensors, directory, *args, **kwargs):
+    def full_disk(directory, *args, **kwargs):
         (directory / "model.safetensors").write_bytes(b"\0" * 100)
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(hf_io, "write_safetensors", full_disk)
+    monkeypatch.setattr(hf_io, "write_sharded", full_disk)
     cfg = config(
         tiny_tied, corpus, tmp_path / "w", data={"validation_texts": 0}, out=str(tmp_path / "out")
     )
     with pytest.raises(OSError, match="No space left"):
         finetune(cfg, progress=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["w"]  # no output, no temp dir beside it
-    monkeypatch.setattr(hf_io, "write_safetensors", write)
+    monkeypatch.setattr(hf_io, "write_sharded", write)
     result = finetune(cfg, progress=False)  # training is done: it only exports
     assert result.out == tmp_path / "out" and (tmp_path / "out" / "model.safetensors").is_file()

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 from zett import assets
-from zett.checkpoint import GGUFFile
 from zett.heuristics.donor import Donor, donor_rows, load_donor
 from zett.tokenization import CanonicalVocab, SpecialToken, canonicalize, load_tokenizer
 from zett.tokenization import to_canonical as canon
@@ -18,6 +17,8 @@ def q8_0_rows(raw: np.ndarray) -> np.ndarray:
 
 
 def test_loads_a_gguf_donors_embedding_table():
+    from zett.checkpoint.gguf_file import GGUFFile
+
     donor = load_donor("smollm2")
     f = GGUFFile(assets.smollm2_gguf())
     assert f.tensors["token_embd.weight"].qtype == 8  # Q8_0

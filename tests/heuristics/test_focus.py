@@ -8,11 +8,10 @@ import numpy as np
 import pytest
 
 from zett import assets
-from zett.heuristics import SourceEmbeddings, copy_plan
+from zett.heuristics import SourceEmbeddings, copy_plan, focus_init
 from zett.heuristics.focus import (
     TokenVectors,
     fasttext_word,
-    focus_init,
     focus_weights,
     sparsemax,
     train_token_vectors,

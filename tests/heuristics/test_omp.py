@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 from zett import assets
-from zett.checkpoint import GGUFFile
 from zett.heuristics.base import SourceEmbeddings, copy_plan
 from zett.heuristics.donor import Donor
 from zett.heuristics.omp import combine, omp_codes, omp_init
@@ -66,6 +65,8 @@ def test_k_above_the_number_of_atoms_uses_them_all():
 def gguf_rows(path, rows: np.ndarray) -> np.ndarray:
     """Rows of token_embd.weight, dequantized from the raw GGUF blocks of those rows only."""
     import gguf
+
+    from zett.checkpoint.gguf_file import GGUFFile
 
     f = GGUFFile(path)
     info = f.tensors["token_embd.weight"]

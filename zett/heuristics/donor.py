@@ -9,7 +9,14 @@ from pathlib import Path
 
 import numpy as np
 
-from zett.checkpoint import read_gguf, read_hf_config, read_tensor, resolve, tensor_entries
+from zett.checkpoint import (
+    CheckpointError,
+    read_gguf,
+    read_hf_config,
+    read_tensor,
+    resolve,
+    tensor_entries,
+)
 from zett.tokenization import CanonicalVocab, canonicalize, load_tokenizer, map_specials, overlap
 
 # HF names of the tables a donor lends; the same names `zett transfer` rewrites
@@ -51,7 +58,10 @@ class Donor:
 
 def read_embedding_tables(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     """(input [vocab, embed], output or None when tied) float32 from a GGUF file or a Hugging Face
-    directory, reading only those tensors."""
+    directory, reading only those tensors.
+
+    The one place donor weights are read, so it can follow zett's checkpoint readers when they
+    move."""
     if path.is_file() and path.suffix == ".gguf":
         names = ("model.embed_tokens.weight", "lm_head.weight")
         g = read_gguf(path, tensors=lambda name: name in names)
@@ -79,7 +89,7 @@ def load_donor(spec: str | Path) -> Donor:
     model directory (or hub id): its tokenizer and embedding tables, nothing else."""
     try:
         path = resolve(spec)
-    except FileNotFoundError as e:
+    except (FileNotFoundError, CheckpointError) as e:
         raise ValueError(f"donor {spec}: {e}") from None
     if path.is_file() and path.suffix != ".gguf":
         raise ValueError(f"donor {path}: expected a .gguf file or a model directory")
