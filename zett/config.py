@@ -131,7 +131,11 @@ def parse_overrides(overrides: list[str] | tuple[str, ...]) -> dict[str, Any]:
         if "=" not in item:
             raise ConfigError(f"override {item!r} must look like section.field=value")
         key, raw = item.split("=", 1)
-        _set_dotted(out, key.strip(), yaml.safe_load(raw) if raw != "" else "")
+        try:
+            value = yaml.safe_load(raw) if raw != "" else ""
+        except yaml.YAMLError:
+            raise ConfigError(f"override {item!r}: the value is not valid YAML") from None
+        _set_dotted(out, key.strip(), value)
     return out
 
 
@@ -156,7 +160,15 @@ def read_yaml(path_or_preset: str | Path) -> dict[str, Any]:
                 f"no config file or preset named {path_or_preset!r}; presets: {known}"
             )
         path = preset
-    data = yaml.safe_load(path.read_text()) or {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        what = " ".join(str(getattr(e, "problem", None) or e).split())
+        raise ConfigError(f"{where}: invalid YAML: {what}") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: top level must be a mapping")
     return data
@@ -168,13 +180,22 @@ def load_config(
     overrides: list[str] | tuple[str, ...] = (),
 ) -> T:
     """Loads `cls` from a YAML path, preset name or dict, then applies dotted overrides."""
+    where = None
     if source is None:
         data: dict[str, Any] = {}
     elif isinstance(source, dict):
         data = source
     else:
         data = read_yaml(source)
-    return from_dict(cls, _merge(data, parse_overrides(overrides)))
+        path = Path(source)
+        where = str(path if path.exists() else PRESET_DIR / f"{source}.yaml")
+    try:
+        return from_dict(cls, _merge(data, parse_overrides(overrides)))
+    except (ConfigError, ValueError) as e:
+        if where is None or where in str(e):
+            raise
+        # the field's check (a dataclass __post_init__ included) names the field; add the file
+        raise ConfigError(f"{where}: {e}") from None
 
 
 def save_config(config: Any, path: str | Path) -> None:

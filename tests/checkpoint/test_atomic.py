@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -72,3 +73,14 @@ def test_atomic_dir_refuses_non_empty_and_replaces_only_on_success(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["out"]
     (tmp_path / "empty").mkdir()
     assert check_output_dir(tmp_path / "empty") == (tmp_path / "empty").absolute()
+
+
+def test_a_failed_write_removes_the_directories_it_created(tmp_path):
+    (tmp_path / "kept").mkdir()
+    with pytest.raises(RuntimeError):
+        with atomic_path(tmp_path / "kept" / "a" / "b" / "f.json"):
+            raise RuntimeError("disk full")
+    with pytest.raises(RuntimeError):
+        with atomic_dir(tmp_path / "x" / "y" / "out"):
+            raise RuntimeError("disk full")
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == [Path("kept")]

@@ -47,6 +47,9 @@ COMMON = [
     "validation_tokenizers=[minilm]",
     "data.validation_texts=2",
     "tensorboard=false",
+    # on the loaded 2-core machine both processes of a model-across-hosts run aborted after step 6
+    # (validation) with "task 1 stopped sending heartbeats" under JAX's default 100 s
+    "distributed.heartbeat_timeout_s=900",
 ]
 STEP_KEYS = ("loss", "lm_loss", "aux_loss", "bits_per_byte", "grad_norm", "n_targets")
 VAL = "val/minilm/bits_per_byte"
@@ -93,6 +96,11 @@ def _rows(path: Path) -> dict[int, dict]:
     return out
 
 
+# a guard against a hung collective, not a speed bound: on a loaded 2-core machine (load 18) one
+# 6-step two-process run took 11.5 min, most of it compiling
+TIMEOUT_S = 1500
+
+
 def _launch(work: Path, corpus: Path, mesh: str, script: str = RUN) -> list[subprocess.Popen]:
     devices, overrides = MESHES[mesh]
     env = dict(os.environ, JAX_PLATFORMS="cpu")
@@ -112,7 +120,7 @@ def _launch(work: Path, corpus: Path, mesh: str, script: str = RUN) -> list[subp
     ]
 
 
-def _finish(procs: list[subprocess.Popen], timeout: float = 420) -> list[str]:
+def _finish(procs: list[subprocess.Popen], timeout: float = TIMEOUT_S) -> list[str]:
     outs = []
     try:
         for p in procs:
@@ -179,7 +187,7 @@ def test_killed_process_resumes_exactly(tmp_path, corpus, fsdp_across_hosts):
     work = tmp_path / "killed"
     procs = _launch(work, corpus, "fsdp-across-hosts", RUN_KILLED_AT_3)
     try:
-        killed = procs[1].communicate(timeout=420)[0]
+        killed = procs[1].communicate(timeout=TIMEOUT_S)[0]
     finally:
         procs[0].kill()  # it waits for its dead peer: restart all
         _finish(procs, timeout=60)

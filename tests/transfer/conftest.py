@@ -94,3 +94,10 @@ def llama_tied(tmp_path_factory, smollm2_tokenizer_dir) -> Path:
 @pytest.fixture(scope="session")
 def llama_untied(tmp_path_factory, smollm2_tokenizer_dir) -> Path:
     return tiny_llama(tmp_path_factory.mktemp("untied"), smollm2_tokenizer_dir, tied=False)
+
+
+@pytest.fixture(scope="session")
+def llama_bf16(tmp_path_factory, smollm2_tokenizer_dir) -> Path:
+    return tiny_llama(
+        tmp_path_factory.mktemp("bf16"), smollm2_tokenizer_dir, tied=False, dtype="bfloat16"
+    )

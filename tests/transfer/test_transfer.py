@@ -183,3 +183,32 @@ def test_bert_encoder_transfer(tmp_path, unigram_dir):
     assert cfg["vocab_size"] == 2000 and cfg["pad_token_id"] == 3
     model = AutoModel.from_pretrained(out)
     assert model.get_input_embeddings().weight.shape == (2000, 384)
+
+
+@pytest.mark.parametrize(
+    "source,src_dtype,out_dtype",
+    [("llama_bf16", "bfloat16", "float32"), ("llama_untied", "float32", "bfloat16")],
+)
+def test_dtype_casts_every_floating_tensor(
+    tmp_path, request, unigram_dir, source, src_dtype, out_dtype
+):
+    """--dtype converts bf16 sources too (ml_dtypes' bfloat16 is not numpy kind "f")."""
+    src = request.getfixturevalue(source)
+    out = transfer(
+        TransferConfig(
+            model=str(src),
+            tokenizer=str(unigram_dir),
+            out=str(tmp_path / "o"),
+            method="mean",
+            dtype=out_dtype,
+            progress=False,
+        )
+    )
+    before, after = dict(iter_tensors(src)), dict(iter_tensors(out))
+    assert {before[k].dtype.name for k in before} == {src_dtype}
+    assert {after[k].dtype.name for k in after} == {out_dtype}
+    w = "model.layers.1.self_attn.q_proj.weight"
+    want = before[w].astype(np.float32).astype(after[w].dtype)  # numpy/ml_dtypes, round to nearest
+    np.testing.assert_array_equal(after[w].view(np.uint8), want.view(np.uint8))
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg.get("torch_dtype", cfg.get("dtype")) == out_dtype

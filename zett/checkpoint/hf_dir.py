@@ -89,5 +89,5 @@ def copy_tokenizer_files(src: str | Path | list[str | Path], dst: Path) -> list[
     for f in files:
         if not f.is_file():
             raise FileNotFoundError(f"{f}: tokenizer file does not exist")
-        shutil.copy2(f, dst / f.name)
+        shutil.copyfile(f, dst / f.name)  # mode from the umask, not the source
     return [f.name for f in files]

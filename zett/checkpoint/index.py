@@ -37,6 +37,8 @@ DTYPES: dict[str, np.dtype] = {
     "BOOL": np.dtype(np.bool_),
 }
 TAGS: dict[np.dtype, str] = {v: k for k, v in DTYPES.items()}
+# by tag, not numpy kind: ml_dtypes' bfloat16 and float8_e4m3fn have kind "V", not "f"
+FLOAT_TAGS = frozenset(t for t in DTYPES if t.startswith(("F", "BF")))
 _MAX_HEADER = 100 << 20  # the safetensors library's own limit
 
 
@@ -143,6 +145,13 @@ def tensor_entries(path: str | Path) -> dict[str, TensorEntry]:
     if (path / SINGLE_FILE).exists():
         return file_entries(path / SINGLE_FILE)
     found = sorted(path.glob("*.safetensors"))
+    pickles = sorted(p.name for ext in ("*.bin", "*.pt", "*.pth", "*.ckpt") for p in path.glob(ext))
+    if pickles and not found:
+        raise CheckpointError(
+            f"{path}: holds only pickle weights ({', '.join(pickles)}), which zett does not load "
+            "(unpickling can run arbitrary code); re-save them as safetensors, e.g. with "
+            "transformers' save_pretrained(..., safe_serialization=True)"
+        )
     raise CheckpointError(
         f"{path}: no {SINGLE_FILE} or {INDEX_FILE}"
         + (f" (found {[p.name for p in found]})" if found else "")

@@ -16,6 +16,7 @@ import numpy as np
 from zett.checkpoint.errors import CheckpointError
 from zett.checkpoint.index import (
     DTYPES,
+    FLOAT_TAGS,
     TAGS,
     SafetensorsFormatError,
     TensorEntry,
@@ -86,7 +87,7 @@ def safetensors_sources(path: str | Path, cast: np.dtype | None = None) -> list[
         for name in sorted(names, key=lambda n: entries[n].start):
             e = entries[name]
             load = _loader(name, e)
-            if cast is not None and DTYPES[e.dtype].kind == "f" and DTYPES[e.dtype] != cast:
+            if cast is not None and e.dtype in FLOAT_TAGS and DTYPES[e.dtype] != cast:
                 out.append(TensorSource(name, TAGS[cast], e.shape, _cast(load, cast)))
             else:
                 out.append(TensorSource(name, e.dtype, e.shape, load, _copier(name, e)))

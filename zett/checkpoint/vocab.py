@@ -65,16 +65,20 @@ def with_rows(source: TensorSource, rows: int, new: NewRows) -> TensorSource:
 
 
 def replace_rows(
-    tensors: Sequence[TensorSource], new: Mapping[str, NewRows], rows: int
+    tensors: Sequence[TensorSource], new: Mapping[str, NewRows], rows: int | Mapping[str, int]
 ) -> list[TensorSource]:
-    """`tensors` in order, those named in `new` given `rows` rows (see `with_rows`)."""
+    """`tensors` in order, those named in `new` given `rows` rows (see `with_rows`); `rows` may be
+    per tensor (tables over different id ranges)."""
     missing = set(new) - {t.name for t in tensors}
     if missing:
         raise CheckpointError(f"no tensor named {sorted(missing)[0]!r} in the checkpoint")
-    return [with_rows(t, rows, new[t.name]) if t.name in new else t for t in tensors]
+    n = rows if isinstance(rows, Mapping) else dict.fromkeys(new, rows)
+    return [with_rows(t, n[t.name], new[t.name]) if t.name in new else t for t in tensors]
 
 
-def rewrite_file(src: Path, dst: Path, new: Mapping[str, NewRows], rows: int) -> int:
+def rewrite_file(
+    src: Path, dst: Path, new: Mapping[str, NewRows], rows: int | Mapping[str, int]
+) -> int:
     """Copies the safetensors file `src` to `dst` with the tensors in `new` given `rows` rows; tensor
     order and metadata kept, every other tensor byte-copied. Returns the tensor data bytes."""
     metadata = read_header(src)[0].get("__metadata__")

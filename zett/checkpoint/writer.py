@@ -109,6 +109,8 @@ def write_sharded(
     tensors exceed `max_shard_bytes`, into `directory`; returns the file names.
 
     `stream=False` builds each shard in memory and writes it with `safetensors.numpy.save_file`."""
+    if max_shard_bytes <= 0:
+        raise CheckpointError(f"max_shard_bytes must be positive, got {max_shard_bytes}")
     names = [t.name for t in tensors]
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)

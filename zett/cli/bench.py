@@ -16,7 +16,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--report-only", action="store_true", help="only rewrite tables/plots from cells.jsonl"
     )
-    parser.add_argument("--debug", action="store_true", help="raise errors with a traceback")
 
 
 def run(args: argparse.Namespace) -> int:

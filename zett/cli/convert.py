@@ -7,9 +7,6 @@ import argparse
 import sys
 import time
 
-from zett import __version__
-from zett.checkpoint import check_output_dir
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -24,7 +21,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--overwrite", action="store_true", help="replace dst if it exists and is not empty"
     )
-    parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
 
 
 def _say(msg: str) -> None:
@@ -32,14 +28,17 @@ def _say(msg: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    # imported on use, not at the top: they load JAX, and `zett --help` imports this module
+    from zett import __version__
+    from zett.checkpoint import check_output_dir
+    from zett.cli.errors import about
     from zett.models import hf_io
 
     start = time.perf_counter()
     out = check_output_dir(args.dst, args.overwrite)  # fail before the (slow) read
     _say(f"reading {args.src}")
-    ckpt = hf_io.open_checkpoint(args.src)
-    model = hf_io.model_from_checkpoint(ckpt, dtype=args.dtype)
+    with about(args.src):
+        ckpt = hf_io.open_checkpoint(args.src)
+        model = hf_io.model_from_checkpoint(ckpt, dtype=args.dtype)
     c = model.config
     n_params = hf_io.num_params(model)
     _say(

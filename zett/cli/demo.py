@@ -42,7 +42,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-new-tokens", type=int, default=24, help="tokens of the sample generation (0: none)"
     )
-    parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
 
 
 def run(args: argparse.Namespace) -> int:

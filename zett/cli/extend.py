@@ -6,18 +6,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from pathlib import Path
-
-from zett.checkpoint import tensor_shapes, vocab_tensors
-
-# zett.extend loads JAX: its names are imported inside the functions that use them, because
-# `zett --help` imports every command module
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "src",
-        help="HF model directory (config.json, *.safetensors, tokenizer.json) or a tokenizer.json",
+        help="HF model directory (config.json, *.safetensors, tokenizer.json), a tokenizer.json, a "
+        "GGUF file (converted first) or a packaged alias (smollm2, gemma3, minilm, qwen2)",
     )
     parser.add_argument(
         "dst", nargs="?", help="output directory (written to a temp dir beside it, then renamed)"
@@ -91,7 +88,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--overwrite", action="store_true", help="replace dst if it exists and is not empty"
     )
-    parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
 
 
 def _say(msg: str) -> None:
@@ -129,65 +125,73 @@ def _special_ids(tokenizer, specs: list[str]) -> tuple[int, ...]:
 
 
 def _check(src: Path, tokens: list[str]) -> int:
-    from zett.extend.hf_config import read_layout
-    from zett.extend.pipeline import load_config, load_declared_layout, tokenizer_size
-    from zett.extend.tokenizer import load_tokenizer, verify_tokenizer
+    from zett.extend.check import check_model_dir
 
-    tok = load_tokenizer(src)
-    n_tok = tokenizer_size(tok)
-    config = load_config(src) if src.is_dir() else None
-    problems: list[str] = []
-    if config is not None:
-        layout = read_layout(
-            config,
-            tokenizer_size=n_tok,
-            where=str(src / "config.json"),
-            declared=load_declared_layout(src),
-        )
-        print(layout.describe())
-        if any(src.glob("*.safetensors")):
-            shapes = tensor_shapes(src)
-            found = vocab_tensors(shapes, layout.size)
-            if not any(k == "input" for k in found.values()):
-                emb = {n: s for n, s in shapes.items() if "emb" in n or "lm_head" in n}
-                problems.append(f"size mismatch: no embedding tensor has {layout.size} rows: {emb}")
-            else:
-                print("vocabulary tensors: " + ", ".join(f"{n} {list(shapes[n])}" for n in found))
-    if tokens:
-        ids = [tok.token_to_id(t) for t in tokens]
-        missing = [t for t, i in zip(tokens, ids) if i is None]
-        if missing:
-            problems.append(f"{len(missing)} token(s) not in the tokenizer, e.g. {missing[0]!r}")
-        else:
-            tok_dir = src if src.is_dir() else src.parent
-            problems += verify_tokenizer(tok_dir, tokens, ids).problems
-    for p in problems:
+    report = check_model_dir(src, tokens)
+    for line in report.lines:
+        print(line)
+    for note in report.notes:
+        _say(f"note: {note}")
+    for p in report.problems:
         _say(f"problem: {p}")
-    _say("check passed" if not problems else f"check failed ({len(problems)} problems)")
-    return 0 if not problems else 1
+    _say("check passed" if report.ok else f"check failed ({len(report.problems)} problems)")
+    return 0 if report.ok else 1
 
 
 def run(args: argparse.Namespace) -> int:
-    from zett.extend.init import HYPERNET_MESSAGE, InitSpec
-    from zett.extend.pipeline import plan_for_dir, run_extension
+    from zett.assets import resolve
+    from zett.extend.gguf_source import is_gguf
 
-    src = Path(args.src)
+    src = Path(resolve(args.src))  # packaged aliases (smollm2, gemma3, minilm, qwen2)
     if not src.exists():
-        raise FileNotFoundError(f"{src} does not exist")
+        raise FileNotFoundError(f"{args.src} does not exist")
     tokens = collect_tokens(args)
     if args.check:
+        if is_gguf(src):
+            raise ValueError(
+                f"{src} is a GGUF file: --check takes a Hugging Face directory (`zett convert "
+                f"{args.src} DIR` writes one)"
+            )
         return _check(src, tokens)
     if not tokens:
         raise ValueError("no tokens to add: give --pattern/--count, --tokens or --tokens-file")
+    if not args.dst and not args.dry_run:
+        raise ValueError("an output directory is needed (or pass --dry-run)")
+    if args.init == "hypernet" and (args.tokenizer_only or not args.hypernet):
+        from zett.extend.init import HYPERNET_MESSAGE
+
+        raise ValueError(HYPERNET_MESSAGE)
+    if not is_gguf(src):
+        return _extend(args, src, tokens)
+    from zett.checkpoint import check_output_dir
+    from zett.checkpoint.atomic import scratch_dir
+    from zett.extend.gguf_source import gguf_as_hf_dir
+
+    if args.dst:
+        check_output_dir(args.dst, args.overwrite)  # before the conversion, not after
+    what = "its tokenizer" if args.tokenizer_only else "it as a float32 Hugging Face directory"
+    _say(f"{src} is a GGUF file: writing {what} first (as `zett convert` does)")
+    # the converted copy is scratch, beside dst (same disk) or in the system's temp directory
+    with scratch_dir(args.dst or Path(tempfile.gettempdir()) / "zett-extend") as tmp:
+        gguf_as_hf_dir(src, tmp, tokenizer_only=args.tokenizer_only)
+        return _extend(args, tmp, tokens, label=src)
+
+
+def _extend(args: argparse.Namespace, src: Path, tokens: list[str], label: Path | None = None):
+    from zett.extend.init import InitSpec
+    from zett.extend.pipeline import plan_for_dir, run_extension
+
     tokenizer_only = args.tokenizer_only or src.is_file()
+    if args.init == "hypernet" and tokenizer_only:
+        from zett.extend.init import HYPERNET_MESSAGE
+
+        raise ValueError(HYPERNET_MESSAGE)
     plan, tok = plan_for_dir(
         src, tokens, args.segment, args.special, args.pad_to_multiple, tokenizer_only
     )
     print(plan.describe())
     if args.dry_run:
         return 0
-    if not args.dst:
-        raise ValueError("an output directory is needed (or pass --dry-run)")
     special_ids = _special_ids(tok, args.init_tokens) if args.init == "special_tokens" else ()
     spec = InitSpec(
         args.init,
@@ -197,11 +201,11 @@ def run(args: argparse.Namespace) -> int:
         mvn_scale=args.mvn_scale,
         hypernet=args.hypernet,
     )
-    if spec.method == "hypernet" and (tokenizer_only or not args.hypernet):
-        raise ValueError(HYPERNET_MESSAGE)
     summary = run_extension(
         src, Path(args.dst), plan, tok, spec, overwrite=args.overwrite, verify=not args.no_verify
     )
+    if label is not None:
+        summary["source"] = str(label)
     verify = summary.get("verify", {})
     for p in verify.get("problems", []):
         _say(f"verify: {p}")

@@ -3,15 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
-
-import numpy as np
-
-from zett.config import load_config
-from zett.tokenization import canonicalize, load_tokenizer
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -56,13 +49,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="use a seeded random subset of this many documents",
     )
-    parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail (exit 2) when the text yields fewer tokens than asked; by default a warning",
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace an existing tokenizer.json"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    # imported on use, not at the top: zett.sampling is slow to import, and `zett --help` imports
-    # this module
+    import numpy as np
+
+    from zett.checkpoint import atomic_path
+    from zett.config import load_config
     from zett.sampling import SamplerConfig, TokenizerSampler, full_tokenizer, read_text_file
+    from zett.tokenization import canonicalize, load_tokenizer
 
     overrides = list(args.overrides)
     if args.vocab_size is not None:
@@ -70,6 +73,18 @@ def run(args: argparse.Namespace) -> int:
     if args.no_noise:
         overrides.append("noise_median=0")
     config = load_config(SamplerConfig, args.config, overrides)
+    if config.vocab_size < 1:
+        raise ValueError(f"vocab_size must be positive, got {config.vocab_size}")
+    if args.max_chars < 1:
+        raise ValueError(f"--max-chars must be positive, got {args.max_chars}")
+    if args.max_texts is not None and args.max_texts < 1:
+        raise ValueError(f"--max-texts must be positive, got {args.max_texts}")
+    out = Path(args.out)
+    path = out if out.suffix == ".json" else out / "tokenizer.json"
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a directory; give a .json path or a directory")
+    if path.exists() and not args.overwrite:
+        raise FileExistsError(f"{path} exists; pass --overwrite to replace it")
 
     docs = read_text_file(args.text, args.max_chars)
     if args.max_texts is not None and len(docs) > args.max_texts:
@@ -82,26 +97,27 @@ def run(args: argparse.Namespace) -> int:
 
     sampler = TokenizerSampler(config, specials)
     vocab = sampler(docs, np.random.default_rng(args.seed))
+    asked = config.vocab_size if config.vocab_size_dist == "fixed" else None
+    if asked is not None and vocab.size < asked:
+        msg = (
+            f"{args.text} yields only {vocab.size} distinct tokens of the {asked} asked "
+            f"(every substring of its text is in the vocabulary); give more text or a smaller "
+            f"--vocab-size"
+        )
+        if args.strict:
+            raise ValueError(msg)
+        print(f"zett sample: warning: {msg}", file=sys.stderr)
     tok = full_tokenizer(vocab, base.tokenizer if base else None)
 
-    out = Path(args.out)
-    path = out if out.suffix == ".json" else out / "tokenizer.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tokenizer.", suffix=".json", dir=path.parent)
-    os.close(fd)
-    try:
-        tok.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_path(path) as tmp:
+        tok.save(str(tmp))
 
     n_bytes = sum(len(d.encode("utf-8")) for d in docs)
     n_tokens = sum(len(e.ids) for e in tok.encode_batch(docs, add_special_tokens=False))
     print(f"wrote {path}")
     print(
-        f"vocabulary size: {vocab.size} ({len(vocab.specials)} special tokens, sigma "
-        f"{vocab.sigma:.3g})"
+        f"vocabulary size: {vocab.size} of {asked or 'a drawn size'} asked "
+        f"({len(vocab.specials)} special tokens, sigma {vocab.sigma:.3g})"
     )
     print(
         f"bytes per token: {n_bytes / max(n_tokens, 1):.3f} ({n_bytes} bytes, {n_tokens} tokens, "

@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import os
+import sys
 from dataclasses import replace
-from pathlib import Path
-
-import yaml
-
-from zett.config import load_config, to_dict
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -69,12 +64,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    # imported on use, not at the top: they load JAX, and `zett --help` imports this module
     import jax
+    import yaml
 
+    from zett.config import load_config, to_dict
     from zett.hypernet import TrainConfig, train
     from zett.parallel import initialize_distributed
 
+    if args.max_steps is not None and args.max_steps < 1:
+        raise ValueError(f"--max-steps must be at least 1, got {args.max_steps}")
+    if args.max_minutes is not None and not args.max_minutes > 0:
+        raise ValueError(f"--max-minutes must be positive, got {args.max_minutes}")
     cfg = load_config(TrainConfig, args.config, args.overrides)
     flags = {
         "coordinator_address": args.coordinator,
@@ -94,22 +94,86 @@ def run(args: argparse.Namespace) -> int:
     initialize_distributed(
         cfg.distributed
     )  # before anything touches a device; a no-op for one process
+    preflight(cfg, args.max_steps)
     last = train(
         cfg,
         max_steps=args.max_steps,
         max_seconds=None if args.max_minutes is None else 60 * args.max_minutes,
     )
+    if jax.process_index() == 0 and not last:
+        print(
+            f"zett train: warning: no step was trained: the run in {cfg.workdir} is already at or "
+            f"beyond step {args.max_steps or cfg.total_steps}; the hypernetwork is exported as it is",
+            file=sys.stderr,
+        )
     if jax.process_index() == 0:
         print({k: round(v, 4) if isinstance(v, float) else v for k, v in last.items()})
         print(f"hypernetwork saved to {cfg.workdir}/hypernet")
     return 0
 
 
+def preflight(cfg, max_steps: int | None) -> None:
+    """Every input the run reads later, checked before the model loads and the identity phase runs:
+    the step counts, the base model and tokenizers, the training text (present and not empty) and
+    the validation text and tokenizers."""
+    from zett.assets import resolve
+    from zett.checkpoint import resolve as resolve_model
+    from zett.sampling import CorpusTexts
+    from zett.tokenization import load_tokenizer
+
+    if cfg.optim.total_steps < 1:
+        raise ValueError(f"optim.total_steps must be at least 1, got {cfg.optim.total_steps}")
+    for name in ("log_every", "eval_every", "save_every", "keep_checkpoints"):
+        if getattr(cfg, name) < 1:
+            raise ValueError(f"{name} must be at least 1, got {getattr(cfg, name)}")
+    if cfg.base_model != "tiny":
+        resolve_model(cfg.base_model)  # a missing path fails here, not after the data opens
+    if cfg.source_tokenizer is not None:
+        _tokenizer(load_tokenizer, resolve(cfg.source_tokenizer), "source_tokenizer")
+    _texts(CorpusTexts, cfg.data.train, "train", cfg.data.langs, "data.train")
+    if cfg.validation_tokenizers:
+        where = "data.validation" if cfg.data.validation else "data.train (held-out split)"
+        split = "train" if cfg.data.validation else "heldout"
+        _texts(CorpusTexts, cfg.data.validation or cfg.data.train, split, cfg.data.langs, where)
+        for i, path in enumerate(cfg.validation_tokenizers):
+            _tokenizer(load_tokenizer, resolve(path), f"validation_tokenizers[{i}]")
+
+
+def _tokenizer(load, path: str, field: str) -> None:
+    try:
+        load(path)
+    except Exception as e:  # a wrong path and a corrupt file mean the same: fix this field
+        raise ValueError(
+            f"{field}: tokenizer {path} cannot be loaded ({type(e).__name__}: {e})"
+        ) from None
+
+
+def _texts(corpus, path: str, split: str, langs, field: str) -> None:
+    """Loads the text (a cached `datasets` read, so the run's own load is cheap) and refuses one with
+    no characters to train on: every step would have no targets."""
+    import pyarrow.compute as pc
+
+    try:
+        texts = corpus.load(path, split, langs)
+    except FileNotFoundError as e:
+        raise FileNotFoundError(f"{field}: {e}") from None
+    except (OSError, ValueError) as e:
+        raise ValueError(f"{field}: {e}") from None
+    column = texts.dataset.data.column("text")
+    chars = pc.sum(pc.utf8_length(pc.utf8_trim_whitespace(column))).as_py() or 0
+    if chars == 0:
+        raise ValueError(
+            f"{field}: {path} ({split}) has {len(texts)} texts but all of them are empty; "
+            f"nothing to train or validate on"
+        )
+
+
 def dry_run(cfg, local_devices: int | None = None) -> str:
     """Where the processes of `cfg`'s run sit (the one named by the config / environment, or all of
     them), without joining the run or touching an accelerator unless `local_devices` is unknown."""
+    import os
+    from pathlib import Path
 
-    # imported on use, not at the top: zett.parallel loads JAX, and `zett --help` imports this module
     from zett.parallel.distributed import resolve
     from zett.parallel.layout import describe, process_layouts
 

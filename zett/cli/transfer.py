@@ -64,7 +64,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--overwrite", action="store_true", help="replace --out if it exists and is not empty"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -72,6 +71,10 @@ def run(args: argparse.Namespace) -> int:
     from zett.methods import parse_option_pairs
     from zett.transfer import TransferConfig, transfer
 
+    if not 0 < args.max_shard_size < float("inf"):
+        raise ValueError(
+            f"--max-shard-size must be a positive number of GiB, got {args.max_shard_size}"
+        )
     model = resolve_alias(args.model)
     cfg = TransferConfig(
         model=model,

@@ -22,7 +22,7 @@ from zett.checkpoint import (
     vocab_tensors,
 )
 from zett.extend.init import InitSpec, init_rows
-from zett.extend.layout import IdMapping
+from zett.extend.layout import IdMapping, IdRange
 
 
 class CheckpointExtensionError(ValueError):
@@ -55,6 +55,25 @@ def extend_table(
     return out
 
 
+def segment_spec(spec: InitSpec, mapping: IdMapping, old: IdRange, new: IdRange) -> InitSpec:
+    """`spec` for a table whose rows are the ids of `old` before and `new` after: FVT
+    decompositions are re-indexed to its rows (pieces outside it dropped); the hypernet, which
+    predicts only the main embedding and head, gives way to `average`."""
+    if spec.method == "hypernet":
+        return replace(spec, method="average", predicted=None)
+    if spec.method != "fvt" or spec.decompositions is None:
+        return spec
+    full_new = new_row_ids(mapping)  # the order of `spec.decompositions`
+    rows = new_row_ids(mapping.restrict(old, new)) + new.lo  # this table's new rows, as ids
+    pos = np.searchsorted(full_new, rows)
+    if not np.array_equal(full_new[np.minimum(pos, len(full_new) - 1)], rows):
+        raise CheckpointExtensionError(f"new rows of {new} are not new ids of the vocabulary")
+    decs = tuple(
+        tuple(i - old.lo for i in spec.decompositions[p] if old.lo <= i < old.hi) for p in pos
+    )
+    return replace(spec, decompositions=decs)
+
+
 def extend_checkpoint(
     src_dir: str | Path,
     out_dir: str | Path,
@@ -66,14 +85,16 @@ def extend_checkpoint(
     copy_files: tuple[str, ...] = ("generation_config.json",),
     overwrite: bool = False,
     tied: bool | None = None,
+    segment_tensors: Mapping[str, tuple[IdRange, IdRange]] | None = None,
 ) -> dict[str, tuple[tuple[int, ...], tuple[int, ...]]]:
     """Writes `src_dir`'s checkpoint to `out_dir` with vocabulary tables grown along `mapping`.
 
     Only one vocabulary tensor (old and new) is in memory at a time; every other tensor is
     byte-copied through in chunks (`zett.checkpoint.rewrite_file`); shard names and the index are
     kept; `config` (already updated) is written as config.json, `extra_files` (e.g. tokenizer files)
-    next to it. `tensors` overrides auto-detection: {name: "input"|"output"|"bias"}. Returns
-    {tensor: (old shape, new shape)}."""
+    next to it. `tensors` overrides auto-detection: {name: "input"|"output"|"bias"}.
+    `segment_tensors` {name: (old range, new range)}: input tables whose rows are the ids of one
+    segment (see `IdMapping.restrict`), grown with it. Returns {tensor: (old shape, new shape)}."""
     src_dir, out_dir = Path(src_dir), Path(out_dir)
     entries = tensor_entries(src_dir)
     shapes = {name: e.shape for name, e in entries.items()}
@@ -84,6 +105,16 @@ def extend_checkpoint(
                 f"{src_dir}: no input embedding with {mapping.old_size} rows among "
                 f"{[n for n in shapes if 'emb' in n] or list(shapes)[:5]}; pass the tensor names "
                 f"explicitly"
+            )
+    segments = dict(segment_tensors or {})
+    segment_tensors = {n: mapping.restrict(o, w) for n, (o, w) in segments.items()}
+    for n, sub in segment_tensors.items():
+        if n not in shapes:
+            raise CheckpointExtensionError(f"{src_dir}: tensor {n!r} not in the checkpoint")
+        if shapes[n][0] != sub.old_size:
+            raise CheckpointExtensionError(
+                f"{src_dir}: tensor {n!r} has {shapes[n][0]} rows but its segment has "
+                f"{sub.old_size} ids"
             )
     for n in tensors:
         if n not in shapes:
@@ -107,6 +138,13 @@ def extend_checkpoint(
         for file, names in by_file(entries).items():
             transforms = {}
             for n in names:
+                if n in segment_tensors:
+                    sub = segment_tensors[n]
+                    transforms[n] = partial(
+                        extend_table, mapping=sub, spec=segment_spec(spec, mapping, *segments[n])
+                    )
+                    changed[n] = (shapes[n], (sub.new_size,) + shapes[n][1:])
+                    continue
                 kind = tensors.get(n)
                 if kind is None:
                     continue
@@ -120,7 +158,8 @@ def extend_checkpoint(
                 )
                 changed[n] = (shapes[n], (mapping.new_size,) + shapes[n][1:])
             dst = tmp / file.relative_to(src_dir)
-            total += rewrite_file(file, dst, transforms, mapping.new_size)
+            rows = {n: changed[n][1][0] for n in transforms}
+            total += rewrite_file(file, dst, transforms, rows)
         if (src_dir / INDEX_FILE).is_file():
             index = read_index(src_dir / INDEX_FILE)
             index.setdefault("metadata", {})["total_size"] = total
@@ -128,7 +167,7 @@ def extend_checkpoint(
         (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2))
         for name in copy_files:
             if (src_dir / name).is_file():
-                shutil.copy2(src_dir / name, tmp / name)
+                shutil.copyfile(src_dir / name, tmp / name)  # mode from the umask
         for name, content in (extra_files or {}).items():
             mode = "wb" if isinstance(content, bytes) else "w"
             with open(tmp / name, mode) as fh:

@@ -12,6 +12,29 @@ from zett.extend.layout import IdMapping, LayoutError, Segment, VocabLayout
 GEMMA3N_SEGMENTS = ("text", "vision", "audio")
 
 
+# Gemma-3n's tables whose rows are the ids of one segment (row = id - the segment's offset), besides
+# the embedding/LM head over all ids: per-layer inputs (text only) and the modality embedders'
+# "hard token" tables (transformers: Gemma3nTextModel.embed_tokens_per_layer,
+# Gemma3nMultimodalEmbedder.embedding)
+GEMMA3N_SEGMENT_TABLES = {
+    "embed_tokens_per_layer.weight": "text",
+    "embed_vision.embedding.weight": "vision",
+    "embed_audio.embedding.weight": "audio",
+}
+
+
+def segment_tables(config: dict, names) -> dict[str, str]:
+    """{tensor name: segment} for the tables of `names` indexed by the ids of one segment."""
+    if not is_gemma3n(config):
+        return {}
+    return {
+        n: seg
+        for n in names
+        for suffix, seg in GEMMA3N_SEGMENT_TABLES.items()
+        if n.endswith(suffix)
+    }
+
+
 def _text_config(config: dict) -> dict:
     tc = config.get("text_config")
     return tc if isinstance(tc, dict) and "vocab_size" in tc else config
@@ -167,4 +190,12 @@ def padded_size(n: int, multiple: int | None) -> int:
     return int(n if not multiple else -(-n // multiple) * multiple)
 
 
-__all__ = ["read_layout", "update_config", "is_gemma3n", "padded_size", "GEMMA3N_SEGMENTS"]
+__all__ = [
+    "GEMMA3N_SEGMENTS",
+    "GEMMA3N_SEGMENT_TABLES",
+    "is_gemma3n",
+    "padded_size",
+    "read_layout",
+    "segment_tables",
+    "update_config",
+]

@@ -86,6 +86,14 @@ class IdMapping:
         out = self.old_to_new[arr]
         return int(out) if np.ndim(ids) == 0 else out
 
+    def restrict(self, old: IdRange, new: IdRange) -> IdMapping:
+        """The mapping of a table whose rows are the ids of one range: row r is id `old.lo + r`
+        before and `new.lo + r'` after (Gemma-3n's per-layer and modality embedding tables)."""
+        ids = self.old_to_new[old.lo : old.hi]
+        if ((ids < new.lo) | (ids >= new.hi)).any():
+            raise LayoutError(f"ids of {old} do not all map into {new}")
+        return IdMapping(ids - new.lo, new.size, {})
+
     def compose(self, later: IdMapping) -> IdMapping:
         """This mapping followed by `later` (whose old size must equal this one's new size)."""
         if later.old_size != self.new_size:
@@ -280,7 +288,10 @@ class VocabLayout:
     ) -> tuple[VocabLayout, IdMapping]:
         """Appends (or enlarges a trailing reserved `name` segment) so that `size % multiple == 0`."""
         if multiple <= 0:
-            raise LayoutError(f"pad multiple must be positive, got {multiple}")
+            raise LayoutError(
+                f"--pad-to-multiple must be a positive integer (omit it for no padding), got "
+                f"{multiple}"
+            )
         extra = -self.size % multiple
         if name in self and self.segments[-1].name == name:
             return self.grow(name, extra)

@@ -11,9 +11,15 @@ from pathlib import Path
 import numpy as np
 from tokenizers import Tokenizer
 
-from zett.checkpoint import tensor_shapes, vocab_tensors, write_atomic
+from zett.checkpoint import (
+    PROVENANCE_FILE,
+    read_hf_config,
+    tensor_shapes,
+    vocab_tensors,
+    write_atomic,
+)
 from zett.extend.checkpoint import extend_checkpoint, new_row_ids
-from zett.extend.hf_config import read_layout, update_config
+from zett.extend.hf_config import read_layout, segment_tables, update_config
 from zett.extend.init import InitSpec, decompose_texts
 from zett.extend.layout import IdMapping, LayoutError, VocabLayout
 from zett.extend.tokenizer import add_tokens, load_tokenizer, save_tokenizer, verify_tokenizer
@@ -39,6 +45,9 @@ class ExtensionPlan:
     special: bool
     config: dict | None = None  # updated config.json (None in tokenizer-only mode)
     tensors: dict = field(default_factory=dict)  # {name: kind} of the vocabulary tensors
+    # {name: segment} of the tables whose rows are one segment's ids (Gemma-3n's per-layer and
+    # modality embeddings): they grow with that segment
+    segment_tensors: dict = field(default_factory=dict)
 
     def describe(self) -> str:
         moved = int((self.mapping.old_to_new != np.arange(self.mapping.old_size)).sum())
@@ -56,6 +65,9 @@ class ExtensionPlan:
         ]
         if self.tensors:
             lines.append("tensors: " + ", ".join(f"{n} ({k})" for n, k in self.tensors.items()))
+        for n, seg in self.segment_tensors.items():
+            old, new = self.old_layout[seg], self.new_layout[seg]
+            lines.append(f"tensor {n}: the ids of segment {seg!r}, {old.size} -> {new.size} rows")
         return "\n".join(lines)
 
 
@@ -69,11 +81,13 @@ def plan_extension(
     checkpoint_rows: int | None = None,
     tensors: dict | None = None,
     declared: VocabLayout | None = None,
+    segment_tensors: dict[str, tuple[str, int]] | None = None,
 ) -> ExtensionPlan:
     """Where `tokens` go: grows `segment` (or adds it as a new one), shifts later segments, pads.
 
-    Raises `LayoutError` for inconsistent sizes (tokenizer > config, config ≠ checkpoint rows) and
-    for layouts the config cannot express."""
+    `segment_tensors` {name: (segment, rows)}: tables over one segment's ids, whose row count must
+    be that segment's size. Raises `LayoutError` for inconsistent sizes (tokenizer > config, config ≠
+    checkpoint rows) and for layouts the config cannot express."""
     if not tokens:
         raise ValueError("no tokens to add")
     n_tok = tokenizer_size(tokenizer)
@@ -93,6 +107,12 @@ def plan_extension(
             f"config/tokenizer "
             f"describe {old.size} ids (tokenizer: {n_tok})"
         )
+    for name, (seg, rows) in (segment_tensors or {}).items():
+        if seg not in old or old[seg].size != rows:
+            have = f"{old[seg]} has {old[seg].size} ids" if seg in old else "is not in the layout"
+            raise LayoutError(
+                f"size mismatch: tensor {name!r} has {rows} rows but segment {seg!r} {have}"
+            )
     if segment in old:
         if old[segment].reserved:
             raise LayoutError(
@@ -102,7 +122,7 @@ def plan_extension(
     else:
         new, mapping = old.add_segment(segment, len(tokens))
     token_ids = tuple(int(i) for i in mapping.new_ids[segment])
-    if pad_to_multiple:
+    if pad_to_multiple is not None:  # 0 or below is refused there, not read as "no padding"
         new, pad = new.pad_to_multiple(pad_to_multiple)
         mapping = mapping.compose(pad)
         token_ids = tuple(int(pad(i)) for i in token_ids)
@@ -117,6 +137,7 @@ def plan_extension(
         special,
         new_config,
         dict(tensors or {}),
+        {n: seg for n, (seg, _) in (segment_tensors or {}).items()},
     )
 
 
@@ -130,8 +151,8 @@ def fvt_decompositions(plan: ExtensionPlan, original: Tokenizer) -> tuple[tuple[
 
 
 def load_config(model_dir: Path) -> dict | None:
-    f = model_dir / "config.json"
-    return json.loads(f.read_text()) if f.is_file() else None
+    """config.json of a model directory (None for a tokenizer alone); bad JSON names the file."""
+    return read_hf_config(model_dir) if (model_dir / "config.json").is_file() else None
 
 
 def load_declared_layout(model_dir: Path) -> VocabLayout | None:
@@ -158,7 +179,7 @@ def plan_for_dir(
     tok = load_tokenizer(model_dir)
     config = None if tokenizer_only else load_config(model_dir)
     declared = load_declared_layout(model_dir) if model_dir.is_dir() else None
-    rows, tensors = None, None
+    rows, tensors, seg_tensors = None, None, None
     if config is not None and not tokenizer_only:
         shapes = tensor_shapes(model_dir)  # a clear error when there are no weights
         total = read_layout(config, declared=declared).size
@@ -171,8 +192,9 @@ def plan_for_dir(
                 f"many rows: {emb}"
             )
         rows = shapes[inputs[0]][0]
+        seg_tensors = {n: (s, shapes[n][0]) for n, s in segment_tables(config, shapes).items()}
     plan = plan_extension(
-        tok, tokens, config, segment, special, pad_to_multiple, rows, tensors, declared
+        tok, tokens, config, segment, special, pad_to_multiple, rows, tensors, declared, seg_tensors
     )
     return plan, tok
 
@@ -224,6 +246,9 @@ def run_extension(
             )
             extra = {p.name: p.read_bytes() for p in Path(tmp).iterdir()}
         extra[LAYOUT_FILE] = json.dumps(plan.new_layout.to_dict(), indent=2)
+        provenance = _provenance(model_dir, plan, spec)
+        if provenance is not None:
+            extra[PROVENANCE_FILE] = provenance
         changed = extend_checkpoint(
             model_dir,
             out_dir,
@@ -231,6 +256,10 @@ def run_extension(
             spec,
             plan.config,
             tensors=plan.tensors or None,
+            segment_tensors={
+                n: (plan.old_layout[seg], plan.new_layout[seg])
+                for n, seg in plan.segment_tensors.items()
+            },
             extra_files=extra,
             overwrite=overwrite,
         )
@@ -243,3 +272,27 @@ def run_extension(
             "problems": list(report.problems),
         }
     return summary
+
+
+def _provenance(model_dir: Path, plan: ExtensionPlan, spec: InitSpec) -> str | None:
+    """The source's zett_provenance.json with this extension appended to its "extensions" list
+    (None when the source has none)."""
+    path = model_dir / PROVENANCE_FILE
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}: invalid JSON ({e})") from None
+    if not isinstance(record, dict):
+        raise ValueError(f"{path}: must be a JSON object")
+    record.setdefault("extensions", []).append(
+        {
+            "tokens": len(plan.tokens),
+            "segment": plan.segment,
+            "special": plan.special,
+            "init": spec.method,
+            "vocab_size": [plan.old_layout.size, plan.new_layout.size],
+        }
+    )
+    return json.dumps(record, indent=2)

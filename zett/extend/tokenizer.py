@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 import numpy as np
 from tokenizers import Tokenizer
 
+from zett.checkpoint.atomic import atomic_path, write_atomic
 from zett.extend.layout import IdMapping
 
 # files of an HF tokenizer directory that are copied alongside tokenizer.json
@@ -23,6 +23,7 @@ TOKENIZER_SIDE_FILES = (
     "special_tokens_map.json",
     "generation_config.json",
     "chat_template.jinja",
+    "tokenizer.model",  # SentencePiece (Gemma): transformers' slow tokenizer reads it
 )
 
 
@@ -242,7 +243,23 @@ def _update_tokenizer_config(
                 "special": special,
             }
         cfg["added_tokens_decoder"] = dict(sorted(new_dec.items(), key=lambda kv: int(kv[0])))
+    if special:
+        _list_special(cfg, tokens)
     return cfg
+
+
+def _list_special(cfg: dict, tokens: Sequence[str]) -> None:
+    """Lists `tokens` among the extra special tokens, so that transformers' `all_special_tokens`
+    (and `skip_special_tokens`) know them; transformers 5 reads the v4 key
+    `additional_special_tokens` too, so that one is written unless the file uses v5's list."""
+    key = (
+        "extra_special_tokens"
+        if isinstance(cfg.get("extra_special_tokens"), list)
+        else "additional_special_tokens"
+    )
+    have = [t if isinstance(t, str) else t.get("content") for t in cfg.get(key) or []]
+    known = set(have)
+    cfg[key] = have + [t for t in tokens if t not in known]
 
 
 def save_tokenizer(
@@ -254,29 +271,29 @@ def save_tokenizer(
     special: bool = False,
     mapping: IdMapping | None = None,
 ) -> list[Path]:
-    """Writes tokenizer.json (+ the side files of `source_dir`, with their added-token tables updated)
-    into `out_dir` through a temp dir, so a failed write leaves no half tokenizer behind."""
+    """Writes tokenizer.json (+ the side files of `source_dir`, with their added-token tables and
+    special-token lists updated) into `out_dir`, each file temp-then-rename."""
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".zett-tok-") as tmp:
-        tmp_p = Path(tmp)
-        tokenizer.save(str(tmp_p / "tokenizer.json"))
-        names = ["tokenizer.json"]
-        if source_dir is not None and Path(source_dir).is_dir():
-            for name in TOKENIZER_SIDE_FILES:
-                src = Path(source_dir) / name
-                if not src.is_file():
-                    continue
-                if name == "tokenizer_config.json":
-                    cfg = json.loads(src.read_text())
-                    cfg = _update_tokenizer_config(cfg, tokens, ids, special, mapping)
-                    (tmp_p / name).write_text(json.dumps(cfg, indent=2, ensure_ascii=False))
-                else:
-                    shutil.copy2(src, tmp_p / name)
-                names.append(name)
-        for name in names:
-            (tmp_p / name).replace(out_dir / name)
+    with atomic_path(out_dir / "tokenizer.json") as tmp:
+        tokenizer.save(str(tmp))
+    written = [out_dir / "tokenizer.json"]
+    if source_dir is not None and Path(source_dir).is_dir():
+        for name in TOKENIZER_SIDE_FILES:
+            src = Path(source_dir) / name
+            if not src.is_file():
+                continue
+            if name == "tokenizer_config.json":
+                cfg = json.loads(src.read_text())
+                cfg = _update_tokenizer_config(cfg, tokens, ids, special, mapping)
+                write_atomic(out_dir / name, json.dumps(cfg, indent=2, ensure_ascii=False))
+            elif name == "special_tokens_map.json" and special:
+                cfg = json.loads(src.read_text())
+                if isinstance(cfg.get("additional_special_tokens"), list):
+                    _list_special(cfg, tokens)
+                write_atomic(out_dir / name, json.dumps(cfg, indent=2, ensure_ascii=False))
+            else:
+                with atomic_path(out_dir / name) as tmp:
+                    shutil.copyfile(src, tmp)  # mode from the umask, not the source
             written.append(out_dir / name)
     return written
 

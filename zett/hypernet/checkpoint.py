@@ -14,7 +14,7 @@ import numpy as np
 from flax import nnx
 from safetensors.numpy import load_file, save_file
 
-from zett.checkpoint import atomic_dir
+from zett.checkpoint import CheckpointError, atomic_dir
 from zett.config import from_dict
 from zett.hypernet.config import HypernetConfig
 from zett.hypernet.model import Hypernet
@@ -69,7 +69,13 @@ def read_hypernet_meta(path: str | Path) -> dict[str, Any]:
     meta_path = Path(path) / HYPERNET_META
     if not meta_path.exists():
         raise FileNotFoundError(f"{path} is not a zett hypernet directory (no {HYPERNET_META})")
-    return json.loads(meta_path.read_text())
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise CheckpointError(f"{meta_path}: invalid JSON ({e})") from None
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"{meta_path}: top level must be a JSON object")
+    return meta
 
 
 def load_hypernet(
@@ -82,7 +88,11 @@ def load_hypernet(
     """Rebuilds a saved hypernet around the base model's source embeddings (and logit bias, which
     special tokens copy, for hypernets that predict one)."""
     meta = read_hypernet_meta(path)
-    cfg = from_dict(HypernetConfig, meta["config"])
+    required = ("config", "source_vocab_size", "embed_dim", "source_fingerprint", "base_model")
+    missing = [k for k in required if k not in meta]
+    if missing:
+        raise CheckpointError(f"{Path(path) / HYPERNET_META}: lacks {missing}")
+    cfg = from_dict(HypernetConfig, meta["config"], where=f"{Path(path) / HYPERNET_META}: config")
     src = np.asarray(source_input_embeddings, np.float32)
     if src.shape != (meta["source_vocab_size"], meta["embed_dim"]):
         raise ValueError(
@@ -96,7 +106,15 @@ def load_hypernet(
             f"on"
         )
     hn = Hypernet(cfg, src, source_output_embeddings, source_output_bias, rngs=nnx.Rngs(cfg.seed))
-    weights = load_file(str(Path(path) / HYPERNET_WEIGHTS))
+    weights_path = Path(path) / HYPERNET_WEIGHTS
+    if not weights_path.is_file():
+        raise FileNotFoundError(f"{weights_path}: missing; the hypernet directory is incomplete")
+    try:
+        weights = load_file(str(weights_path))
+    except Exception as e:  # safetensors (Rust) reports truncation/corruption as SafetensorError
+        raise CheckpointError(
+            f"{weights_path}: cannot be read, truncated or corrupt ({type(e).__name__}: {e})"
+        ) from None
     state = nnx.state(hn, nnx.Param)
     expected = {".".join(str(k) for k in p): v for p, v in state.flat_state()}
     missing = sorted(set(expected) - set(weights))

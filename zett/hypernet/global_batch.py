@@ -16,6 +16,7 @@ from zett.hypernet.batch import Batch
 from zett.parallel.mesh import DEFAULT_RULES, batch_field_sharding, shard_batch
 from zett.sampling import DataParts
 from zett.sampling.batch import SUBSET_FIELDS, TEXT_FIELDS
+from zett.sampling.packing import packing
 
 # what a padding row of the collator's subset holds; rows merged away become padding rows
 _PADDING = {
@@ -111,9 +112,12 @@ def global_batch(
     if parts.count == 1:
         return shard_batch(local[0], mesh, rules)
     arrays = merge_parts(local, parts, full_vocab)
+    # the merged subset (identical on every host) is packed anew, so every host compiles one shape
+    maxlen = local[0].surface_ids.shape[1]
+    meta = packing(arrays["surface_lengths"], maxlen, local[0].pack_width)
     n_proc = jax.process_count()
     if n_proc == 1:
-        return shard_batch(Batch(**arrays), mesh, rules)
+        return shard_batch(Batch(**arrays, **meta), mesh, rules)
     batch_size = arrays["input_ids"].shape[0] * n_proc
     lo = parts.local[0] * batch_size // parts.count  # this process's rows: lo … lo + local rows
     if not rows_stay_home(mesh, batch_size, rules):
@@ -130,7 +134,7 @@ def global_batch(
             batch_field_sharding(f, shape, mesh, rules),
             lambda index, v=v, offset=offset, n=shape[0]: v[_shifted(index, offset, n)],
         )
-    return Batch(**placed)
+    return Batch(**placed, **meta)
 
 
 def rows_stay_home(mesh: Mesh, batch_size: int, rules=DEFAULT_RULES) -> bool:

@@ -10,6 +10,7 @@ import numpy as np
 from flax import nnx
 
 from zett.hypernet.config import HypernetConfig
+from zett.hypernet.packing import pack_surfaces
 from zett.models.api import param
 from zett.models.layers import Dense, LayerNorm, attention_mask, dot_product_attention
 
@@ -49,12 +50,12 @@ class Block(nnx.Module):
         self.mlp_in = Dense(e, f, ("hyper_embed", "hyper_mlp"), rngs=rngs)
         self.mlp_out = Dense(f, e, ("hyper_mlp", "hyper_embed"), rngs=rngs)
 
-    def __call__(self, x: jax.Array, mask: jax.Array) -> jax.Array:
-        """x [b, s, e] (b: tokens, s: surface positions); mask [b, s] bool (True = a real piece)."""
+    def __call__(self, x: jax.Array, allowed: jax.Array) -> jax.Array:
+        """x [b, s, e] (b: tokens or packed rows, s: surface positions); allowed [b, 1, 1, s, s] bool
+        (`attention_mask`: query may attend key)."""
         b, s, e = x.shape
         q, k, v = jnp.split(self.qkv(self.ln_attn(x)), 3, axis=-1)
         q, k, v = (t.reshape(b, s, self.num_heads, e // self.num_heads) for t in (q, k, v))
-        allowed = attention_mask(mask, s, causal=False)
         attn = dot_product_attention(q, k, v, allowed, hypernet_scores=True).reshape(b, s, e)
         x = x + self.attn_out(attn)
         return x + self.mlp_out(jax.nn.gelu(self.mlp_in(self.ln_mlp(x)), approximate=False))
@@ -135,17 +136,34 @@ class Hypernet(nnx.Module):
         fb_ids = jnp.clip(surface_ids - self.source_vocab_size, 0, self.cfg.n_fallback - 1)
         return jnp.where(is_fallback[..., None], self.fallback[...][fb_ids], rows)
 
-    def __call__(self, surface_ids: jax.Array, lengths: jax.Array) -> HypernetOutput:
-        """surface_ids: [tokens, maxlen] int; lengths: [tokens] (≥1 for every predicted token)."""
+    def __call__(
+        self, surface_ids: jax.Array, lengths: jax.Array, pack: tuple[int, int] | None = None
+    ) -> HypernetOutput:
+        """surface_ids: [tokens, maxlen] int; lengths: [tokens] (≥1 for every predicted token).
+
+        `pack` = (rows, width) computes on the packed layout (`zett.hypernet.packing`: tokens side by
+        side in `rows` rows of `width` positions, FLOPs only for real pieces) instead of tokens ×
+        maxlen positions; the same function up to float reassociation. `rows` must be at least
+        `zett.sampling.packing.rows_needed(lengths, maxlen, width)` (checked on the host)."""
         dtype = jnp.dtype(self.cfg.dtype)
         maxlen = surface_ids.shape[1]
-        mask = jnp.arange(maxlen)[None, :] < jnp.maximum(lengths, 1)[:, None]  # [tokens, maxlen]
-        x = self.in_proj(self.embed_pieces(surface_ids).astype(dtype))
+        if pack is None:
+            mask = (
+                jnp.arange(maxlen)[None, :] < jnp.maximum(lengths, 1)[:, None]
+            )  # [tokens, maxlen]
+            ids, allowed = surface_ids, attention_mask(mask, maxlen, causal=False)
+            positions = self.positions[...][:maxlen]
+        else:
+            packed = pack_surfaces(surface_ids, lengths, *pack)
+            ids, allowed = packed.ids, packed.allowed
+            positions = self.positions[...][packed.position]  # [rows, width, hidden]
+        x = self.in_proj(self.embed_pieces(ids).astype(dtype))
         x = self.in_norm(x + self.in_mlp_out(jax.nn.gelu(self.in_mlp_in(x), approximate=False)))
-        x = x + self.positions[...][:maxlen].astype(dtype)
+        x = x + positions.astype(dtype)
         for block in self.blocks:
-            x = block(x, mask)
-        pooled = self.final_norm(x[:, 0])  # [tokens, hidden]
+            x = block(x, allowed)
+        first = x[:, 0] if pack is None else x.reshape(-1, x.shape[-1])[packed.first]
+        pooled = self.final_norm(first)  # [tokens, hidden]
         e_in = (
             self.head_in(pooled).astype(jnp.float32) * self.out_scale_in[...]
             + self.out_shift_in[...]

@@ -73,10 +73,17 @@ class MemoryPlan:
 
 def parse_mesh(text: str) -> dict[str, int]:
     """ "data=2,fsdp=16,model=1" or "2x16x1" → {"data": 2, "fsdp": 16, "model": 1}."""
-    if "=" in text:
-        sizes = {k.strip(): int(v) for k, v in (p.split("=") for p in text.split(",") if p)}
-    else:
-        sizes = dict(zip(MESH_AXES, (int(v) for v in text.lower().split("x"))))
+    try:
+        if "=" in text:
+            sizes = {k.strip(): int(v) for k, v in (p.split("=") for p in text.split(",") if p)}
+        else:
+            sizes = dict(zip(MESH_AXES, (int(v) for v in text.lower().split("x"))))
+    except ValueError:
+        raise ValueError(
+            f"mesh {text!r}: expected sizes like 'data=1,fsdp=32,model=1' or '1x32x1'"
+        ) from None
+    if any(v < 1 for v in sizes.values()):
+        raise ValueError(f"mesh {text!r}: every axis size must be at least 1")
     unknown = set(sizes) - set(MESH_AXES)
     if unknown:
         raise ValueError(f"unknown mesh axes {sorted(unknown)}; use {MESH_AXES}")
@@ -172,13 +179,17 @@ def _step(graphs, states, batch: Batch, aux_weight: float):
     return metrics, nnx.state(hyper), nnx.state(optimizer)
 
 
-def activation_bytes(cfg: TrainConfig, mesh: dict[str, int], run: AbstractRun) -> float:
+def activation_bytes(
+    cfg: TrainConfig, mesh: dict[str, int], run: AbstractRun
+) -> tuple[float, float]:
     """Per-device peak of the train step's intermediates (activations kept for the backward pass,
-    gradients, the update's temporaries): the traced step walked in program order. A value whose
-    leading axis is the batch is split over data × fsdp, one whose leading axis is the vocabulary
-    subset over every device (the "batch" / "hyper_tokens" rules), one shaped like a parameter
-    (its gradient, its update, a cast of it) like that parameter, and is gathered whole where a
-    matmul reads it (fsdp); the rest is whole on every device."""
+    gradients, the update's temporaries), with and without whole copies of gathered weights: the
+    traced step walked in program order. A value whose leading axis is the batch is split over
+    data × fsdp, one whose leading axis is the vocabulary subset over every device (the "batch" /
+    "hyper_tokens" rules), one shaped like a parameter (its gradient, its update, a cast of it)
+    like that parameter, and is gathered whole where a matmul reads it (fsdp; XLA keeps the
+    forward pass's whole copy for the backward pass, a scheduler that gathers again instead saves
+    up to the difference of the two figures); the rest is whole on every device."""
     c, mcfg = cfg.collator, _model(cfg)
     rules = cfg.mesh.rules
     like_param = {
@@ -211,7 +222,7 @@ def activation_bytes(cfg: TrainConfig, mesh: dict[str, int], run: AbstractRun) -
 
     graphs, states = zip(*(nnx.split(m) for m in (run.hypernet, run.optimizer, run.base)))
     jaxpr = jax.make_jaxpr(lambda s, b: _step(graphs, s, b, cfg.aux_weight))(states, run.batch)
-    return peak_bytes(jaxpr.jaxpr, size, gathered)
+    return peak_bytes(jaxpr.jaxpr, size, gathered), peak_bytes(jaxpr.jaxpr, size)
 
 
 def _divisor(n: int, parts: int) -> int:
@@ -296,15 +307,11 @@ def plan_memory(cfg: TrainConfig, mesh: dict[str, int], activations: bool = True
         PlanRow("batch", 0, 0, batch_dev, f"{c.batch_size} × {c.block_size} tokens, subset k={k}")
     )
     if activations:
-        plan.rows.append(
-            PlanRow(
-                "activations",
-                0,
-                0,
-                activation_bytes(cfg, mesh, run),
-                "peak of the traced step (saved for backward, gradients, update)",
-            )
-        )
+        peak, without_gathers = activation_bytes(cfg, mesh, run)
+        note = "peak of the traced step (saved for backward, gradients, update)"
+        if peak > without_gathers:
+            note += f"; {(peak - without_gathers) / GiB:.2f} GiB of it whole gathered weights"
+        plan.rows.append(PlanRow("activations", 0, 0, peak, note))
     return plan
 
 

@@ -8,12 +8,13 @@ from tqdm.auto import tqdm
 
 from zett.heuristics.base import TargetEmbeddings
 from zett.hypernet.model import Hypernet
+from zett.sampling.packing import pack_rows
 from zett.tokenization import CanonicalVocab, Decomposer, map_specials
 
 
-@nnx.jit
-def _predict(hypernet: Hypernet, ids, lengths):
-    out = hypernet(ids, lengths)
+@nnx.jit(static_argnames="pack")
+def _predict(hypernet: Hypernet, ids, lengths, pack: tuple[int, int] | None = None):
+    out = hypernet(ids, lengths, pack=pack)
     return out.input_embeddings, out.output_embeddings, out.bias
 
 
@@ -23,22 +24,40 @@ def predict_surface(
     lengths: np.ndarray,
     chunk: int = 4096,
     progress: bool = True,
+    pack_width: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Surface forms [n, maxlen] → (input [n, embed], output or None, bias or None); chunks are
-    padded to `chunk` rows so the hypernet compiles once."""
+    padded to `chunk` rows and share one packed shape, so the hypernet compiles once.
+
+    Each chunk is computed packed (`zett.hypernet.packing`, rows of `pack_width` positions; default
+    4 × maxlen, 0 = the padded layout): FLOPs for the real pieces only, the same embeddings up to
+    float reassociation."""
     maxlen = hypernet.cfg.surface_maxlen
     if ids.shape[1] != maxlen:
         raise ValueError(f"surface forms have maxlen {ids.shape[1]}, the hypernet expects {maxlen}")
     n = ids.shape[0]
     lengths = np.maximum(lengths, 1)
+    width = 4 * maxlen if pack_width is None else pack_width
+    starts = range(0, n, chunk)
+    pack = None
+    if width:  # one row count for every chunk (the padding rows of the last one have length 1)
+        rows = max(
+            pack_rows(
+                np.pad(lengths[s : s + chunk], (0, max(0, s + chunk - n)), constant_values=1),
+                maxlen,
+                width,
+            )
+            for s in starts
+        )
+        pack = (rows, width)
     outs: list[list[np.ndarray]] = [[], [], []]
-    for start in tqdm(range(0, n, chunk), desc="hypernet", disable=not progress, leave=False):
+    for start in tqdm(starts, desc="hypernet", disable=not progress, leave=False):
         part = slice(start, min(start + chunk, n))
         m = part.stop - part.start
         padded_ids = np.zeros((chunk, maxlen), np.int32)
         padded_len = np.ones((chunk,), np.int32)
         padded_ids[:m], padded_len[:m] = ids[part], lengths[part]
-        for slot, value in zip(outs, _predict(hypernet, padded_ids, padded_len)):
+        for slot, value in zip(outs, _predict(hypernet, padded_ids, padded_len, pack=pack)):
             if value is not None:
                 slot.append(np.asarray(value)[:m])
     return tuple(np.concatenate(o) if o else None for o in outs)  # type: ignore[return-value]
@@ -60,13 +79,16 @@ def predict_embeddings(
     source_output_bias: np.ndarray | None = None,
     chunk: int = 4096,
     progress: bool = True,
+    pack_width: int | None = None,
 ) -> TargetEmbeddings:
     """[target_vocab, embed] tables: specials copied from the source rows of the same role (logit
     bias included: `source_output_bias`, else the one the hypernet was built with), every other
     token predicted from its surface form."""
     forms = decomposer.decompose_vocab(target)
     n = forms.ids.shape[0]
-    e_in, e_out, bias = predict_surface(hypernet, forms.ids, forms.lengths, chunk, progress)
+    e_in, e_out, bias = predict_surface(
+        hypernet, forms.ids, forms.lengths, chunk, progress, pack_width
+    )
     table = np.asarray(hypernet.source_table[...])
     d = hypernet.embed_dim
     specials = map_specials(target, decomposer.canonical)

@@ -169,8 +169,13 @@ def train(
             progress=progress and main_process,
         )
     except TrainingError as e:
+        last = ckpt.latest_step
         raise TrainingError(
-            f"{e} The last good checkpoint (step {ckpt.latest_step}) is kept in {ckpt.directory}"
+            f"{e} The last good checkpoint (step {last}) is kept in {ckpt.directory}; fix the "
+            "cause (e.g. a lower optim.lr) and run the same command to resume from it"
+            if last is not None
+            else f"{e} No checkpoint was saved before it (save_every={cfg.save_every}); fix the "
+            "cause (e.g. a lower optim.lr) and start again"
         ) from None
     finally:
         batches.close()

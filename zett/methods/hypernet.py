@@ -25,12 +25,16 @@ class HypernetOptions:
     decomposition: how target tokens are split into source pieces for the hypernet — "tokenizer":
       the source tokenizer's own model (BPE merges, Unigram), as in training; "longest_match":
       greedy longest match over the source vocabulary.
-    chunk: tokens predicted per jitted call (memory and compile shape, not results)."""
+    chunk: tokens predicted per jitted call (memory and compile shape, not results).
+    pack_width: positions per row of the packed layout the surface forms are computed in
+      (`zett.hypernet.packing`; FLOPs for real pieces only); None = 4 × surface_maxlen, 0 = the
+      padded [tokens, maxlen] layout. Results equal up to float reassociation."""
 
     path: str
     copy_overlap: bool = False
     decomposition: Literal["tokenizer", "longest_match"] = "tokenizer"
     chunk: int = 4096
+    pack_width: int | None = None
 
     def __post_init__(self) -> None:
         if not Path(self.path).is_dir():
@@ -41,6 +45,8 @@ class HypernetOptions:
             )
         if self.chunk < 1:
             raise ValueError(f"hypernet: chunk must be ≥ 1, got {self.chunk}")
+        if self.pack_width is not None and self.pack_width < 0:
+            raise ValueError(f"hypernet: pack_width must be ≥ 0, got {self.pack_width}")
 
     def meta(self) -> dict[str, Any]:
         return read_hypernet_meta(self.path)
@@ -118,7 +124,13 @@ def _compute(
     else:
         dec = Decomposer(source.vocab, maxlen=hn.cfg.surface_maxlen)
     tables = predict_embeddings(
-        hn, dec, target.vocab, source.output_bias, chunk=opts.chunk, progress=inputs.progress
+        hn,
+        dec,
+        target.vocab,
+        source.output_bias,
+        chunk=opts.chunk,
+        progress=inputs.progress,
+        pack_width=opts.pack_width,
     )
     return copy_overlap(tables, source, target) if opts.copy_overlap else tables
 

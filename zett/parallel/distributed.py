@@ -21,6 +21,9 @@ class DistributedConfig:
     # environment default of "none" cannot leave multi-process CPU runs without collectives)
     cpu_collectives: str = "gloo"
     initialization_timeout_s: int = 300
+    # a process that sends no heartbeat for this long is declared dead and every process aborts:
+    # raise it where hosts can stall (a loaded machine, long compiles on starved CPUs)
+    heartbeat_timeout_s: int = 100
 
 
 def resolve(cfg: DistributedConfig) -> DistributedConfig:
@@ -70,5 +73,6 @@ def initialize_distributed(cfg: DistributedConfig = DistributedConfig()) -> bool
         num_processes=cfg.num_processes,
         process_id=cfg.process_id,
         initialization_timeout=cfg.initialization_timeout_s,
+        heartbeat_timeout_seconds=cfg.heartbeat_timeout_s,
     )
     return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import jax
@@ -83,7 +84,15 @@ def device_grid(cfg: MeshConfig, devices: list | None = None) -> np.ndarray:
     devices = list(devices if devices is not None else jax.devices())
     shape = cfg.shape(len(devices))
     if cfg.dcn == (1, 1, 1):
-        return mesh_utils.create_device_mesh(shape, devices)
+        try:
+            return mesh_utils.create_device_mesh(shape, devices)
+        except (ValueError, NotImplementedError) as e:  # a shape the TPU topology cannot map
+            warnings.warn(
+                f"mesh {dict(zip(MESH_AXES, shape))} does not map onto the device topology "
+                f"({e}); devices are laid out in jax.devices() order",
+                stacklevel=2,
+            )
+            return np.asarray(devices).reshape(shape)
     n_proc = len({d.process_index for d in devices})
     if int(np.prod(cfg.dcn)) != n_proc or any(s % d for s, d in zip(shape, cfg.dcn)):
         raise ValueError(

@@ -30,6 +30,8 @@ STEP_FIELDS = (
     "vocab_mask",
     "n_bytes",
 )
+# static: the hypernetwork's packed layout (`pack`), part of the jitted step's signature
+META_FIELDS = ("pack_rows", "pack_width")
 # the collator's diagnostics: host-side only, never sent to a device
 HOST_FIELDS = (
     "lang_ids",
@@ -59,6 +61,9 @@ class Batch:
     source_ids          [k] int32 id of the same bytes in the source vocabulary (aux loss), −1 = none
     vocab_mask          [k] bool, real rows (padding rows must get −inf logits)
     n_bytes             [batch] int32 UTF-8 bytes of the text the row's tokens cover (bits per byte)
+    pack_rows, pack_width  the packed layout the hypernetwork computes the surface forms in
+                        (`zett.sampling.packing`; 0 = the padded [k, maxlen] layout). Static: each
+                        distinct row count compiles the step once, so rows are rounded up.
 
     Host-side diagnostics of the collator (None / 0 on batches built otherwise and inside jit):
     lang_ids            [batch] int32 language of each text
@@ -76,6 +81,8 @@ class Batch:
     source_ids: np.ndarray
     vocab_mask: np.ndarray
     n_bytes: np.ndarray
+    pack_rows: int = 0
+    pack_width: int = 0
     lang_ids: np.ndarray | None = None
     vocab_ids: np.ndarray | None = None
     vocab_scores: np.ndarray | None = None
@@ -89,6 +96,11 @@ class Batch:
     def surface_mask(self) -> np.ndarray:
         """[k, maxlen] bool, True on real pieces."""
         return np.arange(self.surface_ids.shape[1])[None, :] < self.surface_lengths[:, None]
+
+    @property
+    def pack(self) -> tuple[int, int] | None:
+        """(rows, width) of the packed layout, None for the padded one."""
+        return (self.pack_rows, self.pack_width) if self.pack_rows else None
 
     @property
     def special_mask(self) -> np.ndarray:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from zett.checkpoint.atomic import write_atomic
+
 PROBES = {"letters": r"[\p{L}\p{M}]", "numbers": r"\p{N}", "spaces": r"\s"}
 _GENERATED = Path(__file__).with_name("_onig_classes.py")
 
@@ -57,9 +59,7 @@ def regenerate(path: Path = _GENERATED) -> None:
         lines.extend(f"    ({a:#x}, {b:#x})," for a, b in ranges)
         lines.append(")")
         lines.append("")
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text("\n".join(lines))
-    tmp.replace(path)
+    write_atomic(path, "\n".join(lines))
 
 
 def class_body(ranges) -> str:

@@ -15,6 +15,7 @@ from zett.tokenization.byte_alphabet import TokenizerError
 
 from .batch import IGNORE, Batch
 from .config import CollatorConfig
+from .packing import packing
 from .pretokenize import PREFIX, PreTokenized, pre_tokenize
 from .sampler import TokenizerSampler
 from .substrings import SubstringOccurrences, SubstringStats
@@ -156,6 +157,7 @@ class Collator:
             **surface,
             vocab_mask=real,
             n_bytes=n_bytes,
+            **packing(surface["surface_lengths"], cfg.surface_maxlen, cfg.surface_pack_width),
             lang_ids=np.asarray(
                 lang_ids if lang_ids is not None else np.zeros(len(pre.text_words)), dtype=np.int32
             ),

@@ -56,7 +56,12 @@ class CollatorConfig:
     fixes the vocabulary subset per batch (in-batch tokens + specials + uniform negatives; None =
     the whole sampled vocabulary, padded to `sampler.vocab_size_max` or `sampler.vocab_size`). Step
     t belongs to stream t % `n_streams`; each stream has its own window of the last `sampler.window`
-    batches, so the batches do not depend on `num_workers` (which must divide `n_streams`)."""
+    batches, so the batches do not depend on `num_workers` (which must divide `n_streams`).
+
+    `surface_pack_width` > 0 has the hypernetwork compute the surface forms packed, tokens of one
+    length side by side in rows of this many positions (≥ surface_maxlen; e.g. 4 × maxlen), so its
+    FLOPs follow the real pieces instead of k × maxlen; 0 keeps the padded layout. Same results up to
+    float reassociation (`zett.hypernet.packing`)."""
 
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
     batch_size: int = 128
@@ -66,6 +71,7 @@ class CollatorConfig:
     mlm_probability: float = 0.15
     n_subsample: int | None = 16384
     surface_maxlen: int = 7
+    surface_pack_width: int = 0
     seed: int = 0
     n_streams: int = 1
     num_workers: int = 1
@@ -80,6 +86,11 @@ class CollatorConfig:
             )
         if self.n_subsample is not None and self.n_subsample < 1:
             raise ValueError(f"collator.n_subsample must be ≥ 1 or null, got {self.n_subsample}")
+        if self.surface_pack_width and self.surface_pack_width < self.surface_maxlen:
+            raise ValueError(
+                f"collator.surface_pack_width ({self.surface_pack_width}) must be 0 or ≥ "
+                f"surface_maxlen ({self.surface_maxlen})"
+            )
         if self.n_streams < 1 or self.num_workers < 0:
             raise ValueError("collator: n_streams must be ≥ 1 and num_workers ≥ 0")
         if self.num_workers > 1 and self.n_streams % self.num_workers:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -162,19 +161,10 @@ class GGUFTokenizer:
         }
         if self.sp_model is not None:
             files["tokenizer.model"] = self.sp_model
-        return [_atomic_write(out / name, data) for name, data in files.items()]
+        # not at module top: zett.checkpoint imports zett.tokenization (GGUF checkpoints)
+        from zett.checkpoint.atomic import write_atomic
 
-
-def _atomic_write(path: Path, data: bytes) -> Path:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+        return [write_atomic(out / name, data) for name, data in files.items()]
 
 
 def _array(meta: Mapping[str, Any], key: str, n: int, dtype, source: str) -> np.ndarray | None:

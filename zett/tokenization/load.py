@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -361,12 +360,11 @@ def _gguf_cached(path_str: str, stamp: tuple[int, int]) -> tuple[str, tuple[tupl
     built = read_gguf_tokenizer(path_str)
     roles = sorted(built.roles.items())
     text = built.tokenizer.to_str()
-    cache.mkdir(parents=True, exist_ok=True)
+    # not at module top: zett.checkpoint imports zett.tokenization (GGUF checkpoints)
+    from zett.checkpoint.atomic import write_atomic
+
     for target, data in ((tj, text), (rj, json.dumps(roles))):
-        fd, tmp = tempfile.mkstemp(dir=cache, suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(data)
-        os.replace(tmp, target)
+        write_atomic(target, data)
     return text, tuple(roles)
 
 

@@ -3,22 +3,43 @@ state, so that a killed run resumes exactly."""
 
 from __future__ import annotations
 
+import gc
+import logging
+import shutil
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import orbax.checkpoint as ocp
 from flax import nnx
 
+CORRUPT_DIR = "checkpoints.corrupt"  # beside `checkpoints`: steps that could not be restored
+
+
+class CheckpointRestoreError(ValueError):
+    """No checkpoint of the work directory can be restored."""
+
 
 class TrainCheckpointer:
     """Saves into `workdir/checkpoints`, keeping the newest `keep`; `restore_latest` resumes a killed
-    run exactly. In a multi-host run every process calls both with its own shards."""
+    run exactly, from the newest checkpoint that restores (a truncated or corrupt newer one is moved
+    to `workdir/checkpoints.corrupt`, with a message). A save interrupted part-way (Ctrl-C, a kill)
+    leaves only an orbax temporary directory, removed on the next start. In a multi-host run every
+    process calls both with its own shards."""
 
     def __init__(self, workdir: str | Path, keep: int = 2):
         self.directory = Path(workdir).absolute() / "checkpoints"
-        self.manager = ocp.CheckpointManager(
+        self.keep = keep
+        self.manager = self._open()
+
+    def _open(self) -> ocp.CheckpointManager:
+        return ocp.CheckpointManager(
             self.directory,
-            options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True),
+            options=ocp.CheckpointManagerOptions(
+                max_to_keep=self.keep, create=True, cleanup_tmp_directories=True
+            ),
         )
 
     @property
@@ -28,36 +49,116 @@ class TrainCheckpointer:
     def save(
         self, step: int, model: nnx.Module, optimizer: nnx.Optimizer, data_state: dict[str, Any]
     ) -> None:
-        self.manager.save(
-            step,
-            args=ocp.args.Composite(
-                params=ocp.args.StandardSave(nnx.state(model, nnx.Param)),
-                optimizer=ocp.args.StandardSave(nnx.state(optimizer)),
-                data=ocp.args.JsonSave(data_state),
-            ),
-        )
-        self.manager.wait_until_finished()
+        # a failure here (Ctrl-C/SIGTERM while orbax finalises, a full disk) is raised and reported
+        # once by the CLI; orbax would also log it with its traceback
+        with _absl_silent():
+            self.manager.save(
+                step,
+                args=ocp.args.Composite(
+                    params=ocp.args.StandardSave(nnx.state(model, nnx.Param)),
+                    optimizer=ocp.args.StandardSave(nnx.state(optimizer)),
+                    data=ocp.args.JsonSave(data_state),
+                ),
+            )
+            self.manager.wait_until_finished()
 
     def restore_latest(
         self, model: nnx.Module, optimizer: nnx.Optimizer
     ) -> tuple[int, dict[str, Any]] | None:
-        """Loads the newest checkpoint into `model`/`optimizer` in place → (step, data_state)."""
-        step = self.manager.latest_step()
-        if step is None:
-            return None
-        params = nnx.state(model, nnx.Param)
-        opt_state = nnx.state(optimizer)
+        """Loads the newest checkpoint that restores into `model`/`optimizer` in place → (step,
+        data_state); None when there is none. Newer checkpoints that fail to restore are moved aside
+        (and said so on stderr); when none restores, `CheckpointRestoreError` lists why."""
+        steps = sorted(self.manager.all_steps(), reverse=True)
+        failed: list[tuple[int, str]] = []
+        for step in steps:
+            try:
+                with _quiet():
+                    params, opt_state, data = self._restore(step, model, optimizer)
+            except Exception as e:  # truncated/corrupt files surface as many types (TensorStore)
+                why = _reason(e)
+                failed.append((step, why))
+                _say(f"checkpoint step {step} in {self.directory} cannot be restored ({why})")
+                continue
+            if failed:
+                moved = self._set_aside([s for s, _ in failed])
+                _say(
+                    f"resuming from step {step}, the newest intact checkpoint; the unreadable "
+                    f"step(s) {[s for s, _ in failed]} were moved to {moved}"
+                )
+            nnx.update(model, params)
+            nnx.update(optimizer, opt_state)
+            return step, data
+        if failed:
+            raise CheckpointRestoreError(
+                f"{self.directory}: no checkpoint can be restored ("
+                + "; ".join(f"step {s}: {w}" for s, w in failed)
+                + "); move the directory away to start the run afresh"
+            )
+        return None
+
+    def _restore(self, step: int, model: nnx.Module, optimizer: nnx.Optimizer):
         restored = self.manager.restore(
             step,
             args=ocp.args.Composite(
-                params=ocp.args.StandardRestore(params),
-                optimizer=ocp.args.StandardRestore(opt_state),
+                params=ocp.args.StandardRestore(nnx.state(model, nnx.Param)),
+                optimizer=ocp.args.StandardRestore(nnx.state(optimizer)),
                 data=ocp.args.JsonRestore(),
             ),
         )
-        nnx.update(model, restored["params"])
-        nnx.update(optimizer, restored["optimizer"])
-        return step, dict(restored["data"])
+        return restored["params"], restored["optimizer"], dict(restored["data"])
+
+    def _set_aside(self, steps: list[int]) -> Path:
+        """Moves step directories out of the manager's sight (it would refuse to save those steps
+        again) into `checkpoints.corrupt/`, then reopens the manager."""
+        self.manager.close()
+        dest = self.directory.parent / CORRUPT_DIR
+        dest.mkdir(exist_ok=True)
+        for step in steps:
+            src = self.directory / str(step)
+            target = dest / str(step)
+            if target.exists():
+                shutil.rmtree(target)
+            if src.exists():
+                src.rename(target)
+        self.manager = self._open()
+        return dest
 
     def close(self) -> None:
         self.manager.close()
+
+
+def _say(msg: str) -> None:
+    print(f"zett: {msg}", file=sys.stderr, flush=True)
+
+
+def _reason(e: Exception) -> str:
+    """The first line of an orbax/TensorStore error, without its repr of the whole store spec."""
+    text = (str(e).strip().splitlines() or [""])[0].split(" See full TensorStore details")[0]
+    return f"{type(e).__name__}: {text[:200]}"
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """Keeps a failed restore to its one exception: orbax also logs it (absl) and leaves sibling
+    reads failing in coroutines that Python reports, traceback and all, when they are collected."""
+    hook = sys.unraisablehook
+    sys.unraisablehook = lambda unraisable: None
+    try:
+        with _absl_silent():
+            try:
+                yield
+            finally:
+                gc.collect()  # the failed coroutines go now, while their reports are silenced
+    finally:
+        sys.unraisablehook = hook
+
+
+@contextmanager
+def _absl_silent() -> Iterator[None]:
+    absl = logging.getLogger("absl")
+    level = absl.level
+    absl.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        absl.setLevel(level)

@@ -108,7 +108,8 @@ def run_loop(
             nonfinite += 1
             if nonfinite >= max_consecutive_nonfinite:
                 raise TrainingError(
-                    f"{nonfinite} non-finite steps in a row at step {step}; stopped."
+                    f"{nonfinite} non-finite updates in a row (steps {step + 2 - nonfinite}-"
+                    f"{step + 1}: the loss or the gradients were NaN or infinite); stopped."
                 )
             continue
         nonfinite = 0

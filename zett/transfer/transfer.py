@@ -91,6 +91,10 @@ class TransferConfig:
     def __post_init__(self) -> None:
         if (self.method is None) == (self.hypernet is None):
             raise ValueError("give exactly one of a hypernet (--hypernet) or a method (--method)")
+        if self.max_shard_bytes <= 0:
+            raise ValueError(
+                f"max_shard_bytes (--max-shard-size) must be positive, got {self.max_shard_bytes}"
+            )
         if self.dtype is not None and self.dtype not in _DTYPE_NAMES:
             raise ValueError(f"dtype {self.dtype!r} is not one of {sorted(_DTYPE_NAMES)}")
         given = self.method if self.method is not None else f"hypernet:{self.hypernet}"
@@ -146,13 +150,19 @@ def _find(tensors: list[TensorSource], role: str) -> list[TensorSource]:
 def load_target(tokenizer: str) -> tuple[LoadedTokenizer, CanonicalVocab]:
     try:
         loaded = load_tokenizer(tokenizer)
-        return loaded, canonicalize(loaded)
+        vocab = canonicalize(loaded)
     except (
         Exception
     ) as e:  # any parse failure of the user's file means one thing: not usable as the target
         raise ValueError(
             f"target tokenizer {tokenizer}: cannot be loaded ({type(e).__name__}: {e})"
         ) from None
+    if vocab.size == len(vocab.specials):  # a model with no rows to predict is no model
+        raise ValueError(
+            f"target tokenizer {tokenizer}: its vocabulary is empty"
+            + (f" (only {len(vocab.specials)} special tokens)" if vocab.specials else "")
+        )
+    return loaded, vocab
 
 
 def method_inputs(cfg: TransferConfig) -> MethodInputs:
@@ -201,7 +211,7 @@ def ship_tokenizer(
         name = {".json": "tokenizer.json", ".model": "tokenizer.model", ".txt": "vocab.txt"}.get(
             path.suffix, path.name
         )
-        shutil.copy2(path, out / name)
+        shutil.copyfile(path, out / name)  # mode from the umask
         files = [name]
     if not (out / "tokenizer.json").exists():
         loaded.tokenizer.save(str(out / "tokenizer.json"))

@@ -9,7 +9,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 import warnings
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -18,6 +17,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from zett.checkpoint.atomic import atomic_dir, scratch_dir, write_atomic
 from zett.data.clean import content_hash, normalize_text
 from zett.data.document import Document
 from zett.data.languages import LANGUAGES, get_language, looks_like
@@ -89,8 +89,7 @@ def fetch_package(package: str, cache_dir: Path | None = None) -> Path:
             "or run `apt-get update`)"
         )
     cache_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=cache_dir, prefix=f".{package}-") as tmp:
-        tmp_path = Path(tmp)
+    with scratch_dir(root) as tmp_path:
         os.chmod(tmp_path, 0o755)  # apt's sandbox user must be able to write the .deb here
         got = _run(["apt-get", "download", package], cwd=tmp_path)
         debs = list(tmp_path.glob("*.deb"))
@@ -98,16 +97,14 @@ def fetch_package(package: str, cache_dir: Path | None = None) -> Path:
             raise AptUnavailableError(
                 f"`apt-get download {package}` failed: {got.stderr.strip()[-500:]}"
             )
-        unpacked = tmp_path / "root"
-        x = _run(["dpkg-deb", "-x", str(debs[0]), str(unpacked)])
-        if x.returncode != 0:
-            raise AptUnavailableError(
-                f"`dpkg-deb -x {debs[0].name}` failed: {x.stderr.strip()[-500:]}"
-            )
-        (unpacked / ".zett-complete").write_text(debs[0].name + "\n")
-        if root.exists():
-            shutil.rmtree(root)
-        unpacked.rename(root)  # atomic: a half-unpacked package never carries the marker
+        # a half-unpacked package is never in place (and never carries the marker)
+        with atomic_dir(root, overwrite=True) as unpacked:
+            x = _run(["dpkg-deb", "-x", str(debs[0]), str(unpacked)])
+            if x.returncode != 0:
+                raise AptUnavailableError(
+                    f"`dpkg-deb -x {debs[0].name}` failed: {x.stderr.strip()[-500:]}"
+                )
+            (unpacked / ".zett-complete").write_text(debs[0].name + "\n")
     return root
 
 
@@ -217,10 +214,7 @@ def package_pages(root: Path, fmt: PackageFormat = MANUALS) -> list[Page]:
         with open(cache, encoding="utf-8") as f:
             return [tuple(json.loads(line)) for line in f]
     pages = [(lang, unit, list(paras)) for lang, unit, paras in fmt.pages(root)]
-    fd, tmp = tempfile.mkstemp(dir=root, prefix=".pages-", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.writelines(json.dumps(page, ensure_ascii=False) + "\n" for page in pages)
-    os.replace(tmp, cache)
+    write_atomic(cache, (json.dumps(page, ensure_ascii=False) + "\n" for page in pages))
     return pages
 
 
