@@ -15,6 +15,7 @@ from zett.extend.checkpoint import extend_checkpoint
 from zett.extend.init import InitSpec
 from zett.extend.pipeline import plan_for_dir, run_extension
 from zett.extend.tokenizer import expand_pattern, load_tokenizer
+from zett.models import load_pretrained
 
 TEXT = stdlib_text(1)[0][2000:2600]
 
@@ -108,13 +109,10 @@ def test_tied_bf16_sharded_with_fvt(tmp_path, bpe_tokenizer):
 
 
 def test_zett_loads_the_extended_checkpoint(tmp_path, tiny_llama_dir, bpe_tokenizer):
-    models = pytest.importorskip("zett.models")
-    if not hasattr(models, "load_pretrained"):
-        pytest.skip("zett.models.load_pretrained not available yet")
     plan, tok = plan_for_dir(tiny_llama_dir, ["<X0>", "<X1>"], special=True)
     out = tmp_path / "ext"
     run_extension(tiny_llama_dir, out, plan, tok, InitSpec("mvn"))
-    model = models.load_pretrained(str(out))
+    model = load_pretrained(str(out))
     n = bpe_tokenizer.get_vocab_size()
     ids = bpe_tokenizer.encode(TEXT).ids[:32]
     ref = _logits(tiny_llama_dir, ids).numpy()

@@ -13,6 +13,7 @@ from zett.extend.init import InitSpec, make_init
 from zett.extend.layout import VocabLayout
 from zett.extend.masks import allowed_ids, masked_cross_entropy
 from zett.extend.optim import vocab_row_schedule, with_row_schedule
+from zett.models import decoder
 
 
 def test_multiplier_and_freeze_on_a_plain_pytree():
@@ -34,7 +35,6 @@ def test_multiplier_and_freeze_on_a_plain_pytree():
 
 
 def test_freeze_on_tiny_decoder():
-    decoder = pytest.importorskip("zett.models.decoder")
     old_vocab, n_new = 256, 32
     model = decoder.MODEL_CLASS(
         decoder.tiny_config(tie_word_embeddings=False, num_hidden_layers=1), rngs=nnx.Rngs(0)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from zett.heuristics.base import SourceEmbeddings
-from zett.heuristics.clp import clp_init, clp_weights
+from zett.heuristics.clp import clp_init
 from zett.heuristics.donor import Donor
 from zett.tokenization import CanonicalVocab
 from zett.tokenization import to_canonical as canon
@@ -14,15 +14,24 @@ def vocab(*words: str) -> CanonicalVocab:
     return CanonicalVocab.from_tokens([canon(w.encode()) for w in words])
 
 
+def cosine_weights(new: np.ndarray, shared: np.ndarray) -> np.ndarray:
+    """The paper's weights [n_new, n_shared] by the textbook formula: cos(new, shared) / Σ cos."""
+    cos = np.array([[a @ b / np.linalg.norm(a) / np.linalg.norm(b) for b in shared] for a in new])
+    return cos / cos.sum(1, keepdims=True)
+
+
 def test_weights_sum_to_one_and_follow_the_cosines():
     rng = np.random.default_rng(0)
-    shared = rng.normal(size=(50, 8)) + 1.0  # a common direction: cosines sum to > 0
-    new = rng.normal(size=(20, 8)) + 1.0
-    w, bad = clp_weights(new, shared)
-    assert not bad.any()
-    np.testing.assert_allclose(w.sum(1), 1.0, rtol=1e-12)
-    cos = np.array([[a @ b / np.linalg.norm(a) / np.linalg.norm(b) for b in shared] for a in new])
-    np.testing.assert_allclose(w, cos / cos.sum(1, keepdims=True), rtol=1e-6)
+    shared = [f" s{i}" for i in range(50)]
+    # one-hot base rows: each new token's row is its weight vector
+    base = SourceEmbeddings(vocab(*shared), np.eye(50, dtype=np.float32))
+    target = vocab(*[f" t{i}" for i in range(20)], *shared)
+    d = rng.normal(size=(70, 8)) + 1.0  # a common direction: cosines sum to > 0
+    out = clp_init(base, target, donor=Donor(target, d.astype(np.float32)))
+    w = out.input_embeddings[:20]
+    np.testing.assert_allclose(w.sum(1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(w, cosine_weights(d[:20], d[20:]), rtol=1e-4, atol=1e-6)
+    assert out.info["n_uniform"] == 0
 
 
 def test_hand_built_case():
@@ -52,7 +61,6 @@ def test_untied_head_uses_the_donor_head_and_blocks_are_invisible():
         (out.input_embeddings, d_in, base.input_embeddings),
         (out.output_embeddings, d_out, base.output_embeddings),
     ):
-        w, bad = clp_weights(d_table[:17], d_table[17:])
-        assert not bad.any()
+        w = cosine_weights(d_table[:17].astype(np.float64), d_table[17:].astype(np.float64))
         np.testing.assert_allclose(table[:17], w @ b_table, rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(out.output_embeddings[17:], base.output_embeddings)

@@ -3,7 +3,6 @@ proof that what zett saves loads in transformers with the same logits."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from functools import partial
 from pathlib import Path
@@ -221,10 +220,7 @@ _DEFAULT = {"bert", "xlm-roberta", "llama", "gemma3_text"}
 def _family_params():
     out = []
     for family in FAMILIES:
-        name = registry.module_name_for(family)
         marks = [] if family in _DEFAULT else [pytest.mark.slow]
-        if importlib.util.find_spec(name) is None:
-            marks.append(pytest.mark.skip(reason=f"{name} does not exist yet"))
         out.append(pytest.param(family, marks=marks, id=family))
     return out
 
@@ -264,17 +260,14 @@ def test_export_loads_in_transformers_with_same_logits(family, tmp_path):
 
 
 # --- registry --------------------------------------------------------------------------------
-def test_registry_skips_family_modules_not_written_yet(monkeypatch):
-    from zett.models.config import DECODER_FAMILIES, ENCODER_FAMILIES, UnsupportedModelError
+def test_registry_dispatches_by_family_and_model_type():
+    from zett.models.config import UnsupportedModelError
 
-    monkeypatch.setattr(
-        registry,
-        "FAMILY_MODULES",
-        {"zett.models.not_written_yet": DECODER_FAMILIES, "zett.models.encoder": ENCODER_FAMILIES},
-    )
-    assert registry.available_families() == ENCODER_FAMILIES
-    with pytest.raises(UnsupportedModelError, match="needs zett.models.not_written_yet"):
-        registry.config_from_hf({"model_type": "llama"})
     config = registry.config_from_hf(registry.hf_config_from(registry.tiny_config("bert")))
     assert registry.model_class(config).__name__ == "EncoderModel"
     assert any(r.target == "embeddings.word" for r in registry.rules_for(config))
+    assert set(registry.FAMILY_MODULES) == set(registry.HF_MODEL_TYPES.values()) == set(FAMILIES)
+    with pytest.raises(UnsupportedModelError, match="model_type 'gpt2'"):
+        registry.config_from_hf({"model_type": "gpt2"})
+    with pytest.raises(UnsupportedModelError, match="unknown model family 'gpt2'"):
+        registry.tiny_config("gpt2")

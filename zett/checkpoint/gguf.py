@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import gguf
 import numpy as np
+from safetensors.numpy import save_file
 from tokenizers import Tokenizer
 
 from zett.checkpoint.atomic import atomic_path, write_atomic
@@ -157,8 +159,6 @@ class GGUFCheckpoint:
 
     def save_pretrained(self, out_dir: str | os.PathLike) -> Path:
         """A Hugging Face checkpoint directory (config.json, model.safetensors, tokenizer files)."""
-        from safetensors.numpy import save_file
-
         if not self.tensors:
             raise ValueError(f"{self.path}: read without tensors; nothing to save")
         out = Path(out_dir)
@@ -270,8 +270,6 @@ def _hf_config(
 
 
 def _dequantize(f: GGUFFile, name: str) -> np.ndarray:
-    import gguf
-
     info = f.tensors[name]
     qtype = gguf.GGMLQuantizationType(info.qtype)
     try:

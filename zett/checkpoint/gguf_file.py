@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import gguf
 import numpy as np
 
 from zett.checkpoint.errors import CheckpointError
@@ -113,8 +114,6 @@ class GGUFFile:
         for i in range(n_kv):
             key = cur.string(f"metadata key #{i}")
             self.metadata[key] = cur.value(cur.u32(f"type of {key!r}"), f"metadata value {key!r}")
-        import gguf
-
         infos = []
         for i in range(n_tensors):
             name = cur.string(f"tensor info #{i}")
@@ -136,8 +135,6 @@ class GGUFFile:
 
     def raw(self, name: str) -> np.ndarray:
         """The tensor's bytes as a uint8 array shaped for `gguf.quants.dequantize` (no copy)."""
-        import gguf
-
         t = self.tensors[name]
         start = self.data_start + t.offset
         if start + t.n_bytes > self._mm.shape[0]:

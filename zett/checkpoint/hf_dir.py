@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from zett.assets import resolve as resolve_alias
 from zett.checkpoint.errors import CheckpointError
 
 CONFIG_FILE = "config.json"
@@ -39,14 +40,13 @@ _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[\w.-]+)?")
 def resolve(path_or_hub_id: str | Path) -> Path:
     """A local path as is; a packaged-model alias (`smollm2`, `gemma3`, `minilm`) to its file; a hub
     id (`org/name`) downloaded with huggingface_hub when it is not a path."""
-    from zett.assets import resolve as resolve_alias
-
     path = Path(os.path.expanduser(resolve_alias(str(path_or_hub_id))))
     if path.exists():
         return path
     text = str(path_or_hub_id)
     if not _HUB_ID.fullmatch(text) or text.endswith((".gguf", ".safetensors", ".json")):
         raise FileNotFoundError(f"{text}: no such file or directory")
+    # only a hub id needs the hub client
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import RepositoryNotFoundError
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
+from safetensors.numpy import save_file
 from tqdm.auto import tqdm
 
 from zett.checkpoint.errors import CheckpointError
@@ -76,8 +77,6 @@ def write_file(
 def _library_file(
     path: Path, tensors: Sequence[TensorSource], metadata: dict[str, str], on_tensor
 ) -> int:
-    from safetensors.numpy import save_file
-
     arrays = {t.name: np.ascontiguousarray(t.load()) for t in tensors}
     save_file(arrays, str(path), metadata=metadata)
     on_tensor(sum(t.nbytes for t in tensors))

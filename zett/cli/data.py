@@ -3,6 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+from pathlib import Path
+
+from zett.config import load_config
+from zett.data.build import CorpusConfig, build_corpus
+from zett.data.card import card, summary
+from zett.data.disjoint import corpus_overlap
+from zett.data.load import read_manifest
+from zett.data.sources import EVAL_SOURCES, TRAIN_SOURCES
 
 
 def _csv(value: str) -> tuple[str, ...]:
@@ -10,8 +19,6 @@ def _csv(value: str) -> tuple[str, ...]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from zett.data.build import CorpusConfig
-    from zett.data.sources import EVAL_SOURCES, TRAIN_SOURCES
 
     d = CorpusConfig()
     sub = parser.add_subparsers(dest="data_command", metavar="ACTION", required=True)
@@ -85,14 +92,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import dataclasses
-    from pathlib import Path
-
-    from zett.config import load_config
-    from zett.data.build import CorpusConfig, build_corpus
-    from zett.data.card import card, summary
-    from zett.data.disjoint import corpus_overlap
-    from zett.data.load import read_manifest
 
     if args.data_command == "info":
         manifest = read_manifest(args.corpus)

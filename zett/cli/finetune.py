@@ -6,6 +6,10 @@ import argparse
 import sys
 from dataclasses import replace
 
+import yaml
+
+from zett.config import load_config, to_dict
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("config", help="YAML path (see experiments/finetune/*.yaml)")
@@ -36,10 +40,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported on use, not at the top: they load JAX, and `zett --help` imports this module
     import jax
-    import yaml
 
-    from zett.config import load_config, to_dict
     from zett.finetune import FinetuneConfig, finetune
     from zett.parallel import initialize_distributed
     from zett.training import TrainingError

@@ -8,6 +8,7 @@ import signal
 import sys
 import traceback
 
+import zett
 from zett.cli.errors import (
     Terminated,
     bug_report,
@@ -18,7 +19,8 @@ from zett.cli.errors import (
 )
 
 # subcommand → module exposing `add_arguments(parser)` and `run(args) -> int | None`; the module's
-# docstring is the one-line help. Heavy imports (jax, torch) live inside `run`.
+# docstring is the one-line help. Every module is imported to build the parser, so what loads JAX or
+# torch is imported inside `run`.
 COMMANDS: dict[str, str] = {
     "demo": "zett.cli.demo",
     "convert": "zett.cli.convert",
@@ -43,20 +45,13 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="zett", description=__import__("zett").__doc__)
-    parser.add_argument(
-        "--version", action="version", version=f"zett {__import__('zett').__version__}"
-    )
+    parser = Parser(prog="zett", description=zett.__doc__)
+    parser.add_argument("--version", action="version", version=f"zett {zett.__version__}")
     # its own dest: a subcommand's --debug default would overwrite a shared one
     parser.add_argument("--debug", dest="debug_global", action="store_true", help=DEBUG_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module_name in COMMANDS.items():
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as e:
-            if e.name == module_name:
-                continue  # command not built yet
-            raise
+        module = importlib.import_module(module_name)
         doc = (module.__doc__ or "").strip().splitlines()[0] if module.__doc__ else ""
         p = sub.add_parser(name, help=doc, description=doc)
         module.add_arguments(p)

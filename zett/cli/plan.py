@@ -6,6 +6,11 @@ import argparse
 import json
 from pathlib import Path
 
+from rich.console import Console
+from rich.table import Table
+
+from zett.config import load_config
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
@@ -24,10 +29,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
-    from rich.table import Table
 
-    from zett.config import load_config
+    # imported on use, not at the top: they load JAX, and `zett --help` imports this module
     from zett.hypernet.plan import GiB, parse_mesh, plan_memory
     from zett.hypernet.train_config import TrainConfig
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from zett.assets import resolve as resolve_alias
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -65,7 +67,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from zett.assets import resolve as resolve_alias
+    # imported on use, not at the top: they load JAX, and `zett --help` imports this module
     from zett.methods import parse_option_pairs
     from zett.transfer import TransferConfig, transfer
 

@@ -78,7 +78,7 @@ def load_texts(
     `.jsonl`/`.json`/`.parquet`/`.txt` file, or a hub dataset id (`name` is its config, `split` its
     split; a single entry in `langs` labels a dataset without a `lang` column).
     """
-    import datasets
+    import datasets  # seconds to import: only reading texts needs it, not `zett --help`
 
     langs = list(langs) if langs is not None else None
     path = Path(path_or_hub_id)

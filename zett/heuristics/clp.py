@@ -27,18 +27,6 @@ def _unit(x: np.ndarray, dtype: type = np.float32) -> np.ndarray:
     return x / np.where(norm > 0, norm, 1.0)
 
 
-def clp_weights(new: np.ndarray, shared: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """CLP weights [n_new, n_shared] float64 of the rows of new [n_new, dim] over shared
-    [n_shared, dim] (cos / Σ cos per row), and a [n_new] flag for rows whose cosines sum to ≤ 0
-    (their weights are uniform instead). Dense: for small cases and tests; `clp_init` streams."""
-    cos = _unit(new, np.float64) @ _unit(shared, np.float64).T
-    total = cos.sum(1)
-    bad = ~(total > 0)
-    w = cos / np.where(bad, 1.0, total)[:, None]
-    w[bad] = 1.0 / shared.shape[0]
-    return w, bad
-
-
 def clp_init(
     source: SourceEmbeddings,
     target: CanonicalVocab,

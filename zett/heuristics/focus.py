@@ -12,9 +12,10 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from tokenizers import Tokenizer
 
 from zett.heuristics.base import SourceEmbeddings, TargetEmbeddings, assemble, copy_plan
-from zett.tokenization import CanonicalVocab
+from zett.tokenization import CanonicalVocab, load_tokenizer
 
 
 @dataclass(frozen=True)
@@ -36,10 +37,6 @@ class TokenVectors:
 def _as_tokenizer(tokenizer: Any):
     """A `tokenizers.Tokenizer` from a Tokenizer, a LoadedTokenizer, or anything `load_tokenizer`
     reads."""
-    from tokenizers import Tokenizer
-
-    from zett.tokenization import load_tokenizer
-
     if isinstance(tokenizer, Tokenizer):
         return tokenizer
     if hasattr(tokenizer, "tokenizer") and isinstance(tokenizer.tokenizer, Tokenizer):
@@ -97,7 +94,7 @@ def train_token_vectors(
     none stay missing. On small texts most of a Unigram vocabulary is rare (German Bible, 16k
     pieces: 44% seen < 10 times), and random rows cost far more than a spelling-based guess.
     fastText 0.9.2 takes no seed, and more than one thread makes it nondeterministic."""
-    import fasttext
+    import fasttext  # only FOCUS trains vectors: `import zett.heuristics` stays without it
 
     if rare not in ("ngrams", "random"):
         raise ValueError(f"rare must be 'ngrams' or 'random', got {rare!r}")

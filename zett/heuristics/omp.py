@@ -28,6 +28,8 @@ import functools
 from collections.abc import Iterator
 from typing import Any
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 from tqdm.auto import tqdm
 
@@ -125,28 +127,19 @@ def _refit(y: np.ndarray, chosen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return gamma, np.linalg.norm(resid, axis=1) / np.where(norm > 0, norm, 1.0)
 
 
-@functools.cache
-def _scan_fn() -> Any:
-    """The jitted scan (built on first use, so importing zett.heuristics does not import JAX)."""
-    import jax
-    import jax.numpy as jnp
-
+@functools.partial(jax.jit, static_argnames="pool")
+def _scan(atoms, y, resid, picks, chosen, pool):
     hi = jax.lax.Precision.HIGHEST
-
-    @functools.partial(jax.jit, static_argnames="pool")
-    def scan(atoms, y, resid, picks, chosen, pool):
-        s = jnp.abs(jnp.dot(resid, atoms.T, precision=hi))
-        s = s.at[jnp.arange(y.shape[0])[:, None], picks].set(-1.0, mode="drop")
-        ids = jnp.sort(jax.lax.top_k(s, pool)[1], axis=1)  # sorted: ties go to the lower atom id
-        sub = atoms[ids]
-        return (
-            ids,
-            jnp.einsum("bpd,bd->bp", sub, y, precision=hi),
-            jnp.einsum("bpd,bqd->bpq", sub, sub, precision=hi),
-            jnp.einsum("bpd,bkd->bpk", sub, chosen, precision=hi),
-        )
-
-    return scan
+    s = jnp.abs(jnp.dot(resid, atoms.T, precision=hi))
+    s = s.at[jnp.arange(y.shape[0])[:, None], picks].set(-1.0, mode="drop")
+    ids = jnp.sort(jax.lax.top_k(s, pool)[1], axis=1)  # sorted: ties go to the lower atom id
+    sub = atoms[ids]
+    return (
+        ids,
+        jnp.einsum("bpd,bd->bp", sub, y, precision=hi),
+        jnp.einsum("bpd,bqd->bpq", sub, sub, precision=hi),
+        jnp.einsum("bpd,bkd->bpk", sub, chosen, precision=hi),
+    )
 
 
 def _scanner(atoms: np.ndarray, pool: int) -> Any:
@@ -155,13 +148,10 @@ def _scanner(atoms: np.ndarray, pool: int) -> Any:
     for each row's `pool` atoms of largest |<residual, atom>| (float32), picks excluded. One XLA
     call: the [b, n_atoms] scores never reach numpy, where selecting from them cost as much as
     computing them."""
-    import jax.numpy as jnp
-
     a = jnp.asarray(atoms)
-    scan = _scan_fn()
 
     def run(y, resid, picks, chosen):
-        return tuple(np.array(x) for x in scan(a, y, resid, picks, chosen, pool=pool))
+        return tuple(np.array(x) for x in _scan(a, y, resid, picks, chosen, pool=pool))
 
     return run
 

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 
 from zett.heuristics.base import SourceEmbeddings, TargetEmbeddings
+from zett.hypernet.checkpoint import HYPERNET_META, load_hypernet, read_hypernet_meta
+from zett.hypernet.model import Hypernet
+from zett.hypernet.predict import predict_embeddings
 from zett.methods.registry import Method, MethodInputs, Target, register
-from zett.tokenization import overlap
-
-if TYPE_CHECKING:
-    from zett.hypernet.model import Hypernet
-
-HYPERNET_META = "hypernet.json"  # zett.hypernet.checkpoint's name, without importing jax here
+from zett.tokenization import Decomposer, overlap
 
 
 @dataclass(frozen=True)
@@ -56,7 +53,7 @@ class HypernetOptions:
             raise ValueError(f"hypernet: pack_width must be ≥ 0, got {self.pack_width}")
 
     def meta(self) -> dict[str, Any]:
-        return json.loads((Path(self.path) / HYPERNET_META).read_text())
+        return read_hypernet_meta(self.path)
 
     @property
     def base_model(self) -> str:
@@ -71,8 +68,6 @@ def load_for_source(
     model (shape or fingerprint of the input embeddings) or whose heads do not fit the model's
     (tied/untied LM head, output bias). `untied_head_unpredicted`: accept an input-only hypernet
     for an untied model (a caller that fills the LM head rows itself, as `zett extend` does)."""
-    from zett.hypernet.checkpoint import load_hypernet, read_hypernet_meta
-
     hcfg = read_hypernet_meta(path)["config"]
     predicts_out = bool(hcfg.get("predict_output_embeddings"))
     if source.output_embeddings is not None and not predicts_out and not untied_head_unpredicted:
@@ -122,9 +117,6 @@ def copy_overlap(
 def _compute(
     source: SourceEmbeddings, target: Target, opts: HypernetOptions, inputs: MethodInputs
 ) -> TargetEmbeddings:
-    from zett.hypernet.predict import predict_embeddings
-    from zett.tokenization import Decomposer
-
     hn = load_for_source(opts.path, source)
     if opts.decomposition == "tokenizer":
         if source.tokenizer is None:

@@ -3,6 +3,7 @@
 from zett.checkpoint import CheckpointError
 from zett.models.api import LanguageModel, ModelOutput
 from zett.models.config import ModelConfig, UnsupportedModelError
+from zett.models.generate import generate_greedy
 from zett.models.hf_io import load_pretrained, save_pretrained
 from zett.models.registry import build_model, config_from_hf
 
@@ -18,12 +19,3 @@ __all__ = [
     "load_pretrained",
     "save_pretrained",
 ]
-
-
-def __getattr__(name: str):
-    # generation lives in its own module (written separately); imported on first use
-    if name == "generate_greedy":
-        from zett.models.generate import generate_greedy
-
-        return generate_greedy
-    raise AttributeError(f"module 'zett.models' has no attribute {name!r}")

@@ -1,14 +1,14 @@
-"""Dispatch from a family name or HF `model_type` to the modules that implement it (imported
-lazily): the model module (`decoder.py`, ...) and its Hugging Face translation (`llama_hf.py`, ...)."""
+"""Dispatch from a family name or HF `model_type` to the modules that implement it: the model module
+(`decoder.py`, ...) and its Hugging Face translation (`llama_hf.py`, ...)."""
 
 from __future__ import annotations
 
-import importlib
 from types import ModuleType
 from typing import Any
 
 from flax import nnx
 
+from zett.models import bert_hf, decoder, encoder, gemma3, gemma3_hf, llama_hf
 from zett.models.api import LanguageModel
 from zett.models.config import (
     DECODER_FAMILIES,
@@ -19,18 +19,12 @@ from zett.models.config import (
 )
 from zett.models.weights import WeightRule
 
-# family module → the ModelConfig.family values it implements (`MODEL_CLASS`, `tiny_config`)
-FAMILY_MODULES: dict[str, tuple[str, ...]] = {
-    "zett.models.decoder": DECODER_FAMILIES,
-    "zett.models.gemma3": GEMMA_FAMILIES,
-    "zett.models.encoder": ENCODER_FAMILIES,
-}
-# family module → its HF translation (`from_hf_config`, `to_hf_config`, `weight_rules`,
-# `ignored_tensors`)
-HF_MODULES: dict[str, str] = {
-    "zett.models.decoder": "zett.models.llama_hf",
-    "zett.models.gemma3": "zett.models.gemma3_hf",
-    "zett.models.encoder": "zett.models.bert_hf",
+# ModelConfig.family → (model module: `MODEL_CLASS`, `tiny_config`; its HF translation:
+# `from_hf_config`, `to_hf_config`, `weight_rules`, `ignored_tensors`)
+FAMILY_MODULES: dict[str, tuple[ModuleType, ModuleType]] = {
+    **{family: (decoder, llama_hf) for family in DECODER_FAMILIES},
+    **{family: (gemma3, gemma3_hf) for family in GEMMA_FAMILIES},
+    **{family: (encoder, bert_hf) for family in ENCODER_FAMILIES},
 }
 # HF config.json `model_type` → ModelConfig.family
 HF_MODEL_TYPES: dict[str, str] = {
@@ -46,47 +40,22 @@ HF_MODEL_TYPES: dict[str, str] = {
 }
 
 
-def module_name_for(family: str) -> str:
-    for name, families in FAMILY_MODULES.items():
-        if family in families:
-            return name
-    raise UnsupportedModelError(
-        f"unknown model family {family!r}; zett knows {sorted(HF_MODEL_TYPES.values())}"
-    )
+def _modules(family: str) -> tuple[ModuleType, ModuleType]:
+    if family not in FAMILY_MODULES:
+        raise UnsupportedModelError(
+            f"unknown model family {family!r}; zett knows {sorted(HF_MODEL_TYPES.values())}"
+        )
+    return FAMILY_MODULES[family]
 
 
 def family_module(family: str) -> ModuleType:
-    """The module implementing `family`; UnsupportedModelError when it is not part of this install."""
-    name = module_name_for(family)
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as e:
-        if e.name != name:
-            raise  # a genuine missing dependency inside the family module must surface as itself
-        raise UnsupportedModelError(
-            f"model family {family!r} needs {name}, which this zett does not have"
-        ) from None
+    """The module implementing `family`."""
+    return _modules(family)[0]
 
 
 def hf_module(family: str) -> ModuleType:
-    """The HF config / tensor-name translation of `family` (after its model module, which it
-    imports)."""
-    family_module(family)
-    return importlib.import_module(HF_MODULES[module_name_for(family)])
-
-
-def available_families() -> tuple[str, ...]:
-    """Families whose module is importable now."""
-    out: list[str] = []
-    for name, families in FAMILY_MODULES.items():
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as e:
-            if e.name != name:
-                raise
-            continue
-        out.extend(families)
-    return tuple(out)
+    """The HF config / tensor-name translation of `family`."""
+    return _modules(family)[1]
 
 
 def config_from_hf(hf_config: dict[str, Any]) -> ModelConfig:

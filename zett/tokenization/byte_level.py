@@ -12,6 +12,7 @@ from tokenizers import Tokenizer
 
 from .byte_alphabet import BYTE_TO_CHAR, TokenizerError, from_canonical
 from .canonical import BYTE_PIECE, SPIECE, CanonicalVocab, canonicalize_json, piece_to_canonical
+from .load import load_tokenizer
 
 HELPER = (
     "\u2400"  # outside the byte alphabet: entries keyed with it can never match canonical input
@@ -247,8 +248,6 @@ def _rewrite_pre_tokenizer(p: Any, kind: str) -> tuple[list[Any], list[Any]]:
 def to_byte_level(tokenizer: Any) -> Tokenizer:
     """A byte-level `tokenizers.Tokenizer` whose vocabulary is the canonical one and whose ids are the
     original's."""
-    from .load import load_tokenizer
-
     loaded = load_tokenizer(tokenizer)
     tj = loaded.spec
     canon = canonicalize_json(tj, loaded.roles)

@@ -11,6 +11,7 @@ from functools import cached_property
 from typing import Any
 
 from .byte_alphabet import CHAR_TO_BYTE, TokenizerError, from_canonical, to_canonical
+from .load import load_tokenizer
 
 SPIECE = "▁"
 BYTE_PIECE = re.compile(r"^<0x([0-9A-Fa-f]{2})>$")
@@ -335,8 +336,6 @@ def canonicalize(tokenizer: Any, roles: Mapping[str, str | int] | None = None) -
     `.model`, GGUF, vocab.txt or hub id."""
     if isinstance(tokenizer, CanonicalVocab):
         return tokenizer
-    from .load import load_tokenizer
-
     loaded = load_tokenizer(tokenizer)
     merged = {**loaded.roles, **(roles or {})}
     key = json.dumps(merged, sort_keys=True)

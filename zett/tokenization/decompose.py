@@ -15,6 +15,7 @@ from .bpe_numpy import VectorBPE
 from .byte_alphabet import CHAR_TO_BYTE, TokenizerError, to_canonical
 from .byte_level import ByteLevelModel, byte_level_model, model_tokenizer
 from .canonical import CanonicalVocab, canonicalize
+from .load import load_tokenizer
 from .overlap import map_specials
 
 
@@ -96,8 +97,6 @@ class Decomposer:
         if isinstance(source, CanonicalVocab):
             self.canonical, tj = source, None
         else:
-            from .load import load_tokenizer
-
             loaded = load_tokenizer(source)
             tj = loaded.spec
             self.canonical = canonicalize(loaded, roles)

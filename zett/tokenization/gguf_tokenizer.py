@@ -32,6 +32,7 @@ import numpy as np
 from tokenizers import AddedToken, Tokenizer, processors
 
 from .byte_alphabet import TokenizerError
+from .gguf_pre import pre_spec
 
 # llama.cpp token types (same numbering as SentencePiece's ModelProto.SentencePiece.Type); 0 and
 # anything else is "undefined"
@@ -215,8 +216,6 @@ def read_vocab(meta: Mapping[str, Any], source: str = "GGUF") -> GGUFVocab:
 
     ids = {k: v for k, v in _DEFAULT_IDS[kind].items() if v < n}
     if kind == "gpt2":
-        from .gguf_pre import pre_spec
-
         spec = pre_spec(meta.get(KEY + "pre"), source)
         if spec.no_bos:  # drops the default only: an id in the file still counts
             ids.pop("bos", None)
@@ -321,7 +320,7 @@ def _post_processor(vocab: GGUFVocab) -> processors.PostProcessor | None:
 def tokenizer_from_gguf(meta: Mapping[str, Any], source: str = "GGUF") -> GGUFTokenizer:
     """`meta`: the GGUF key/values (`tokenizer.ggml.*`, `tokenizer.chat_template`, `general.name`,
     `context_length`)."""
-    from . import gguf_models
+    from . import gguf_models  # it builds on this module's vocabulary reader: a cycle at the top
 
     vocab = read_vocab(meta, source)
     tok, sp_model = gguf_models.BUILDERS[vocab.kind](vocab)

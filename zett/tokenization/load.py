@@ -9,14 +9,16 @@ import os
 from collections.abc import Mapping
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from tokenizers import Tokenizer
+import numpy as np
+from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers
+
+from zett.assets import resolve as resolve_alias
 
 from .byte_alphabet import TokenizerError
-
-if TYPE_CHECKING:
-    from .gguf_tokenizer import GGUFTokenizer
+from .gguf_models import sentencepiece_merges
+from .gguf_tokenizer import GGUFTokenizer, tokenizer_from_gguf
 
 _ROLE_KEYS = {
     "bos_token": "bos",
@@ -83,11 +85,7 @@ def load_tokenizer(src: Any) -> LoadedTokenizer:
     if type(src).__name__ == "SentencePieceProcessor":
         return _from_sentencepiece(src.serialized_model_proto(), "<SentencePieceProcessor>")
     if isinstance(src, (str, os.PathLike)):
-        from zett.assets import (
-            resolve as resolve_alias,
-        )  # packaged-model aliases: smollm2, gemma3, minilm
-
-        src = resolve_alias(str(src))
+        src = resolve_alias(str(src))  # packaged-model aliases: smollm2, gemma3, minilm
         path = Path(src).expanduser()
         if path.exists():
             return _from_path(path)
@@ -192,7 +190,6 @@ def _hf_roles_files(paths: list[Path]) -> dict[str, str]:
 
 
 def _from_wordpiece_vocab(path: Path) -> LoadedTokenizer:
-    from tokenizers import decoders, models, normalizers, pre_tokenizers
 
     lines = path.read_text(encoding="utf-8").split("\n")
     if lines and lines[-1] == "":
@@ -225,7 +222,6 @@ def _from_wordpiece_vocab(path: Path) -> LoadedTokenizer:
 
 def _from_sentencepiece(proto_bytes: bytes, source: str) -> LoadedTokenizer:
     from sentencepiece import sentencepiece_model_pb2 as pb
-    from tokenizers import AddedToken, Regex, decoders, models, normalizers, pre_tokenizers
 
     m = pb.ModelProto()
     m.ParseFromString(proto_bytes)
@@ -245,10 +241,6 @@ def _from_sentencepiece(proto_bytes: bytes, source: str) -> LoadedTokenizer:
             [(p, s) for p, s, _ in pieces], unk_id=unk_id, byte_fallback=ts.byte_fallback
         )
     elif ts.model_type == pb.TrainerSpec.BPE:
-        import numpy as np
-
-        from .gguf_models import sentencepiece_merges
-
         toks = [p for p, _, _ in pieces]
         merges = sentencepiece_merges(
             toks, np.array([s for _, s, _ in pieces], np.float32), np.array([t for *_, t in pieces])
@@ -316,6 +308,7 @@ def gguf_tokenizer_meta(path: Path) -> dict[str, Any]:
 
     The one place that reads GGUF bytes for tokenizers: a truncated or foreign file is one
     TokenizerError naming the file."""
+    # zett.checkpoint reads GGUF tokenizers with this package: a cycle at the top
     from zett.checkpoint import GGUFFile, GGUFFormatError
 
     try:
@@ -345,8 +338,6 @@ def gguf_tokenizer_meta(path: Path) -> dict[str, Any]:
 
 def read_gguf_tokenizer(path: str | os.PathLike) -> GGUFTokenizer:
     """The tokenizer a GGUF file describes, whatever its model architecture (HF files via `.save`)."""
-    from .gguf_tokenizer import tokenizer_from_gguf
-
     path = Path(path)
     return tokenizer_from_gguf(gguf_tokenizer_meta(path), source=str(path))
 

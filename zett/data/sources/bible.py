@@ -6,6 +6,7 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
+from zett.assets import bible_db
 from zett.data.clean import normalize_text
 from zett.data.document import Document
 from zett.data.languages import Language, get_language
@@ -68,8 +69,6 @@ def iter_documents(lang: str, db: Path | None = None) -> Iterator[Document]:
     translations and languages, so held-out chapters are parallel text and never seen in training.
     """
     if db is None:
-        from zett.assets import bible_db
-
         db = bible_db()
     language = get_language(lang)
     codes = [code for code, (lng, _) in TRANSLATIONS.items() if lng == lang]
