@@ -25,6 +25,8 @@ SHORT = [
     "log_every=1",  # every step's own numbers, no window average
     "save_every=100",
     "tensorboard=false",
+    # recorded before the rescalers were frozen (v1 trained them): the option keeps v1's step
+    "hypernet.train_rescalers=true",
 ]
 RUNS = {
     "clm": ["tiny", *SHORT],

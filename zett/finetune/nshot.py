@@ -338,7 +338,6 @@ def train_nshot(
             output_embeddings=pred.output_embeddings,
             output_bias=pred.output_bias,
             special_ids=target.special_ids,
-            batch_size=cfg.data.batch_size,
             progress=False,
         )
         return {"val/bits_per_byte": r.bits_per_byte, "val/bytes_per_token": r.bytes_per_token}

@@ -104,7 +104,6 @@ class Validation:
                 self.texts,
                 prefix_row=self.prefix,
                 special_ids=self.loaded.vocab.special_ids,
-                batch_size=self.batch_size,
                 progress=False,
             )
             return {"val/bits_per_byte": r.bits_per_byte, "val/bytes_per_token": r.bytes_per_token}
