@@ -95,5 +95,10 @@ def test_two_processes_finetune_in_lockstep_and_match_one(tmp_path, tiny_tied, c
         for key in ("loss", "nll_nats", "n_targets", "bits_per_byte"):
             np.testing.assert_allclose(host0[step][key], single[step][key], rtol=1e-5)
     a, b = weights(work / "model"), weights(one / "model")  # process 0 exported the gathered model
+    # The all-reduce of two hosts sums a gradient in another order than one process does. Where an
+    # element's gradient cancels to ~0 over the rows, Adam's normalisation (m / sqrt(v)) turns that
+    # rounding into a step of up to the learning rate (seen: 1 of 12,800 rows' elements, 2e-6 after
+    # steps of lr 1e-2). So weights agree to a small fraction of one step, not to rtol alone.
+    lr_max = 1e-2  # experiments/finetune/tiny.yaml, embeddings phase
     for name in a:
-        np.testing.assert_allclose(a[name], b[name], rtol=1e-4, atol=1e-6, err_msg=name)
+        np.testing.assert_allclose(a[name], b[name], rtol=1e-4, atol=1e-3 * lr_max, err_msg=name)
