@@ -116,6 +116,7 @@ tokenizers: [{tok}, qwen2]
 languages: [de]
 methods: [original, fvt, mean, hypernet:{hn}]
 texts_per_language: 3
+min_units: 3
 corpus: {corpus}
 output: {out}
 plots: false
