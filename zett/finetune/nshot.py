@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ from zett.finetune.blocks import Blocks, Template, encode_stream
 from zett.finetune.checkpoint_io import load_model, resolve
 from zett.finetune.config import FinetuneConfig
 from zett.finetune.optim import lr_row, phase_optimizer
-from zett.finetune.phases import Phase, SafeCheckpoint, plan_phases, resume, run_phases
+from zett.finetune.phases import Phase, phase_hooks, plan_phases, resume, run_phases
 from zett.finetune.texts import load_split
 from zett.hypernet import Hypernet, data_parts, load_hypernet, predict_embeddings, save_hypernet
 from zett.hypernet.losses import lm_nll, predicted_tables
@@ -48,7 +47,6 @@ from zett.training import (
     TrainCheckpointer,
     TrainingError,
     TrainState,
-    Validate,
 )
 
 NSHOT = "nshot"
@@ -383,13 +381,18 @@ def train_nshot(
             return last_val
 
         def hooks_for(phase: Phase, state) -> list[Hook]:
-            metrics = LogMetrics(log, cfg.log_every, extra=partial(lr_row, phase))
+            metrics, hooks = phase_hooks(
+                phase,
+                log,
+                cfg.log_every,
+                lr_row,
+                validate if validates else None,
+                cfg.eval_every,
+                ckpt,
+                cfg.save_every,
+                batches.state,
+            )
             metrics_hooks.append(metrics)
-            hooks: list[Hook] = [metrics]
-            if validates:
-                at = lambda info: info.step % cfg.eval_every == 0 or info.step == phase.end  # noqa: E731
-                hooks.append(Validate(log, cfg.eval_every, validate, when=at))
-            hooks.append(SafeCheckpoint(ckpt, cfg.save_every, data_state=batches.state))
             return hooks
 
         reached = run_phases(

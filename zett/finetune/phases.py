@@ -16,11 +16,13 @@ from zett.finetune.config import PhaseConfig
 from zett.training import (
     Checkpoint,
     Hook,
+    LogMetrics,
     StepInfo,
     StepInput,
     TrainCheckpointer,
     TrainingError,
     TrainState,
+    Validate,
     run_loop,
 )
 
@@ -138,3 +140,28 @@ def run_phases(
         if start < phase.end or (deadline is not None and time.monotonic() > deadline):
             return start
     return start
+
+
+def phase_hooks(
+    phase: Phase,
+    log,
+    log_every: int,
+    lr_row: Callable[[Phase, StepInfo], dict[str, float]],
+    validate: Callable[[TrainState], dict[str, float]] | None,
+    eval_every: int,
+    ckpt: TrainCheckpointer,
+    save_every: int,
+    data_state: Callable[[], Any],
+) -> tuple[LogMetrics, list[Hook]]:
+    """One phase's hooks, the same for `zett finetune` and n-shot: metrics (with the phase's learning
+    rate), validation (when `validate` is given) and the checkpoint. The metrics hook is returned
+    too, for the caller to read its last row."""
+    metrics = LogMetrics(log, log_every, extra=lambda info: lr_row(phase, info))
+    hooks: list[Hook] = [metrics]
+    if validate is not None:
+        # at the phase ends and every eval_every steps; not where --max-steps stops a run,
+        # so a resumed run logs what an uninterrupted one does
+        at = lambda info: info.step % eval_every == 0 or info.step == phase.end  # noqa: E731
+        hooks.append(Validate(log, eval_every, validate, when=at))
+    hooks.append(SafeCheckpoint(ckpt, save_every, data_state=data_state))
+    return metrics, hooks

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +19,12 @@ from zett.finetune.checkpoint_io import LoadedModel, export_model, load_model
 from zett.finetune.checks import check_vocab, new_row_mask
 from zett.finetune.config import FinetuneConfig
 from zett.finetune.optim import is_vocab_param, lr_row, phase_optimizer, vocab_param_keys
-from zett.finetune.phases import Phase, SafeCheckpoint, plan_phases, resume, run_phases
+from zett.finetune.phases import Phase, phase_hooks, plan_phases, resume, run_phases
 from zett.finetune.step import make_eval_step, make_train_step
 from zett.finetune.texts import load_split
 from zett.hypernet import data_parts
 from zett.parallel import make_mesh, shard_state
-from zett.training import Hook, LogMetrics, MetricsLog, TrainCheckpointer, TrainingError, Validate
+from zett.training import Hook, LogMetrics, MetricsLog, TrainCheckpointer, TrainingError
 
 EMBEDDINGS, FULL = "embeddings", "full"
 
@@ -211,15 +210,18 @@ def finetune(
             return last_val
 
         def hooks_for(phase: Phase, state) -> list[Hook]:
-            metrics = LogMetrics(log, cfg.log_every, extra=partial(lr_row, phase))
+            metrics, hooks = phase_hooks(
+                phase,
+                log,
+                cfg.log_every,
+                lr_row,
+                evaluate if validates else None,
+                cfg.eval_every,
+                ckpt,
+                cfg.save_every,
+                batches.state,
+            )
             metrics_hooks.append(metrics)
-            hooks: list[Hook] = [metrics]
-            if validates:
-                # at the phase ends and every eval_every steps; not where --max-steps stops a run,
-                # so a resumed run logs what an uninterrupted one does
-                at = lambda info: info.step % cfg.eval_every == 0 or info.step == phase.end  # noqa: E731
-                hooks.append(Validate(log, cfg.eval_every, evaluate, when=at))
-            hooks.append(SafeCheckpoint(ckpt, cfg.save_every, data_state=batches.state))
             return hooks
 
         reached = run_phases(
