@@ -17,7 +17,7 @@ from zett.assets import resolve
 from zett.config import save_config
 from zett.hypernet.batch import ANCHOR_STEP, identity_batch
 from zett.hypernet.checkpoint import save_hypernet
-from zett.hypernet.data import IDENTITY, TrainBatches
+from zett.hypernet.data import IDENTITY, TrainBatches, training_languages
 from zett.hypernet.global_batch import data_parts
 from zett.hypernet.model import Hypernet, fit_output_rescalers
 from zett.hypernet.optim import OptimConfig, learning_rate_schedule, make_optimizer
@@ -61,9 +61,14 @@ def load_base(cfg: TrainConfig) -> tuple[LanguageModel, LoadedTokenizer]:
     return model, load_tokenizer(resolve(cfg.source_tokenizer or cfg.base_model))
 
 
-def build_hypernet(cfg: TrainConfig, base: LanguageModel, specials: np.ndarray) -> Hypernet:
+def build_hypernet(
+    cfg: TrainConfig,
+    base: LanguageModel,
+    specials: np.ndarray,
+    languages: tuple[str, ...] = (),
+) -> Hypernet:
     """A fresh hypernetwork around `base`'s embeddings, its output rescalers fitted to random source
-    tokens."""
+    tokens; `languages`: the rows of its language embedding (`training_languages`)."""
     tied = base.tied
     e_in = np.asarray(base.get_input_embeddings())
     hcfg = replace(
@@ -71,6 +76,7 @@ def build_hypernet(cfg: TrainConfig, base: LanguageModel, specials: np.ndarray) 
         predict_output_embeddings=not tied,
         surface_maxlen=cfg.collator.surface_maxlen,
         predict_bias=base.get_output_bias() is not None,
+        languages=tuple(languages),
     )
     e_out = None if tied else np.asarray(base.get_output_embeddings())
     source_bias = base.get_output_bias()
@@ -124,7 +130,8 @@ def train(
         save_config(cfg, workdir / "config.yaml")
     base, tok = load_base(cfg)
     specials = np.asarray(canonicalize(tok).special_ids, np.int64)
-    hypernet = build_hypernet(cfg, base, specials)
+    languages = training_languages(cfg)
+    hypernet = build_hypernet(cfg, base, specials, languages)
     optimizer = nnx.Optimizer(hypernet, make_optimizer(cfg.optim), wrt=nnx.Param)
     # SPMD: parameters placed by their logical axes, batches split over the mesh (no-op on one
     # device); placed before restoring so a multi-host checkpoint restores straight into its shards
@@ -143,7 +150,7 @@ def train(
 
     state = TrainState(hypernet, optimizer, frozen=base)
     batches = TrainBatches(
-        cfg, tok, hypernet.source_vocab_size, specials, mesh, parts, start, data_state
+        cfg, tok, hypernet.source_vocab_size, specials, mesh, parts, start, data_state, languages
     )
     log = MetricsLog(
         workdir,
