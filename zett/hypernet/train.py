@@ -17,6 +17,7 @@ from zett.assets import resolve
 from zett.config import save_config
 from zett.hypernet.batch import ANCHOR_STEP, identity_batch
 from zett.hypernet.checkpoint import save_hypernet
+from zett.hypernet.curves import plot_validation, validation_curves
 from zett.hypernet.data import IDENTITY, TrainBatches, training_languages
 from zett.hypernet.global_batch import data_parts
 from zett.hypernet.model import Hypernet, fit_output_rescalers
@@ -126,11 +127,13 @@ def train(
     workdir = Path(cfg.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     main_process = jax.process_index() == 0
+    languages = training_languages(
+        cfg
+    )  # fails on a bad language setting before anything is written
     if main_process:
         save_config(cfg, workdir / "config.yaml")
     base, tok = load_base(cfg)
     specials = np.asarray(canonicalize(tok).special_ids, np.int64)
-    languages = training_languages(cfg)
     hypernet = build_hypernet(cfg, base, specials, languages)
     optimizer = nnx.Optimizer(hypernet, make_optimizer(cfg.optim), wrt=nnx.Param)
     # SPMD: parameters placed by their logical axes, batches split over the mesh (no-op on one
@@ -199,6 +202,8 @@ def train(
             source_tokenizer=cfg.source_tokenizer or cfg.base_model,
             extra=run_record(cfg, int(optimizer.step[...]), workdir),
         )
+        if cfg.validates and validation_curves(workdir / "metrics.jsonl"):
+            plot_validation(workdir)  # workdir/validation.png
     return metrics.last
 
 
