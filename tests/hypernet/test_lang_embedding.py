@@ -11,17 +11,25 @@ import numpy as np
 import pytest
 from flax import nnx
 
+from zett.bench.cells import Cell, table_language
+from zett.bench.config import BenchConfig
+from zett.bench.config import validate as validate_bench
 from zett.cli.main import main
 from zett.config import ConfigError, load_config
 from zett.hypernet import HypernetConfig, TrainConfig, load_hypernet, save_hypernet
 from zett.hypernet.data import TrainBatches
+from zett.hypernet.global_batch import DataParts, global_batch
 from zett.hypernet.model import Hypernet
 from zett.hypernet.optim import OptimConfig, make_optimizer
 from zett.hypernet.predict import predict_surface
 from zett.hypernet.step import _loss, train_step
 from zett.methods import MethodInputs
 from zett.models import decoder
-from zett.sampling import Batch, CollatorConfig
+from zett.parallel import make_mesh
+from zett.parallel.mesh import MeshConfig
+from zett.sampling import BibleTexts, Collator, CollatorConfig, SamplerConfig
+from zett.sampling.batch import Batch
+from zett.sampling.pipeline import make_batch
 from zett.transfer import TransferConfig
 
 SRC_VOCAB, SUBSET, MAXLEN = 128, 24, 3
@@ -245,7 +253,7 @@ def test_mixed_batches_carry_no_language_leaf():
     assert len(jax.tree.leaves(replace(batch, language=np.asarray(0, np.int32)))) == 10
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # ≈ 45 s on the shared machine: a whole tiny run with per-language validation
 def test_zett_train_fixes_the_corpus_languages(tmp_path, corpus):
     work = tmp_path / "run"
     args = [
@@ -261,9 +269,48 @@ def test_zett_train_fixes_the_corpus_languages(tmp_path, corpus):
         "tensorboard=false",
         "hypernet.lang_embedding=true",
         "collator.lang_sampling=one_per_batch",
+        f"data.validation={corpus}",
+        "data.validation_texts=2",
+        "data.identity_tokens=20",
+        "monolingual_validation=[{lang: l, path: minilm}]",
     ]
     assert main(args) == 0
+    rows = [json.loads(line) for line in (work / "metrics.jsonl").read_text().splitlines()]
+    val = [r for r in rows if "val/l/minilm/bits_per_byte" in r]
+    assert [r["step"] for r in val] == [4] and val[0]["identity/n"] == 3 * 20  # every language
+    assert (work / "validation.png").is_file()
     saved = json.loads((work / "hypernet" / "hypernet.json").read_text())
     assert saved["config"]["languages"] == ["k", "l", "v"]  # the fixture corpus's, sorted
     assert saved["config"]["lang_embedding"] is True
     assert main([*args, "hypernet.languages=k,v"]) == 2  # differs from the corpus: refused
+
+
+def test_bench_conditions_each_cell_on_its_language(tmp_path):
+    _, hn = _setup()
+    method = f"hypernet:{_export(tmp_path, hn)}"
+    cell = Cell("smollm2", "bytes", "zh", method, "in-domain")
+    assert table_language(cell) == "zh"
+    assert table_language(replace(cell, method=f"{method},lang=en")) is None  # fixed by option
+    assert table_language(replace(cell, method="fvt")) is None
+    with pytest.raises(ValueError, match="no embedding for language 'fr'; it knows: de, en, zh"):
+        validate_bench(BenchConfig(languages=("de", "fr"), methods=("original", method)))
+
+
+def test_parts_of_a_global_batch_keep_its_language():
+    config = CollatorConfig(
+        batch_size=4,
+        max_chars=128,
+        block_size=16,
+        n_subsample=256,
+        surface_maxlen=4,
+        num_workers=0,
+        lang_sampling="one_per_batch",
+        sampler=SamplerConfig(vocab_size=1024, window=1),
+    )
+    texts = BibleTexts(("k", "l"))
+    parts = [make_batch(Collator(config, "smollm2"), texts, 1, part=(i, 2)) for i in range(2)]
+    language = int(parts[0].language)
+    assert {int(p.language) for p in parts} == {language}
+    assert set(np.concatenate([p.lang_ids for p in parts]).tolist()) == {language}
+    merged = global_batch(parts, DataParts(2, (0, 1)), make_mesh(MeshConfig()))
+    assert int(merged.language) == language
