@@ -164,7 +164,7 @@ def run_demo(cfg: DemoConfig, log: Callable[[str], None] = print) -> DemoResult:
 
     score("original", source.tokenizer)
     tables_by_method = {}
-    inputs = MethodInputs(texts=train, seed=cfg.seed)
+    inputs = MethodInputs(texts=train, seed=cfg.seed, lang=cfg.lang)
     for method, spec in specs.items():
         t = time.perf_counter()
         tables = spec.run(

@@ -26,6 +26,7 @@ VARIANTS: dict[str, list[str]] = {
     "identity_long": ["optim.identity_steps=200", "optim.total_steps=350"],
     "identity_short": ["optim.identity_steps=10", "optim.total_steps=160"],
     "one_language": ["collator.lang_sampling=one_per_batch"],
+    "lang_embedding": ["collator.lang_sampling=one_per_batch", "hypernet.lang_embedding=true"],
     "maxlen_15": ["collator.surface_maxlen=15"],
     "width_model": ["hypernet.width_from_model=true"],
     "full_vocab": ["collator.n_subsample=null"],

@@ -9,6 +9,7 @@ import sqlite3
 
 from zett import assets
 from zett.cli.main import main
+from zett.hypernet.curves import plot_validation
 
 
 def test_validation_logs_finite_bits_per_byte(tmp_path):
@@ -68,6 +69,17 @@ def test_validation_logs_finite_bits_per_byte(tmp_path):
         assert m["val_ood/minilm/bits_per_byte"] != m["val_ood/en/minilm/bits_per_byte"]
         assert m["identity/n"] == 50
         assert -1.0 <= m["identity/cosine_p05"] <= m["identity/cosine_mean"] <= 1.0
+
+    # the curves: validation.png written at the end, its curves exactly the logged values
+    assert (work / "validation.png").is_file()
+    curves = plot_validation(work, tmp_path / "again.png")
+    for key in (
+        "val/minilm/bits_per_byte",
+        "val_ood/en/minilm/bits_per_byte",
+        "identity/cosine_mean",
+    ):
+        want = [(m["step"], m[key]) for m in logged if key in m]
+        assert list(zip(curves[key].steps, curves[key].values)) == want and len(want) == 2, key
 
     # the export describes itself: written by code from the run (never edited by hand)
     meta = json.loads((work / "hypernet" / "hypernet.json").read_text())

@@ -32,6 +32,18 @@ def hypernet_base_model(method: str) -> str:
     return method_spec(method).options.base_model
 
 
+def table_language(cell: Cell) -> str | None:
+    """The language a cell's tables are predicted for: the cell's, for a hypernet trained with
+    language embeddings and no `lang` option of its own; None for every other method (one table
+    serves all languages)."""
+    if cell.method == "original":
+        return None
+    spec = method_spec(cell.method)
+    if spec.name != "hypernet" or spec.options.lang is not None:
+        return None
+    return cell.language if spec.options.config().lang_embedding else None
+
+
 def donor_for(config: BenchConfig, tokenizer: str) -> str | None:
     """The donor of a target tokenizer: the listed donor model whose tokenizer it is (a model
     alias/path used as a tokenizer), else None."""

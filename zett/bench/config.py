@@ -88,6 +88,9 @@ def validate(config: BenchConfig) -> None:
             spec = method_spec(m)  # unknown names/options, a missing hypernet dir: fail here
             if "texts" in spec.needs and spec.name != "focus":
                 raise ValueError(f"method {m!r} needs texts; the bench gives texts to focus only")
+            if spec.name == "hypernet":  # a language-conditioned one: every bench language known
+                for lang in config.languages:
+                    spec.options.language(MethodInputs(lang=lang))
     for d in config.donors:
         MethodInputs(donor=d).check_donor()
     for m in config.probe.methods:

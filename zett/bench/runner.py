@@ -17,7 +17,7 @@ from tokenizers import Tokenizer
 from tqdm.auto import tqdm
 
 from zett import assets
-from zett.bench.cells import Cell, donor_for, plan_cells, skipped_donor_cells
+from zett.bench.cells import Cell, donor_for, plan_cells, skipped_donor_cells, table_language
 from zett.bench.config import BenchConfig, method_spec, validate
 from zett.bench.report import write_report
 from zett.bench.tables import focus_vectors, method_tables
@@ -122,10 +122,11 @@ class Bench:
             self._donors[name] = load_donor(name)
         return self._donors[name]
 
-    def tables(self, model_name: str, tok_spec: str, method: str):
+    def tables(self, model_name: str, tok_spec: str, method: str, lang: str | None = None):
         """(TargetEmbeddings, target CanonicalVocab) for (model, tokenizer, method), kept until the
-        next combination is asked for."""
-        key = (model_name, tok_spec, method)
+        next combination is asked for; `lang`: the language a language-conditioned hypernet predicts
+        for (`table_language`), part of the combination."""
+        key = (model_name, tok_spec, method, lang)
         if self._tables_key == key:
             return self._tables
         self._tables, self._tables_key = None, None
@@ -136,7 +137,9 @@ class Bench:
         t0 = time.time()
         spec = method_spec(method)
         inputs = MethodInputs(
-            donor=self.donor(tok_spec) if "donor" in spec.needs else None, seed=self.config.seed
+            donor=self.donor(tok_spec) if "donor" in spec.needs else None,
+            seed=self.config.seed,
+            lang=lang,
         )
         tables = method_tables(
             spec,
@@ -145,7 +148,8 @@ class Bench:
             inputs,
             focus=lambda options: self.focus_vectors(tok_spec, options),
         )
-        self.log(f"{model_name} × {tok_spec} × {method}: tables in {time.time() - t0:.1f}s")
+        where = f" ({lang})" if lang is not None else ""
+        self.log(f"{model_name} × {tok_spec} × {method}{where}: tables in {time.time() - t0:.1f}s")
         self._tables, self._tables_key = (tables, target.vocab), key
         return self._tables
 
@@ -159,7 +163,7 @@ class Bench:
         from zett.finetune.probe import ProbeConfig, probe
 
         p = self.config.probe
-        tables, vocab = self.tables(cell.model, cell.tokenizer, cell.method)
+        tables, vocab = self.tables(cell.model, cell.tokenizer, cell.method, table_language(cell))
         texts = train_texts(self.config.corpus, [cell.language], p.train_texts)
         result = probe(
             self.model(cell.model),
@@ -247,7 +251,8 @@ class Bench:
             tokenizer = self.tokenizer(cell.tokenizer).tokenizer
             t0 = time.time()  # the cell's seconds: scoring, as for zero-shot cells
         else:
-            tables, vocab = self.tables(cell.model, cell.tokenizer, cell.method)
+            lang = table_language(cell)
+            tables, vocab = self.tables(cell.model, cell.tokenizer, cell.method, lang)
             tokenizer = self.tokenizer(cell.tokenizer).tokenizer
         unk = vocab.special("unk")
         r = evaluate_bpb(

@@ -50,6 +50,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="dtype of the written floating tensors (default: as the source; float32 for GGUF)",
     )
+    parser.add_argument(
+        "--lang",
+        default=None,
+        help="language of the target text, for a hypernet trained with language embeddings "
+        "(hypernet.json lists its languages)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--texts", help="for --method focus: a UTF-8 text file in the target language(s)"
@@ -87,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
         texts=args.texts,
         donor=args.donor,
         method_options=tuple(parse_option_pairs(args.method_opt).items()),
+        lang=args.lang,
         overwrite=args.overwrite,
         max_shard_bytes=int(args.max_shard_size * 2**30),
         progress=not args.quiet,

@@ -43,6 +43,11 @@ def hypernet_rows(
     source = SourceEmbeddings(canonicalize(loaded), e_in, e_out, tokenizer=loaded)
     # rows the hypernet does not predict (an input-only one on an untied model) get `average`
     hypernet = load_for_source(hypernet_dir, source, untied_head_unpredicted=True)
+    if hypernet.cfg.lang_embedding:
+        raise ValueError(
+            f"{hypernet_dir}: was trained with language embeddings "
+            f"({', '.join(hypernet.cfg.languages)}); zett extend does not pass a language yet"
+        )
     texts = {i: (None if plan.special else t) for t, i in zip(plan.tokens, plan.token_ids)}
     rows = new_row_ids(plan.mapping)
     with_text = [(k, texts.get(int(r))) for k, r in enumerate(rows) if texts.get(int(r))]

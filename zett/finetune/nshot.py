@@ -282,6 +282,11 @@ def train_nshot(
         e_out,
         source_output_bias=None if bias is None else np.asarray(bias),
     )
+    if hypernet.cfg.lang_embedding:
+        raise ValueError(
+            f"nshot.hypernet {cfg.nshot.hypernet}: was trained with language embeddings "
+            f"({', '.join(hypernet.cfg.languages)}); n-shot training does not pass a language yet"
+        )
     target_tok = load_tokenizer(resolve(cfg.tokenizer))
     target = canonicalize(target_tok)
     causal = model.config.is_causal

@@ -1,20 +1,20 @@
 """The training batch as the jitted step sees it, and the identity warm-up batches.
 
 The batch type is `zett.sampling.Batch` (the collator builds it, NumPy only). Registered here as a JAX
-pytree: its leaves are `STEP_FIELDS`, the packed layout's shape (`META_FIELDS`) is static; the
-collator's host-side diagnostics are dropped on the way into a jitted function, so they never reach a
-device nor cause a recompilation."""
+pytree: its leaves are `STEP_FIELDS` (and `language` where set), the packed layout's shape
+(`META_FIELDS`) is static; the collator's host-side diagnostics are dropped on the way into a jitted
+function, so they never reach a device nor cause a recompilation."""
 
 from __future__ import annotations
 
 import jax
 import numpy as np
 
-from zett.sampling.batch import HOST_FIELDS, META_FIELDS, STEP_FIELDS, Batch
+from zett.sampling.batch import HOST_FIELDS, META_FIELDS, OPTIONAL_STEP_FIELDS, STEP_FIELDS, Batch
 
 jax.tree_util.register_dataclass(
     Batch,
-    data_fields=list(STEP_FIELDS),
+    data_fields=[*STEP_FIELDS, *OPTIONAL_STEP_FIELDS],
     meta_fields=list(META_FIELDS),
     drop_fields=list(HOST_FIELDS),
 )

@@ -112,12 +112,14 @@ def global_batch(
     if parts.count == 1:
         return shard_batch(local[0], mesh, rules)
     arrays = merge_parts(local, parts, full_vocab)
+    # every part of a step draws from the same language (it is drawn for the global batch)
+    language = local[0].language
     # the merged subset (identical on every host) is packed anew, so every host compiles one shape
     maxlen = local[0].surface_ids.shape[1]
     meta = packing(arrays["surface_lengths"], maxlen, local[0].pack_width)
     n_proc = jax.process_count()
     if n_proc == 1:
-        return shard_batch(Batch(**arrays, **meta), mesh, rules)
+        return shard_batch(Batch(**arrays, **meta, language=language), mesh, rules)
     batch_size = arrays["input_ids"].shape[0] * n_proc
     lo = parts.local[0] * batch_size // parts.count  # this process's rows: lo … lo + local rows
     if not rows_stay_home(mesh, batch_size, rules):
@@ -133,6 +135,11 @@ def global_batch(
             shape,
             batch_field_sharding(f, shape, mesh, rules),
             lambda index, v=v, offset=offset, n=shape[0]: v[_shifted(index, offset, n)],
+        )
+    if language is not None:  # a scalar, the same on every host: replicated
+        value = np.asarray(language)
+        placed["language"] = jax.make_array_from_callback(
+            (), batch_field_sharding("language", (), mesh, rules), lambda index: value[index]
         )
     return Batch(**placed, **meta)
 

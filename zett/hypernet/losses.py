@@ -18,7 +18,9 @@ def predicted_tables(
     """Subset embeddings [subset, embed] (input, output or None when tied, bias or None).
 
     Special tokens are never predicted: their rows are copied from the source model."""
-    pred = hypernet(batch.surface_ids, batch.surface_lengths, pack=batch.pack)
+    pred = hypernet(
+        batch.surface_ids, batch.surface_lengths, pack=batch.pack, language=batch.language
+    )
     d = hypernet.embed_dim
     special = (batch.special_source_ids >= 0)[:, None]
     rows = hypernet.source_table[...][jnp.clip(batch.special_source_ids, 0)]  # [subset, source_dim]

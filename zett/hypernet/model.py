@@ -117,6 +117,15 @@ class Hypernet(nnx.Module):
         self.in_mlp_out = Dense(cfg.intermediate_size, h, ("hyper_mlp", "hyper_embed"), rngs=rngs)
         self.in_norm = _layer_norm(cfg)
         self.positions = param(_normal(rngs, (cfg.surface_maxlen, h)), ("surface", "hyper_embed"))
+        if cfg.lang_embedding:
+            if not cfg.languages:
+                raise ValueError(
+                    "hypernet.lang_embedding needs its languages (filled from the training corpus)"
+                )
+            # [languages, hidden]; initialised like the reference's (normal, std 0.02)
+            self.lang_embeddings = param(
+                _normal(rngs, (len(cfg.languages), h)), (None, "hyper_embed")
+            )
         self.blocks = nnx.List([Block(cfg, rngs=rngs) for _ in range(cfg.num_layers)])
         self.final_norm = _layer_norm(cfg)
         d = self.embed_dim
@@ -151,9 +160,15 @@ class Hypernet(nnx.Module):
         return jnp.where(is_fallback[..., None], self.fallback[...][fb_ids], rows)
 
     def __call__(
-        self, surface_ids: jax.Array, lengths: jax.Array, pack: tuple[int, int] | None = None
+        self,
+        surface_ids: jax.Array,
+        lengths: jax.Array,
+        pack: tuple[int, int] | None = None,
+        language: jax.Array | int | None = None,
     ) -> HypernetOutput:
-        """surface_ids: [tokens, maxlen] int; lengths: [tokens] (≥1 for every predicted token).
+        """surface_ids: [tokens, maxlen] int; lengths: [tokens] (≥1 for every predicted token);
+        language: [] int, the row of `cfg.languages` the text is in (required exactly when
+        `cfg.lang_embedding`, ignored otherwise; `HypernetConfig.language_index` maps a name to it).
 
         `pack` = (rows, width) computes on the packed layout (`zett.hypernet.packing`: tokens side by
         side in `rows` rows of `width` positions, FLOPs only for real pieces) instead of tokens ×
@@ -161,6 +176,14 @@ class Hypernet(nnx.Module):
         `zett.sampling.packing.rows_needed(lengths, maxlen, width)` (checked on the host)."""
         dtype = jnp.dtype(self.cfg.dtype)
         maxlen = surface_ids.shape[1]
+        if self.cfg.lang_embedding:
+            if language is None:
+                raise ValueError("this hypernet has language embeddings: pass `language`")
+            if pack is not None:
+                raise ValueError(
+                    "language embeddings are computed in the padded layout (pack=None)"
+                )
+            return self._heads(self._encode_with_language(surface_ids, lengths, language))
         if pack is None:
             mask = (
                 jnp.arange(maxlen)[None, :] < jnp.maximum(lengths, 1)[:, None]
@@ -171,12 +194,39 @@ class Hypernet(nnx.Module):
             packed = pack_surfaces(surface_ids, lengths, *pack)
             ids, allowed = packed.ids, packed.allowed
             positions = self.positions[...][packed.position]  # [rows, width, hidden]
-        x = self.in_proj(self.embed_pieces(ids).astype(dtype))
-        x = self.in_norm(x + self.in_mlp_out(jax.nn.gelu(self.in_mlp_in(x), approximate=False)))
-        x = x + positions.astype(dtype)
+        x = self._embed_surfaces(ids) + positions.astype(dtype)
         for block in self.blocks:
             x = block(x, allowed)
         first = x[:, 0] if pack is None else x.reshape(-1, x.shape[-1])[packed.first]
+        return self._heads(first)
+
+    def _embed_surfaces(self, ids: jax.Array) -> jax.Array:
+        """[..., positions] source ids → [..., positions, hidden]: rescaled rows, projected."""
+        x = self.in_proj(self.embed_pieces(ids).astype(jnp.dtype(self.cfg.dtype)))
+        return self.in_norm(x + self.in_mlp_out(jax.nn.gelu(self.in_mlp_in(x), approximate=False)))
+
+    def _encode_with_language(
+        self, surface_ids: jax.Array, lengths: jax.Array, language: jax.Array | int
+    ) -> jax.Array:
+        """The padded layout with the language's vector appended to every surface form as position
+        `maxlen`, which every piece attends to and which attends to them (the reference appends it
+        after the embedding sum and normalises it with the pieces; here it passes the same
+        `in_norm` as the pieces, so it enters at their scale) → [tokens, hidden] at position 0."""
+        dtype = jnp.dtype(self.cfg.dtype)
+        tokens, maxlen = surface_ids.shape
+        x = self._embed_surfaces(surface_ids) + self.positions[...][:maxlen].astype(dtype)
+        row = self.lang_embeddings[...][jnp.clip(language, 0, len(self.cfg.languages) - 1)]
+        lang = self.in_norm(row.astype(dtype))  # [hidden]
+        x = jnp.concatenate([x, jnp.broadcast_to(lang, (tokens, 1, x.shape[-1]))], axis=1)
+        mask = jnp.arange(maxlen + 1)[None, :] < jnp.maximum(lengths, 1)[:, None]
+        mask = mask.at[:, maxlen].set(True)  # [tokens, maxlen + 1]
+        allowed = attention_mask(mask, maxlen + 1, causal=False)
+        for block in self.blocks:
+            x = block(x, allowed)
+        return x[:, 0]
+
+    def _heads(self, first: jax.Array) -> HypernetOutput:
+        """[tokens, hidden] states at each token's first piece → the predicted rows."""
         pooled = self.final_norm(first)  # [tokens, hidden]
         e_in = (
             self.head_in(pooled).astype(jnp.float32) * self.out_scale_in[...]
@@ -201,7 +251,8 @@ def fit_output_rescalers(
     true_output: np.ndarray | None = None,
 ) -> None:
     """Sets the output affine maps so predictions on anchor tokens have the per-dimension mean/std
-    of their true embeddings ([anchors, embed]); done once, before training."""
+    of their true embeddings ([anchors, embed]); done once, before training. A language-conditioned
+    hypernet is fit on its predictions under every language together (one map serves them all)."""
     for name in ("in", "out") if true_output is not None else ("in",):
         getattr(hypernet, f"out_scale_{name}").set_value(
             jnp.ones_like(getattr(hypernet, f"out_scale_{name}")[...])
@@ -209,10 +260,27 @@ def fit_output_rescalers(
         getattr(hypernet, f"out_shift_{name}").set_value(
             jnp.zeros_like(getattr(hypernet, f"out_shift_{name}")[...])
         )
-    pred = hypernet(jnp.asarray(anchor_ids), jnp.asarray(anchor_lengths))
-    pairs = [("in", pred.input_embeddings, true_input)]
-    if true_output is not None and pred.output_embeddings is not None:
-        pairs.append(("out", pred.output_embeddings, true_output))
+    ids, lengths = jnp.asarray(anchor_ids), jnp.asarray(anchor_lengths)
+    if hypernet.cfg.lang_embedding:
+        preds = [hypernet(ids, lengths, language=i) for i in range(len(hypernet.cfg.languages))]
+    else:
+        preds = [hypernet(ids, lengths)]
+    repeat = len(preds)
+    pairs = [
+        (
+            "in",
+            np.concatenate([p.input_embeddings for p in preds]),
+            np.tile(true_input, (repeat, 1)),
+        )
+    ]
+    if true_output is not None and preds[0].output_embeddings is not None:
+        pairs.append(
+            (
+                "out",
+                np.concatenate([p.output_embeddings for p in preds]),
+                np.tile(true_output, (repeat, 1)),
+            )
+        )
     for name, p, t in pairs:
         p, t = np.asarray(p, np.float64), np.asarray(t, np.float64)
         scale = t.std(0) / (p.std(0) + 1e-8)

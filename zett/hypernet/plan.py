@@ -103,12 +103,16 @@ class AbstractRun:
 def resolved_hypernet(cfg: TrainConfig) -> HypernetConfig:
     """The hypernet config training builds (`zett.hypernet.train.build_hypernet`) for `cfg.model`."""
     mcfg = _model(cfg)
-    return replace(
+    hcfg = replace(
         cfg.hypernet.for_model(mcfg.hidden_size),
         predict_output_embeddings=not mcfg.tie_word_embeddings,
         surface_maxlen=cfg.collator.surface_maxlen,
         predict_bias=mcfg.is_encoder,
     )
+    if hcfg.lang_embedding and not hcfg.languages:
+        # training fills them from the corpus; the plan only needs a table of about that size
+        hcfg = replace(hcfg, languages=cfg.data.langs or ("lang",))
+    return hcfg
 
 
 def abstract_run(cfg: TrainConfig) -> AbstractRun:
@@ -167,7 +171,8 @@ def _abstract_batch(cfg: TrainConfig) -> Batch:
         "subset": (_subset_size(cfg),),
     }
     fields = {n: jax.ShapeDtypeStruct(dims[kind], dt) for n, (kind, dt) in _FIELD_SHAPES.items()}
-    return Batch(**{n: fields[n] for n in STEP_FIELDS})
+    language = jax.ShapeDtypeStruct((), np.int32) if cfg.hypernet.lang_embedding else None
+    return Batch(**{n: fields[n] for n in STEP_FIELDS}, language=language)
 
 
 def _step(graphs, states, batch: Batch, aux_weight: float):
@@ -347,7 +352,8 @@ def compiled_memory(cfg: TrainConfig, mesh: Mesh) -> CompiledMemory:
                 sharding=batch_field_sharding(n, getattr(run.batch, n).shape, mesh, rules),
             )
             for n in STEP_FIELDS
-        }
+        },
+        language=run.batch.language,
     )
     train = train_step.lower(run.hypernet, run.optimizer, run.base, batch, cfg.aux_weight)
     stats = train.compile().memory_analysis()

@@ -17,7 +17,8 @@ from zett.assets import resolve
 from zett.config import save_config
 from zett.hypernet.batch import ANCHOR_STEP, identity_batch
 from zett.hypernet.checkpoint import save_hypernet
-from zett.hypernet.data import IDENTITY, TrainBatches
+from zett.hypernet.curves import plot_validation, validation_curves
+from zett.hypernet.data import IDENTITY, TrainBatches, training_languages
 from zett.hypernet.global_batch import data_parts
 from zett.hypernet.model import Hypernet, fit_output_rescalers
 from zett.hypernet.optim import OptimConfig, learning_rate_schedule, make_optimizer
@@ -61,9 +62,14 @@ def load_base(cfg: TrainConfig) -> tuple[LanguageModel, LoadedTokenizer]:
     return model, load_tokenizer(resolve(cfg.source_tokenizer or cfg.base_model))
 
 
-def build_hypernet(cfg: TrainConfig, base: LanguageModel, specials: np.ndarray) -> Hypernet:
+def build_hypernet(
+    cfg: TrainConfig,
+    base: LanguageModel,
+    specials: np.ndarray,
+    languages: tuple[str, ...] = (),
+) -> Hypernet:
     """A fresh hypernetwork around `base`'s embeddings, its output rescalers fitted to random source
-    tokens."""
+    tokens; `languages`: the rows of its language embedding (`training_languages`)."""
     tied = base.tied
     e_in = np.asarray(base.get_input_embeddings())
     hcfg = replace(
@@ -71,6 +77,7 @@ def build_hypernet(cfg: TrainConfig, base: LanguageModel, specials: np.ndarray) 
         predict_output_embeddings=not tied,
         surface_maxlen=cfg.collator.surface_maxlen,
         predict_bias=base.get_output_bias() is not None,
+        languages=tuple(languages),
     )
     e_out = None if tied else np.asarray(base.get_output_embeddings())
     source_bias = base.get_output_bias()
@@ -120,11 +127,14 @@ def train(
     workdir = Path(cfg.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     main_process = jax.process_index() == 0
+    languages = training_languages(
+        cfg
+    )  # fails on a bad language setting before anything is written
     if main_process:
         save_config(cfg, workdir / "config.yaml")
     base, tok = load_base(cfg)
     specials = np.asarray(canonicalize(tok).special_ids, np.int64)
-    hypernet = build_hypernet(cfg, base, specials)
+    hypernet = build_hypernet(cfg, base, specials, languages)
     optimizer = nnx.Optimizer(hypernet, make_optimizer(cfg.optim), wrt=nnx.Param)
     # SPMD: parameters placed by their logical axes, batches split over the mesh (no-op on one
     # device); placed before restoring so a multi-host checkpoint restores straight into its shards
@@ -143,7 +153,7 @@ def train(
 
     state = TrainState(hypernet, optimizer, frozen=base)
     batches = TrainBatches(
-        cfg, tok, hypernet.source_vocab_size, specials, mesh, parts, start, data_state
+        cfg, tok, hypernet.source_vocab_size, specials, mesh, parts, start, data_state, languages
     )
     log = MetricsLog(
         workdir,
@@ -192,6 +202,8 @@ def train(
             source_tokenizer=cfg.source_tokenizer or cfg.base_model,
             extra=run_record(cfg, int(optimizer.step[...]), workdir),
         )
+        if cfg.validates and validation_curves(workdir / "metrics.jsonl"):
+            plot_validation(workdir)  # workdir/validation.png
     return metrics.last
 
 

@@ -79,6 +79,19 @@ class TrainConfig:
     wandb: bool = False
     wandb_project: str = "zett"
 
+    def __post_init__(self) -> None:
+        if self.hypernet.lang_embedding:
+            if self.collator.lang_sampling != "one_per_batch":
+                raise ValueError(
+                    "hypernet.lang_embedding needs collator.lang_sampling: one_per_batch (got "
+                    f"{self.collator.lang_sampling!r}): a mixed batch has no one language to embed"
+                )
+            if self.collator.surface_pack_width:
+                raise ValueError(
+                    "hypernet.lang_embedding computes surface forms in the padded layout: set "
+                    f"collator.surface_pack_width: 0 (got {self.collator.surface_pack_width})"
+                )
+
     @property
     def total_steps(self) -> int:
         return self.optim.total_steps

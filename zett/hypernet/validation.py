@@ -47,17 +47,23 @@ def identity_reconstruction(
 ) -> dict[str, float]:
     """`reconstruction_stats` of the hypernet's predictions for the source's own regular tokens
     (all of them, or a seeded sample of `n_tokens`) against their source rows (input table; the
-    output table too for untied models, as `identity_out/…`)."""
+    output table too for untied models, as `identity_out/…`); for a language-conditioned hypernet
+    over every (token, language) pair."""
     src = decomposer.canonical
     ids = overlap(src, src).source_ids.astype(np.int64)
     if n_tokens is not None and n_tokens < ids.size:
         ids = np.sort(np.random.default_rng(seed).choice(ids, n_tokens, replace=False))
-    e_in, e_out, _ = predict_tokens(hypernet, decomposer, [src.tokens[i] for i in ids])
-    table = np.asarray(hypernet.source_table[...])
+    tokens = [src.tokens[i] for i in ids]
+    # a language-conditioned hypernet must reproduce the rows under every language: all pairs count
+    langs = hypernet.cfg.languages if hypernet.cfg.lang_embedding else (None,)
+    preds = [predict_tokens(hypernet, decomposer, tokens, lang=lang) for lang in langs]
+    e_in = np.concatenate([p[0] for p in preds])
+    e_out = None if preds[0][1] is None else np.concatenate([p[1] for p in preds])
+    table = np.tile(np.asarray(hypernet.source_table[...])[ids], (len(langs), 1))
     d = hypernet.embed_dim
-    out = {f"identity/{k}": v for k, v in reconstruction_stats(e_in, table[ids, :d]).items()}
+    out = {f"identity/{k}": v for k, v in reconstruction_stats(e_in, table[:, :d]).items()}
     if e_out is not None:
-        stats = reconstruction_stats(e_out, table[ids, d:])
+        stats = reconstruction_stats(e_out, table[:, d:])
         out.update({f"identity_out/{k}": v for k, v in stats.items()})
     return out
 
@@ -66,7 +72,8 @@ def validate(
     cfg: TrainConfig, hypernet: Hypernet, base: Any, tok: Any, progress: bool = False
 ) -> dict[str, float]:
     """`{"<set>/<tokenizer>/bits_per_byte": …}` for each of `cfg.validation_tokenizers` on every
-    language, `"<set>/<lang>/<tokenizer>/bits_per_byte"` for each monolingual validation tokenizer
+    language (a language-conditioned hypernet: per language, named like the monolingual ones),
+    `"<set>/<lang>/<tokenizer>/bits_per_byte"` for each monolingual validation tokenizer
     on its language's texts (the first `cfg.data.validation_texts` of each; sets: `text_sets`), and
     `identity/…` (`identity_reconstruction`, unless `data.identity_tokens` is 0). In a multi-host
     run every process calls it (see the module docstring)."""
@@ -76,13 +83,21 @@ def validate(
     src = decomposer.canonical
     prefix = src.special("bos") or src.special("eos")
     n = cfg.data.validation_texts
-    jobs = [(path, None, cfg.data.langs) for path in cfg.validation_tokenizers]
+    conditioned = hypernet.cfg.lang_embedding
+    if conditioned:  # a shared tokenizer is scored per language, each under its own embedding
+        jobs = [
+            (p, lang, (lang,)) for p in cfg.validation_tokenizers for lang in hypernet.cfg.languages
+        ]
+    else:
+        jobs = [(path, None, cfg.data.langs) for path in cfg.validation_tokenizers]
     jobs += [(v.path, v.lang, (v.lang,)) for v in cfg.monolingual_validation]
     out: dict[str, float] = {}
     for path, lang, langs in jobs:
         target = load_tokenizer(path)
         vocab = canonicalize(target)
-        pred = predict_embeddings(hypernet, decomposer, vocab, progress=progress)
+        pred = predict_embeddings(
+            hypernet, decomposer, vocab, progress=progress, lang=lang if conditioned else None
+        )
         name = Path(path).name if lang is None else f"{lang}/{Path(path).name}"
         for prefix_name, (corpus, split) in text_sets(cfg).items():
             try:

@@ -8,8 +8,11 @@ from typing import Any, Literal
 
 import numpy as np
 
+from zett.checkpoint import CheckpointError
+from zett.config import from_dict
 from zett.heuristics.base import SourceEmbeddings, TargetEmbeddings
 from zett.hypernet.checkpoint import HYPERNET_META, load_hypernet, read_hypernet_meta
+from zett.hypernet.config import HypernetConfig
 from zett.hypernet.model import Hypernet
 from zett.hypernet.predict import predict_embeddings
 from zett.methods.registry import Method, MethodInputs, Target, register
@@ -32,13 +35,18 @@ class HypernetOptions:
     chunk: tokens predicted per jitted call (memory and compile shape, not results).
     pack_width: positions per row of the packed layout the surface forms are computed in
       (`zett.hypernet.packing`; FLOPs for real pieces only); None = 4 × surface_maxlen, 0 = the
-      padded [tokens, maxlen] layout. Results equal up to float reassociation."""
+      padded [tokens, maxlen] layout. Results equal up to float reassociation.
+    lang: the language of the target text, for a hypernet trained with language embeddings (`zett
+      transfer --lang`); without it such a hypernet takes the caller's (`MethodInputs.lang`, a
+      bench cell's language) and fails without one. Giving it to a hypernet without language
+      embeddings is an error, not ignored: the caller would believe the rows are language-specific."""
 
     path: str
     copy_overlap: bool = True
     decomposition: Literal["tokenizer", "longest_match"] = "tokenizer"
     chunk: int = 4096
     pack_width: int | None = None
+    lang: str | None = None
 
     def __post_init__(self) -> None:
         if not Path(self.path).is_dir():
@@ -51,9 +59,30 @@ class HypernetOptions:
             raise ValueError(f"hypernet: chunk must be ≥ 1, got {self.chunk}")
         if self.pack_width is not None and self.pack_width < 0:
             raise ValueError(f"hypernet: pack_width must be ≥ 0, got {self.pack_width}")
+        if self.lang is not None:
+            self.config().language_index(self.lang, where=f"hypernet {self.path}")
 
     def meta(self) -> dict[str, Any]:
         return read_hypernet_meta(self.path)
+
+    def config(self) -> HypernetConfig:
+        """The architecture its hypernet.json records."""
+        meta = self.meta()
+        if "config" not in meta:
+            raise CheckpointError(f"{Path(self.path) / HYPERNET_META}: lacks 'config'")
+        where = f"{Path(self.path) / HYPERNET_META}: config"
+        return from_dict(HypernetConfig, meta["config"], where=where)
+
+    def language(self, inputs: MethodInputs | None = None) -> str | None:
+        """The language the prediction is conditioned on: `lang`, else the caller's
+        (`inputs.lang`) for a hypernet trained with language embeddings, None for one without;
+        fails (listing the known languages) when it is missing or unknown."""
+        cfg = self.config()
+        if not cfg.lang_embedding:
+            return None
+        lang = self.lang if self.lang is not None else (inputs.lang if inputs else None)
+        cfg.language_index(lang, where=f"hypernet {self.path}")
+        return lang
 
     @property
     def base_model(self) -> str:
@@ -117,6 +146,7 @@ def copy_overlap(
 def _compute(
     source: SourceEmbeddings, target: Target, opts: HypernetOptions, inputs: MethodInputs
 ) -> TargetEmbeddings:
+    lang = opts.language(inputs)  # before loading: a missing or unknown language fails first
     hn = load_for_source(opts.path, source)
     if opts.decomposition == "tokenizer":
         if source.tokenizer is None:
@@ -135,6 +165,7 @@ def _compute(
         chunk=opts.chunk,
         progress=inputs.progress,
         pack_width=opts.pack_width,
+        lang=lang,
     )
     tables.info["identity_reconstruction"] = overlap_reconstruction(tables, source, target)
     return copy_overlap(tables, source, target) if opts.copy_overlap else tables

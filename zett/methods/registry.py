@@ -39,12 +39,16 @@ class MethodInputs:
     """What the caller supplies besides the source and target: the optional inputs a method may
     declare in `Method.needs`, the seed and whether to show progress bars.
 
-    donor: a path/alias (loaded on use by `load_donor`) or the donor's tables already loaded."""
+    donor: a path/alias (loaded on use by `load_donor`) or the donor's tables already loaded.
+    lang: the language of the target text where the caller knows it (a bench cell's): a hypernet
+    trained with language embeddings is conditioned on it unless its own `lang` option names one;
+    every other method ignores it."""
 
     texts: Sequence[str] | None = None
     donor: str | SourceEmbeddings | Donor | None = None
     seed: int = 0
     progress: bool = False
+    lang: str | None = None
 
     def donor_tables(self) -> SourceEmbeddings | Donor:
         """The donor's canonical vocabulary and tables (read now when given as a path/alias)."""

@@ -30,6 +30,9 @@ STEP_FIELDS = (
     "vocab_mask",
     "n_bytes",
 )
+# read by the step when present: the batch's one language (one_per_batch sampling), [] int32 index
+# into the corpus's sorted languages; None (no leaf, the step as before) on mixed batches
+OPTIONAL_STEP_FIELDS = ("language",)
 # static: the hypernetwork's packed layout (`pack`), part of the jitted step's signature
 META_FIELDS = ("pack_rows", "pack_width")
 # the collator's diagnostics: host-side only, never sent to a device
@@ -64,6 +67,8 @@ class Batch:
     pack_rows, pack_width  the packed layout the hypernetwork computes the surface forms in
                         (`zett.sampling.packing`; 0 = the padded [k, maxlen] layout). Static: each
                         distinct row count compiles the step once, so rows are rounded up.
+    language            [] int32, the language every text of the batch is in (one_per_batch
+                        sampling; the row of a language-conditioned hypernet's embedding), else None
 
     Host-side diagnostics of the collator (None / 0 on batches built otherwise and inside jit):
     lang_ids            [batch] int32 language of each text
@@ -83,6 +88,7 @@ class Batch:
     n_bytes: np.ndarray
     pack_rows: int = 0
     pack_width: int = 0
+    language: np.ndarray | None = None
     lang_ids: np.ndarray | None = None
     vocab_ids: np.ndarray | None = None
     vocab_scores: np.ndarray | None = None

@@ -150,6 +150,10 @@ class Collator:
         vocab_ids = np.where(real, rows, 0)
         inverse = np.full(vocab.size, -1, dtype=np.int64)
         inverse[rows[real]] = np.flatnonzero(real)
+        langs = np.asarray(
+            lang_ids if lang_ids is not None else np.zeros(len(pre.text_words)), dtype=np.int32
+        )
+        one_language = cfg.lang_sampling == "one_per_batch" and langs.size
         batch = Batch(
             input_ids=inverse[input_ids].astype(np.int32),
             attention_mask=attention.astype(np.int32),
@@ -158,9 +162,8 @@ class Collator:
             vocab_mask=real,
             n_bytes=n_bytes,
             **packing(surface["surface_lengths"], cfg.surface_maxlen, cfg.surface_pack_width),
-            lang_ids=np.asarray(
-                lang_ids if lang_ids is not None else np.zeros(len(pre.text_words)), dtype=np.int32
-            ),
+            language=np.asarray(langs[0], np.int32) if one_language else None,
+            lang_ids=langs,
             vocab_ids=vocab_ids.astype(np.int32),
             vocab_scores=np.where(real, vocab.scores[vocab_ids], 0.0).astype(np.float32),
             step=step,

@@ -86,6 +86,8 @@ class TransferConfig:
     max_shard_bytes: int = DEFAULT_MAX_SHARD_BYTES
     progress: bool = True
     method_options: tuple[tuple[str, str], ...] = ()
+    # the target text's language, for a hypernet trained with language embeddings (`--lang`)
+    lang: str | None = None
     spec: MethodSpec = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -99,6 +101,15 @@ class TransferConfig:
             raise ValueError(f"dtype {self.dtype!r} is not one of {sorted(_DTYPE_NAMES)}")
         given = self.method if self.method is not None else f"hypernet:{self.hypernet}"
         spec = parse_method(given, dict(self.method_options))
+        if self.lang is not None:
+            if spec.name != "hypernet":
+                raise ValueError(
+                    f"--lang conditions a hypernet trained with language embeddings; method "
+                    f"{spec.name!r} takes no language"
+                )
+            spec = parse_method(spec, {"lang": self.lang})
+        if spec.name == "hypernet":  # a language-conditioned hypernet without --lang: fail now
+            spec.options.language()
         object.__setattr__(self, "spec", spec)
 
 
