@@ -85,9 +85,16 @@ def _mean_plus_noise(
     return mean + noise * std * rng.standard_normal((n_new, rows.shape[1]))
 
 
-def init_rows(old: np.ndarray, n_new: int, spec: InitSpec, kind: str = "input") -> np.ndarray:
+def init_rows(
+    old: np.ndarray,
+    n_new: int,
+    spec: InitSpec,
+    kind: str = "input",
+    stat_rows: np.ndarray | None = None,
+) -> np.ndarray:
     """New rows [n_new, embed] in `old.dtype` for a table `old` [vocab, embed] (`kind` "input" or
-    "output") under `spec`."""
+    "output") under `spec`. stat_rows: bool [vocab], the rows whose mean/std/covariance the
+    methods use (padding rows of an earlier extension are excluded); None → all rows."""
     if old.ndim != 2:
         raise ValueError(f"expected a [vocab, embed] table, got shape {old.shape}")
     if old.shape[0] == 0:
@@ -99,7 +106,8 @@ def init_rows(old: np.ndarray, n_new: int, spec: InitSpec, kind: str = "input") 
     method = spec.method
     if method == "hypernet" and (spec.predicted is None or spec.predicted.get(kind) is None):
         raise ValueError(HYPERNET_MESSAGE)
-    mean, std = row_stats(old)
+    ref = old if stat_rows is None else old[np.asarray(stat_rows, bool)]
+    mean, std = row_stats(ref)
     if method == "hypernet":
         out = np.asarray(spec.predicted[kind], np.float64).copy()
         if out.shape != (n_new, d):
@@ -120,7 +128,7 @@ def init_rows(old: np.ndarray, n_new: int, spec: InitSpec, kind: str = "input") 
     elif method == "random":
         out = mean + std * rng.standard_normal((n_new, d))
     elif method == "mvn":
-        cov = row_covariance(old, mean) * spec.mvn_scale
+        cov = row_covariance(ref, mean) * spec.mvn_scale
         out = rng.multivariate_normal(mean, cov, size=n_new, method="eigh")
     elif method == "fvt":
         out = _fvt(old, n_new, spec, mean, std, rng)
