@@ -279,11 +279,7 @@ def run_extension(
         )
         summary["tensors"] = {n: {"old": list(a), "new": list(b)} for n, (a, b) in changed.items()}
         if mass:
-            from zett.extend.mass import mass_of_dir
-
-            report = mass_of_dir(out_dir, plan.new_layout, plan.token_ids, progress=progress)
-            summary["mass"] = report.to_dict()
-            summary["mass_line"] = report.line()
+            summary["mass"], summary["mass_line"] = _mass(out_dir, plan, progress)
     if verify:
         report = verify_tokenizer(out_dir, plan.tokens, plan.token_ids, original, plan.mapping)
         summary["verify"] = {
@@ -315,20 +311,33 @@ def _padding_row(
     zett (an architecture zett does not implement) or no direction separates its states."""
     from zett.checkpoint.index import DTYPES
     from zett.extend.padding import PaddingCalibrationError, padding_row
-    from zett.models import load_pretrained
+    from zett.models import UnsupportedModelError, load_pretrained
 
     entries = tensor_entries(model_dir)
     heads = [n for n, k in plan.tensors.items() if k != "bias"] or list(entries)
     dtype = DTYPES[entries[heads[0]].dtype]
     try:
         model = load_pretrained(str(model_dir))
-    except (ValueError, KeyError, NotImplementedError) as e:
+    except UnsupportedModelError as e:
         return None, {"calibrated": False, "reason": f"source does not run in zett: {e}"}
     try:
         pad = padding_row(model, original, dtype=dtype)
     except PaddingCalibrationError as e:
         return None, {"calibrated": False, "reason": str(e)}
     return pad.row, {"calibrated": True, **pad.to_dict()}
+
+
+def _mass(out_dir: Path, plan: ExtensionPlan, progress: bool) -> tuple[dict, str]:
+    """`zett.extend.mass` of the written model: (report dict, line), or a note when the
+    architecture does not run in zett."""
+    from zett.extend.mass import mass_of_dir
+    from zett.models import UnsupportedModelError
+
+    try:
+        report = mass_of_dir(out_dir, plan.new_layout, plan.token_ids, progress=progress)
+    except UnsupportedModelError as e:
+        return {"skipped": str(e)}, f"not measured ({e})"
+    return report.to_dict(), report.line()
 
 
 def _generation_config(model_dir: Path, plan: ExtensionPlan) -> str:
