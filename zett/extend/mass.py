@@ -113,7 +113,7 @@ def softmax_fp32(logits: np.ndarray) -> np.ndarray:
 def new_id_mass(
     model,
     tokenizer,
-    texts: Mapping[str, Sequence[str]],
+    texts: Mapping[str, Sequence[str]] | None,
     layout: VocabLayout,
     new_ids: Sequence[int],
     max_tokens: int = MASS_TOKENS,
@@ -121,9 +121,11 @@ def new_id_mass(
 ) -> MassReport:
     """Mass of the extended `model` (zett `LanguageModel`) on `new_ids` (grouped by the segment of
     `layout` they are in) and on `layout`'s reserved ids, over `texts` {label: passages} encoded
-    with the extended `tokenizer`: mean and max over all next-token positions."""
+    with the extended `tokenizer` (None → `heldout_passages()`): mean and max over all next-token
+    positions."""
     import jax.numpy as jnp
 
+    texts = heldout_passages() if texts is None else texts
     new_ids = np.asarray(sorted(new_ids), np.int64)
     seg_of = layout.segment_index(new_ids)
     groups = {
@@ -152,23 +154,3 @@ def new_id_mass(
         total[label] = Mass.of(np.concatenate(p_new))
         padding[label] = Mass.of(np.concatenate(p_pad))
     return MassReport(positions, new, total, padding)
-
-
-def mass_of_dir(
-    model_dir,
-    layout: VocabLayout,
-    new_ids: Sequence[int],
-    texts: Mapping[str, Sequence[str]] | None = None,
-    max_tokens: int = MASS_TOKENS,
-    progress: bool = True,
-) -> MassReport:
-    """`new_id_mass` of the checkpoint and tokenizer written to `model_dir` (default texts:
-    `heldout_passages()`)."""
-    from zett.extend.tokenizer import load_tokenizer
-    from zett.models import load_pretrained
-
-    model = load_pretrained(str(model_dir))
-    texts = heldout_passages() if texts is None else texts
-    return new_id_mass(
-        model, load_tokenizer(model_dir), texts, layout, new_ids, max_tokens, progress
-    )

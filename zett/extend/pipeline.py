@@ -304,6 +304,20 @@ def new_padding_ids(plan: ExtensionPlan) -> np.ndarray:
     return ids[reserved_mask(plan.new_layout)[ids]]
 
 
+def causal_lm(model_dir: Path):
+    """(zett model, None) for a causal LM checkpoint, or (None, why not): an architecture zett
+    does not implement, or an encoder (no next-token distribution)."""
+    from zett.models import UnsupportedModelError, load_pretrained
+
+    try:
+        model = load_pretrained(str(model_dir))
+    except UnsupportedModelError as e:
+        return None, f"does not run in zett: {e}"
+    if not model.config.is_causal:
+        return None, f"{model.config.family} is an encoder (no next-token probability)"
+    return model, None
+
+
 def _padding_row(
     model_dir: Path, original: Tokenizer, plan: ExtensionPlan
 ) -> tuple[np.ndarray | None, dict]:
@@ -311,15 +325,13 @@ def _padding_row(
     zett (an architecture zett does not implement) or no direction separates its states."""
     from zett.checkpoint.index import DTYPES
     from zett.extend.padding import PaddingCalibrationError, padding_row
-    from zett.models import UnsupportedModelError, load_pretrained
 
     entries = tensor_entries(model_dir)
     heads = [n for n, k in plan.tensors.items() if k != "bias"] or list(entries)
     dtype = DTYPES[entries[heads[0]].dtype]
-    try:
-        model = load_pretrained(str(model_dir))
-    except UnsupportedModelError as e:
-        return None, {"calibrated": False, "reason": f"source does not run in zett: {e}"}
+    model, reason = causal_lm(model_dir)
+    if model is None:
+        return None, {"calibrated": False, "reason": reason}
     try:
         pad = padding_row(model, original, dtype=dtype)
     except PaddingCalibrationError as e:
@@ -330,13 +342,14 @@ def _padding_row(
 def _mass(out_dir: Path, plan: ExtensionPlan, progress: bool) -> tuple[dict, str]:
     """`zett.extend.mass` of the written model: (report dict, line), or a note when the
     architecture does not run in zett."""
-    from zett.extend.mass import mass_of_dir
-    from zett.models import UnsupportedModelError
+    from zett.extend.mass import new_id_mass
 
-    try:
-        report = mass_of_dir(out_dir, plan.new_layout, plan.token_ids, progress=progress)
-    except UnsupportedModelError as e:
-        return {"skipped": str(e)}, f"not measured ({e})"
+    model, reason = causal_lm(out_dir)
+    if model is None:
+        return {"skipped": reason}, f"not measured ({reason})"
+    report = new_id_mass(
+        model, load_tokenizer(out_dir), None, plan.new_layout, plan.token_ids, progress=progress
+    )
     return report.to_dict(), report.line()
 
 
