@@ -8,8 +8,11 @@ split when `data/corpus` exists. Extensions: 8,192 audio codes (issue 18's case,
 `--words` most frequent train-split Bible words (English + German) that the tokenizer splits into
 several pieces (they occur in the held-out text, so the new rows are also read as inputs).
 
-    PYTHONPATH=$PWD nice -n 10 python experiments/extend/new_row_mass.py \
-        --out experiments/extend/new_row_mass.json
+    PYTHONPATH=$PWD nice -n 10 python experiments/extend/new_row_mass.py --models smollm2 \
+        --out experiments/extend/new_row_mass_smollm2.json
+    PYTHONPATH=$PWD nice -n 10 python experiments/extend/new_row_mass.py --models gemma3 \
+        --inits average mvn --out experiments/extend/new_row_mass_gemma3.json
+    python experiments/extend/new_row_mass.py --table experiments/extend/new_row_mass_*.json
 """
 
 from __future__ import annotations
@@ -47,11 +50,11 @@ def texts() -> dict[str, list[str]]:
     return out
 
 
-def frequent_split_words(tokenizer, n: int) -> list[str]:
-    """The n most frequent train-split Bible words (en, de) that `tokenizer` splits, with the
+def frequent_split_words(tokenizer, n: int, langs=("en", "de")) -> list[str]:
+    """The n most frequent train-split Bible words in `langs` that `tokenizer` splits, with the
     leading space they carry inside a sentence."""
     config, counts = CorpusConfig(), collections.Counter()
-    for lang in ("en", "de"):
+    for lang in langs:
         for d in bible.iter_documents(lang):
             if not is_heldout(d.unit, config):
                 counts.update(re.findall(r"\w{4,}", d.joiner.join(d.segments)))
@@ -64,14 +67,39 @@ def frequent_split_words(tokenizer, n: int) -> list[str]:
     return words
 
 
+def table(paths: list[str]) -> str:
+    """README's rows: mean mass on new ids per language (padding: max probability, pad cells)."""
+    lines = []
+    for path in paths:
+        for r in json.loads(Path(path).read_text())["rows"]:
+            cells = []
+            for lang in ("en", "de", "zh", "py"):
+                m = r["mass"].get(lang)
+                if m is None:
+                    cells.append("–")
+                    continue
+                cell = f"{100 * m['new_total']['mean']:.4f}%"
+                if "pad" in r["extension"]:
+                    cell += f" (padding {m['padding']['max']:.0f})"
+                cells.append(cell)
+            lines.append(
+                f"| {r['alias']} | {r['extension']} | {r['init']} | " + " | ".join(cells) + " |"
+            )
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--table", nargs="+", help="print README's table rows from these JSON files")
     ap.add_argument("--models", nargs="+", default=["smollm2", "gemma3"])
     ap.add_argument("--words", type=int, default=256)
     ap.add_argument("--inits", nargs="+", default=list(INITS))
     ap.add_argument("--extensions", nargs="+", default=None, help="default: all")
-    ap.add_argument("--out", default="experiments/extend/new_row_mass.json")
+    ap.add_argument("--out", required=False, default="experiments/extend/new_row_mass.json")
     args = ap.parse_args()
+    if args.table:
+        print(table(args.table))
+        return
     held = texts()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
