@@ -78,7 +78,7 @@ def table(paths: list[str]) -> str:
                 if m is None:
                     cells.append("–")
                     continue
-                cell = f"{100 * m['new_total']['mean']:.4f}%"
+                cell = f"{100 * m['new_total']['mean']:.2g}%"
                 if "pad" in r["extension"]:
                     cell += f" (padding {m['padding']['max']:.0f})"
                 cells.append(cell)

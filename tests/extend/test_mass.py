@@ -37,7 +37,9 @@ def test_padding_rows_get_the_padding_row_and_statistics_skip_old_padding():
     np.testing.assert_array_equal(out[mapping.old_to_new], old)
     np.testing.assert_allclose(out[5:7], np.tile(old[:5].astype(np.float64).mean(0), (2, 1)), 1e-6)
     np.testing.assert_array_equal(out[pad_ids], np.tile(row, (2, 1)))
-    bias = extend_table(old[:, 0], mapping, InitSpec("average"), "bias", pad_ids)
+    bias = extend_table(
+        old[:, 0], mapping, InitSpec("average"), "bias", pad_ids, None, ~reserved_mask(layout)
+    )
     assert bias[pad_ids].tolist() == [-PAD_LOGIT_GAP] * 2
     assert bias[5] == np.float32(old[:5, 0].astype(np.float64).mean())
 
@@ -80,7 +82,7 @@ def _reference(model_dir, texts, new_ids, pad_ids):
             x = lg - lg.max(-1, keepdims=True)
             p = np.exp(x) / np.exp(x).sum(-1, keepdims=True)  # float32 throughout
             new.append(p[:, new_ids].astype(np.float64).sum(-1))
-            pad.append(p[:, pad_ids].max(-1))
+            pad.append(p[:, pad_ids].max(-1) if len(pad_ids) else np.zeros(len(p), np.float32))
             logits.append(lg)
         out[label] = (np.concatenate(new), np.concatenate(pad), logits)
     return out
