@@ -75,18 +75,23 @@ def calibration_texts(
 
 def max_min_direction(states: np.ndarray, steps: int = 300, lr: float = 0.05) -> np.ndarray:
     """Unit direction [embed] that (approximately) maximises min_k d·states[k] for states
-    [n, embed]: from the mean direction, each step moves towards the mean of the 1% least-aligned
-    states."""
+    [n, embed]: subgradient ascent from the mean direction, each step (size lr/√(t+1)) towards the
+    mean of the 1% least-aligned states; the best direction seen is returned."""
     x = states.astype(np.float64)
     d = x.mean(0)
     d /= np.linalg.norm(d)
     k = max(len(x) // 100, 1)
     scale = np.linalg.norm(x, axis=1).mean()
-    for _ in range(steps):
-        worst = x[np.argpartition(x @ d, k - 1)[:k]].mean(0)
-        d = d + lr * worst / scale
+    best, best_margin = d, (x @ d).min()
+    for t in range(steps):
+        margins = x @ d
+        worst = x[np.argpartition(margins, k - 1)[:k]].mean(0)
+        d = d + lr / np.sqrt(t + 1) * worst / scale
         d /= np.linalg.norm(d)
-    return d
+        margin = (x @ d).min()
+        if margin > best_margin:
+            best, best_margin = d, margin
+    return best
 
 
 def padding_row(
