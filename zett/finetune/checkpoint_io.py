@@ -22,6 +22,7 @@ from zett.models.hf_io import (
     save_pretrained,
 )
 from zett.tokenization import CanonicalVocab, LoadedTokenizer, canonicalize, load_tokenizer
+from zett.transfer import ship_tokenizer  # writes any tokenizer form as HF files
 
 TINY = "tiny"  # a random tiny decoder over the tokenizer's vocabulary (tests, pulse runs)
 
@@ -69,8 +70,6 @@ def load_model(
 
 
 def _loaded(model, tok: LoadedTokenizer, label: str, spec: str, provenance) -> LoadedModel:
-    from zett.transfer import ship_tokenizer  # writes any tokenizer form as HF files
-
     vocab = canonicalize(tok)
     path = str(resolve(spec))
     return LoadedModel(

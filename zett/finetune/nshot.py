@@ -18,12 +18,20 @@ import optax
 from flax import nnx
 
 from zett.config import save_config
+from zett.eval import evaluate_bpb
 from zett.finetune.batches import BlockBatches, LMBatch, Masking
 from zett.finetune.blocks import Blocks, Template, encode_stream
 from zett.finetune.checkpoint_io import load_model, resolve
 from zett.finetune.config import FinetuneConfig
 from zett.finetune.optim import lr_row, phase_optimizer
-from zett.finetune.phases import Phase, phase_hooks, plan_phases, resume, run_phases
+from zett.finetune.phases import (
+    Phase,
+    keeping_checkpoints,
+    phase_hooks,
+    plan_phases,
+    resume,
+    run_phases,
+)
 from zett.finetune.texts import load_split
 from zett.hypernet import Hypernet, data_parts, load_hypernet, predict_embeddings, save_hypernet
 from zett.hypernet.losses import lm_nll, predicted_tables
@@ -45,9 +53,9 @@ from zett.training import (
     MetricsLog,
     StepInput,
     TrainCheckpointer,
-    TrainingError,
     TrainState,
 )
+from zett.transfer import TransferConfig, transfer
 
 NSHOT = "nshot"
 LOG2 = float(np.log(2.0))
@@ -260,7 +268,6 @@ def train_nshot(
     """`finetune` for `mode: hypernet`: trains (or resumes) the hypernetwork in `cfg.workdir`, then
     writes it to `<workdir>/hypernet` and the transferred model to `cfg.export_dir`."""
     from zett.finetune.run import FinetuneResult, mlm_masking
-    from zett.transfer import TransferConfig, transfer
 
     started = time.monotonic()
     workdir = Path(cfg.workdir)
@@ -324,7 +331,6 @@ def train_nshot(
     source_prefix = base.vocab.special("bos") or base.vocab.special("eos")
 
     def evaluate(module) -> dict[str, float]:
-        from zett.eval import evaluate_bpb
 
         pred = predict_embeddings(module, decomposer, target, progress=False)
         r = evaluate_bpb(
@@ -346,7 +352,7 @@ def train_nshot(
     ckpt = TrainCheckpointer(workdir, keep=cfg.keep_checkpoints)
     last_val: dict[str, float] = {}
     metrics_hooks: list[LogMetrics] = []
-    try:
+    with keeping_checkpoints(ckpt):
         start, index, built, data_state = resume(ckpt, hypernet, phases, make)
         if data_state is not None and data_state.get("blocks") != blocks.fingerprint:
             raise ValueError(
@@ -410,14 +416,6 @@ def train_nshot(
             max_consecutive_nonfinite=cfg.optim.max_consecutive_nonfinite,
             progress=progress and main_process,
         )
-    except TrainingError as e:
-        if "checkpoint" in str(e):
-            raise
-        raise TrainingError(
-            f"{e} The last good checkpoint (step {ckpt.latest_step}) is kept in {ckpt.directory}"
-        ) from None
-    finally:
-        ckpt.close()
     out = None
     if reached == phases[-1].end:
         if jax.process_count() > 1:

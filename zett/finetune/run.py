@@ -13,18 +13,26 @@ import numpy as np
 from flax import nnx
 
 from zett.config import save_config
+from zett.eval import evaluate_bpb
 from zett.finetune.batches import BlockBatches, Masking, make_rows
 from zett.finetune.blocks import Blocks, Template, encode_stream
 from zett.finetune.checkpoint_io import LoadedModel, export_model, load_model
 from zett.finetune.checks import check_vocab, new_row_mask
 from zett.finetune.config import FinetuneConfig
 from zett.finetune.optim import is_vocab_param, lr_row, phase_optimizer, vocab_param_keys
-from zett.finetune.phases import Phase, phase_hooks, plan_phases, resume, run_phases
+from zett.finetune.phases import (
+    Phase,
+    keeping_checkpoints,
+    phase_hooks,
+    plan_phases,
+    resume,
+    run_phases,
+)
 from zett.finetune.step import make_eval_step, make_train_step
 from zett.finetune.texts import load_split
 from zett.hypernet import data_parts
 from zett.parallel import make_mesh, shard_state
-from zett.training import Hook, LogMetrics, MetricsLog, TrainCheckpointer, TrainingError
+from zett.training import Hook, LogMetrics, MetricsLog, TrainCheckpointer
 
 EMBEDDINGS, FULL = "embeddings", "full"
 
@@ -95,8 +103,6 @@ class Validation:
 
     def __call__(self, model: nnx.Module) -> dict[str, float]:
         if self.causal:
-            from zett.eval import evaluate_bpb
-
             r = evaluate_bpb(
                 model,
                 self.loaded.tokenizer.tokenizer,
@@ -169,7 +175,7 @@ def finetune(
         return optimizer, make_train_step(trainable, causal, cfg.loss_chunk)
 
     ckpt = TrainCheckpointer(workdir, keep=cfg.keep_checkpoints)
-    try:
+    with keeping_checkpoints(ckpt):
         start, index, built, data_state = resume(ckpt, model, phases, make)
         if data_state is not None and data_state.get("blocks") != blocks.fingerprint:
             raise ValueError(
@@ -238,14 +244,6 @@ def finetune(
             max_consecutive_nonfinite=cfg.optim.max_consecutive_nonfinite,
             progress=progress and main_process,
         )
-    except TrainingError as e:
-        if "checkpoint" in str(e):
-            raise
-        raise TrainingError(
-            f"{e} The last good checkpoint (step {ckpt.latest_step}) is kept in {ckpt.directory}"
-        ) from None
-    finally:
-        ckpt.close()
     out = None
     if reached == phases[-1].end:
         if jax.process_count() > 1:  # every process joins the gather; process 0 alone writes
