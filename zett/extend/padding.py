@@ -73,7 +73,7 @@ def calibration_texts(
     return texts
 
 
-def max_min_direction(states: np.ndarray, steps: int = 300, lr: float = 0.05) -> np.ndarray:
+def max_min_direction(states: np.ndarray, steps: int = 300, lr: float = 0.5) -> np.ndarray:
     """Unit direction [embed] that (approximately) maximises min_k d·states[k] for states
     [n, embed]: subgradient ascent from the mean direction, each step (size lr/√(t+1)) towards the
     mean of the 1% least-aligned states; the best direction seen is returned."""
