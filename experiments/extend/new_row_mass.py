@@ -13,6 +13,9 @@ several pieces (they occur in the held-out text, so the new rows are also read a
     PYTHONPATH=$PWD nice -n 10 python experiments/extend/new_row_mass.py --models gemma3 \
         --inits average mvn --out experiments/extend/new_row_mass_gemma3.json
     python experiments/extend/new_row_mass.py --table experiments/extend/new_row_mass_*.json
+    # padding rows again with the final calibration (max-min step 0.5/√t; the runs above used 0.05)
+    PYTHONPATH=$PWD nice -n 10 python experiments/extend/new_row_mass.py --models smollm2 gemma3 \
+        --inits average --extensions audio_8000 --out experiments/extend/new_row_mass_padding.json
 """
 
 from __future__ import annotations
