@@ -27,8 +27,13 @@ from zett.extend.tokenizer import (
     verify_tokenizer,
 )
 
-# masks/optim import jax and optax; loaded on first use so `zett extend` starts fast
+# masks/optim import jax and optax, mass/padding run the model; loaded on first use so `zett extend`
+# starts fast
 _LAZY = {
+    "MassReport": "mass",
+    "new_id_mass": "mass",
+    "PaddingRow": "padding",
+    "padding_row": "padding",
     "allowed_ids": "masks",
     "mask_logits": "masks",
     "mask_logits_per_position": "masks",
@@ -56,6 +61,8 @@ __all__ = [
     "IdRange",
     "InitSpec",
     "LayoutError",
+    "MassReport",
+    "PaddingRow",
     "Segment",
     "TokenizerExtensionError",
     "VocabLayout",
@@ -70,7 +77,9 @@ __all__ = [
     "mask_logits",
     "mask_logits_per_position",
     "masked_cross_entropy",
+    "new_id_mass",
     "new_row_ids",
+    "padding_row",
     "plan_extension",
     "plan_for_dir",
     "read_layout",

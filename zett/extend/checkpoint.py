@@ -23,6 +23,7 @@ from zett.checkpoint import (
 )
 from zett.extend.init import InitSpec, init_rows
 from zett.extend.layout import IdMapping, IdRange
+from zett.extend.padding import PAD_LOGIT_GAP
 
 
 class CheckpointExtensionError(ValueError):
@@ -37,10 +38,22 @@ def new_row_ids(mapping: IdMapping) -> np.ndarray:
 
 
 def extend_table(
-    old: np.ndarray, mapping: IdMapping, spec: InitSpec, kind: str = "input"
+    old: np.ndarray,
+    mapping: IdMapping,
+    spec: InitSpec,
+    kind: str = "input",
+    padding_ids: np.ndarray | None = None,
+    padding_row: np.ndarray | None = None,
+    token_rows: np.ndarray | None = None,
 ) -> np.ndarray:
     """[old_vocab, ...] → [new_vocab, ...]: old rows copied bit-identically to `mapping(old id)`, new
-    rows from `spec` (bias vectors: new entries get the mean of the old ones)."""
+    rows from `spec` (bias vectors: new entries get the mean of the old ones).
+
+    padding_ids: new ids of padding (reserved) rows, which never take a token's initialisation:
+    they get `padding_row` [embed] (an LM head's row scoring far below every old id, see
+    `zett.extend.padding`) or, without one, the exact mean of the old rows; in a bias vector
+    they get -`PAD_LOGIT_GAP`. token_rows: bool [old_vocab], the old rows the initialiser's
+    statistics are taken over (earlier padding rows excluded); None → all."""
     if old.shape[0] != mapping.old_size:
         raise CheckpointExtensionError(
             f"table has {old.shape[0]} rows but the mapping expects {mapping.old_size}"
@@ -48,10 +61,18 @@ def extend_table(
     new_ids = new_row_ids(mapping)
     out = np.empty((mapping.new_size,) + old.shape[1:], old.dtype)
     out[mapping.old_to_new] = old
+    ref = old if token_rows is None else old[token_rows]
     if old.ndim == 1:
-        out[new_ids] = old.astype(np.float64).mean().astype(old.dtype)
+        out[new_ids] = ref.astype(np.float64).mean().astype(old.dtype)
     else:
-        out[new_ids] = init_rows(old, len(new_ids), spec, kind)
+        out[new_ids] = init_rows(old, len(new_ids), spec, kind, stat_rows=token_rows)
+    if padding_ids is not None and len(padding_ids):
+        if old.ndim == 1:
+            out[padding_ids] = -PAD_LOGIT_GAP
+        elif padding_row is not None:
+            out[padding_ids] = padding_row.astype(old.dtype)
+        else:
+            out[padding_ids] = ref.astype(np.float64).mean(0).astype(old.dtype)
     return out
 
 
@@ -86,6 +107,9 @@ def extend_checkpoint(
     overwrite: bool = False,
     tied: bool | None = None,
     segment_tensors: Mapping[str, tuple[IdRange, IdRange]] | None = None,
+    padding_ids: np.ndarray | None = None,
+    padding_row: np.ndarray | None = None,
+    token_rows: np.ndarray | None = None,
 ) -> dict[str, tuple[tuple[int, ...], tuple[int, ...]]]:
     """Writes `src_dir`'s checkpoint to `out_dir` with vocabulary tables grown along `mapping`.
 
@@ -94,7 +118,10 @@ def extend_checkpoint(
     kept; `config` (already updated) is written as config.json, `extra_files` (e.g. tokenizer files)
     next to it. `tensors` overrides auto-detection: {name: "input"|"output"|"bias"}.
     `segment_tensors` {name: (old range, new range)}: input tables whose rows are the ids of one
-    segment (see `IdMapping.restrict`), grown with it. Returns {tensor: (old shape, new shape)}."""
+    segment (see `IdMapping.restrict`), grown with it. `padding_ids`, `padding_row`, `token_rows`:
+    see `extend_table`; the padding row goes to the LM head (the embedding when tied: padding ids
+    are never inputs), an untied input table's padding rows get the mean. Returns {tensor: (old
+    shape, new shape)}."""
     src_dir, out_dir = Path(src_dir), Path(out_dir)
     entries = tensor_entries(src_dir)
     shapes = {name: e.shape for name, e in entries.items()}
@@ -150,11 +177,15 @@ def extend_checkpoint(
                     continue
                 # a tied head must stay equal to the embedding, so it shares the input's seed
                 seed = spec.seed + (1 if kind == "output" and not tied else 0)
+                head = kind == "output" or tied
                 transforms[n] = partial(
                     extend_table,
                     mapping=mapping,
                     spec=replace(spec, seed=seed),
                     kind="output" if kind == "output" and not tied else "input",
+                    padding_ids=padding_ids,
+                    padding_row=padding_row if head else None,
+                    token_rows=token_rows,
                 )
                 changed[n] = (shapes[n], (mapping.new_size,) + shapes[n][1:])
             dst = tmp / file.relative_to(src_dir)

@@ -33,7 +33,11 @@ HYPERNET_MESSAGE = (
 
 @dataclass(frozen=True)
 class InitSpec:
-    """How to initialise new rows.
+    """How to initialise new rows. The default, `average`, is chosen by measurement
+    (`experiments/extend/new_row_mass.py`): a row at the mean of the old rows scores the mean old
+    logit, exp of which is at most the average old probability (Jensen; Hewitt 2021), so even
+    8,192 such rows keep under 0.1% of the probability on held-out text, and they train as fast as
+    `mvn` rows (`benchmarks/extend_trainability.py`); `mvn` rows take up to 7.4% (SmolLM2, English).
 
     noise: std of the noise added by `average`/`special_tokens`, relative to the per-dimension std
       of the old rows (0 → the exact mean).
@@ -85,9 +89,16 @@ def _mean_plus_noise(
     return mean + noise * std * rng.standard_normal((n_new, rows.shape[1]))
 
 
-def init_rows(old: np.ndarray, n_new: int, spec: InitSpec, kind: str = "input") -> np.ndarray:
+def init_rows(
+    old: np.ndarray,
+    n_new: int,
+    spec: InitSpec,
+    kind: str = "input",
+    stat_rows: np.ndarray | None = None,
+) -> np.ndarray:
     """New rows [n_new, embed] in `old.dtype` for a table `old` [vocab, embed] (`kind` "input" or
-    "output") under `spec`."""
+    "output") under `spec`. stat_rows: bool [vocab], the rows whose mean/std/covariance the
+    methods use (padding rows of an earlier extension are excluded); None → all rows."""
     if old.ndim != 2:
         raise ValueError(f"expected a [vocab, embed] table, got shape {old.shape}")
     if old.shape[0] == 0:
@@ -99,7 +110,8 @@ def init_rows(old: np.ndarray, n_new: int, spec: InitSpec, kind: str = "input") 
     method = spec.method
     if method == "hypernet" and (spec.predicted is None or spec.predicted.get(kind) is None):
         raise ValueError(HYPERNET_MESSAGE)
-    mean, std = row_stats(old)
+    ref = old if stat_rows is None else old[np.asarray(stat_rows, bool)]
+    mean, std = row_stats(ref)
     if method == "hypernet":
         out = np.asarray(spec.predicted[kind], np.float64).copy()
         if out.shape != (n_new, d):
@@ -120,7 +132,7 @@ def init_rows(old: np.ndarray, n_new: int, spec: InitSpec, kind: str = "input") 
     elif method == "random":
         out = mean + std * rng.standard_normal((n_new, d))
     elif method == "mvn":
-        cov = row_covariance(old, mean) * spec.mvn_scale
+        cov = row_covariance(ref, mean) * spec.mvn_scale
         out = rng.multivariate_normal(mean, cov, size=n_new, method="eigh")
     elif method == "fvt":
         out = _fvt(old, n_new, spec, mean, std, rng)

@@ -14,6 +14,7 @@ from tokenizers import Tokenizer
 from zett.checkpoint import (
     PROVENANCE_FILE,
     read_hf_config,
+    tensor_entries,
     tensor_shapes,
     vocab_tensors,
     write_atomic,
@@ -207,10 +208,15 @@ def run_extension(
     spec: InitSpec,
     overwrite: bool = False,
     verify: bool = True,
+    mass: bool = True,
+    progress: bool = True,
 ) -> dict:
     """Writes the extended tokenizer (and checkpoint when the plan has a config) to `out_dir`.
 
-    Returns a summary dict (also what the CLI prints as JSON)."""
+    Padding rows get `zett.extend.padding`'s row (calibrated on the source model; the mean row
+    when the source cannot run in zett). With `mass`, the written model is run on held-out
+    passages and the probability on the new ids and on padding is reported
+    (`zett.extend.mass`). Returns a summary dict (also what the CLI prints as JSON)."""
     model_dir, out_dir = Path(model_dir), Path(out_dir)
     new_tok = add_tokens(original, plan.tokens, plan.token_ids, plan.special, plan.mapping)
     summary: dict = {
@@ -249,12 +255,20 @@ def run_extension(
         provenance = _provenance(model_dir, plan, spec)
         if provenance is not None:
             extra[PROVENANCE_FILE] = provenance
+        padding_ids = new_padding_ids(plan)
+        row = None
+        if len(padding_ids):
+            row, summary["padding"] = _padding_row(model_dir, original, plan)
+            extra["generation_config.json"] = _generation_config(model_dir, plan)
         changed = extend_checkpoint(
             model_dir,
             out_dir,
             plan.mapping,
             spec,
             plan.config,
+            padding_ids=padding_ids,
+            padding_row=row,
+            token_rows=~reserved_mask(plan.old_layout),
             tensors=plan.tensors or None,
             segment_tensors={
                 n: (plan.old_layout[seg], plan.new_layout[seg])
@@ -264,6 +278,8 @@ def run_extension(
             overwrite=overwrite,
         )
         summary["tensors"] = {n: {"old": list(a), "new": list(b)} for n, (a, b) in changed.items()}
+        if mass:
+            summary["mass"], summary["mass_line"] = _mass(out_dir, plan, progress)
     if verify:
         report = verify_tokenizer(out_dir, plan.tokens, plan.token_ids, original, plan.mapping)
         summary["verify"] = {
@@ -272,6 +288,86 @@ def run_extension(
             "problems": list(report.problems),
         }
     return summary
+
+
+def reserved_mask(layout: VocabLayout) -> np.ndarray:
+    """Bool [layout.size]: True on the ids of reserved (padding) segments."""
+    out = np.zeros(layout.size, bool)
+    for r in layout.ranges:
+        out[r.lo : r.hi] = r.reserved
+    return out
+
+
+def new_padding_ids(plan: ExtensionPlan) -> np.ndarray:
+    """The new ids of `plan` that are padding (in a reserved segment of the new layout)."""
+    ids = new_row_ids(plan.mapping)
+    return ids[reserved_mask(plan.new_layout)[ids]]
+
+
+def causal_lm(model_dir: Path):
+    """(zett model, None) for a causal LM checkpoint, or (None, why not): an architecture zett
+    does not implement, or an encoder (no next-token distribution)."""
+    from zett.models import UnsupportedModelError, load_pretrained
+
+    try:
+        model = load_pretrained(str(model_dir))
+    except UnsupportedModelError as e:
+        return None, f"does not run in zett: {e}"
+    if not model.config.is_causal:
+        return None, f"{model.config.family} is an encoder (no next-token probability)"
+    return model, None
+
+
+def _padding_row(
+    model_dir: Path, original: Tokenizer, plan: ExtensionPlan
+) -> tuple[np.ndarray | None, dict]:
+    """The calibrated padding row of the source model, or (None, reason) when it cannot run in
+    zett (an architecture zett does not implement) or no direction separates its states."""
+    from zett.checkpoint.index import DTYPES
+    from zett.extend.padding import PaddingCalibrationError, padding_row
+
+    entries = tensor_entries(model_dir)
+    heads = [n for n, k in plan.tensors.items() if k != "bias"] or list(entries)
+    dtype = DTYPES[entries[heads[0]].dtype]
+    model, reason = causal_lm(model_dir)
+    if model is None:
+        return None, {"calibrated": False, "reason": reason}
+    try:
+        pad = padding_row(model, original, dtype=dtype)
+    except PaddingCalibrationError as e:
+        return None, {"calibrated": False, "reason": str(e)}
+    return pad.row, {"calibrated": True, **pad.to_dict()}
+
+
+def _mass(out_dir: Path, plan: ExtensionPlan, progress: bool) -> tuple[dict, str]:
+    """`zett.extend.mass` of the written model: (report dict, line), or a note when the
+    architecture does not run in zett."""
+    from zett.extend.mass import new_id_mass
+
+    model, reason = causal_lm(out_dir)
+    if model is None:
+        return {"skipped": reason}, f"not measured ({reason})"
+    report = new_id_mass(
+        model, load_tokenizer(out_dir), None, plan.new_layout, plan.token_ids, progress=progress
+    )
+    return report.to_dict(), report.line()
+
+
+def _generation_config(model_dir: Path, plan: ExtensionPlan) -> str:
+    """The source's generation_config.json (or one with the config's bos/eos/pad ids) with every
+    padding id in `suppress_tokens`, which transformers' `generate` masks to -inf."""
+    path = model_dir / "generation_config.json"
+    if path.is_file():
+        try:
+            gen = json.loads(path.read_text())
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path}: invalid JSON ({e})") from None
+    else:
+        cfg = plan.config or {}
+        gen = {k: cfg[k] for k in ("bos_token_id", "eos_token_id", "pad_token_id") if k in cfg}
+    pad = np.flatnonzero(reserved_mask(plan.new_layout)).tolist()
+    gen["suppress_tokens"] = sorted(set(gen.get("suppress_tokens") or []) | set(pad))
+    return json.dumps(gen, indent=2)
 
 
 def _provenance(model_dir: Path, plan: ExtensionPlan, spec: InitSpec) -> str | None:
