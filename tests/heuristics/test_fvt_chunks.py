@@ -29,6 +29,7 @@ def _one_shot(
 ) -> np.ndarray:
     """The whole-table formula: scipy upcasts the full table, float64 throughout, cast once at the
     end."""
+    table = table[: source.vocab.size]  # padding rows past the tokenizer's ids enter no statistic
     matrix, empty = decomposition_matrix(source, [target.tokens[i] for i in missing])
     n_src = source.get_decomposer().source_vocab_size
     mean = table.mean(0, dtype=np.float64)

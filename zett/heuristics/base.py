@@ -48,12 +48,15 @@ class SourceEmbeddings:
             )
 
     def tables(self) -> dict[str, np.ndarray]:
-        """name → [source_vocab, width] tables that a heuristic fills for the target vocabulary."""
-        out = {"input": self.input_embeddings}
+        """name → [source_vocab, width] tables that a heuristic fills for the target vocabulary.
+        Rows past the tokenizer's ids (padding: untrained in many checkpoints, and pushed far from
+        every hidden state by `zett extend`) are left out, so they never enter a mean or a fit."""
+        n = max(self.vocab.size, max(self.vocab.special_ids, default=-1) + 1)
+        out = {"input": self.input_embeddings[:n]}
         if self.output_embeddings is not None:
-            out["output"] = self.output_embeddings
+            out["output"] = self.output_embeddings[:n]
         if self.output_bias is not None:
-            out["bias"] = self.output_bias[:, None]
+            out["bias"] = self.output_bias[:n, None]
         return out
 
     def get_decomposer(self, maxlen: int = 7) -> Decomposer:
