@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
-from safetensors.numpy import save_file
 from tqdm.auto import tqdm
 
 from zett.checkpoint.errors import CheckpointError
@@ -74,15 +73,6 @@ def write_file(
     return pos
 
 
-def _library_file(
-    path: Path, tensors: Sequence[TensorSource], metadata: dict[str, str], on_tensor
-) -> int:
-    arrays = {t.name: np.ascontiguousarray(t.load()) for t in tensors}
-    save_file(arrays, str(path), metadata=metadata)
-    on_tensor(sum(t.nbytes for t in tensors))
-    return sum(a.nbytes for a in arrays.values())
-
-
 def plan_shards(tensors: Sequence[TensorSource], max_bytes: int) -> list[list[TensorSource]]:
     """Consecutive groups of at most `max_bytes` (a larger tensor gets a shard of its own)."""
     shards: list[list[TensorSource]] = [[]]
@@ -103,12 +93,11 @@ def write_sharded(
     metadata: dict[str, str] | None = None,
     *,
     progress: bool = False,
-    stream: bool = True,
 ) -> list[str]:
     """Writes `model.safetensors`, or numbered shards + `model.safetensors.index.json` when the
-    tensors exceed `max_shard_bytes`, into `directory`; returns the file names.
-
-    `stream=False` builds each shard in memory and writes it with `safetensors.numpy.save_file`."""
+    tensors exceed `max_shard_bytes`, into `directory`; returns the file names. The same tensors and
+    metadata always give the same bytes (safetensors' own `save_file` orders metadata keys by a
+    random hash seed, so it is not used)."""
     if max_shard_bytes <= 0:
         raise CheckpointError(f"max_shard_bytes must be positive, got {max_shard_bytes}")
     names = [t.name for t in tensors]
@@ -116,16 +105,15 @@ def write_sharded(
         dup = next(n for n in names if names.count(n) > 1)
         raise CheckpointError(f"tensor {dup!r} would be written twice")
     meta = {"format": "pt", **(metadata or {})}  # transformers refuses files without format "pt"
-    write = write_file if stream else _library_file
     shards = plan_shards(tensors, max_shard_bytes)
     total = sum(t.nbytes for t in tensors)
     with tqdm(total=total, unit="B", unit_scale=True, desc="writing", disable=not progress) as bar:
         if len(shards) == 1:
-            write(directory / SINGLE_FILE, shards[0], meta, bar.update)
+            write_file(directory / SINGLE_FILE, shards[0], meta, bar.update)
             return [SINGLE_FILE]
         files = [f"model-{i + 1:05d}-of-{len(shards):05d}.safetensors" for i in range(len(shards))]
         for file, shard in zip(files, shards):
-            write(directory / file, shard, meta, bar.update)
+            write_file(directory / file, shard, meta, bar.update)
     wmap = {t.name: file for file, shard in zip(files, shards) for t in shard}
     index = {"metadata": {"total_size": int(total)}, "weight_map": wmap}
     (directory / INDEX_FILE).write_text(json.dumps(index, indent=2))

@@ -204,7 +204,7 @@ def save_pretrained(
             else None
         )
         sources = [array_source(name, arr) for name, arr in tensors.items()]
-        write_sharded(tmp, sources, max_shard_bytes, meta, stream=False)
+        write_sharded(tmp, sources, max_shard_bytes, meta)
         if callable(tokenizer):
             tokenizer(tmp)
         elif tokenizer is not None:
