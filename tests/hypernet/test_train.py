@@ -69,4 +69,3 @@ def test_mlm_objective_trains_on_a_tiny_bert(tmp_path, corpus):
         m["n_targets"] > 0 for m in main_phase
     )  # masked positions carry the loss
     assert main_phase[-1]["lm_loss"] < main_phase[0]["lm_loss"]
-    assert 0 < main_phase[-1]["bytes_per_token"] < 20
