@@ -19,7 +19,12 @@ config=${1:?usage: gpu_task.sh CONFIG [key=value ...]}
 shift
 : "${WORKDIR:?set WORKDIR to the shared filesystem}"
 : "${SLURM_NTASKS:?run under srun (SLURM_NTASKS unset)}" "${SLURM_PROCID:?run under srun}"
-host=${COORDINATOR_HOST:-$(scontrol show hostnames "${SLURM_JOB_NODELIST:?}" | head -n 1)}
+if [[ -n "${COORDINATOR_HOST:-}" ]]; then
+  host=$COORDINATOR_HOST
+else  # not `| head -n 1`: under pipefail, scontrol killed by SIGPIPE (exit 141) would end the job
+  nodes=$(scontrol show hostnames "${SLURM_JOB_NODELIST:?}")
+  host=${nodes%%$'\n'*}
+fi
 gpus=${GPUS_PER_NODE:-${SLURM_GPUS_ON_NODE:-8}}
 export ZETT_COORDINATOR="$host:${PORT:-12355}"
 export ZETT_NUM_PROCESSES="$SLURM_NTASKS"

@@ -79,8 +79,11 @@ def test_slurm_task_discovers_coordinator_and_rank(tmp_path):
 def test_slurm_batch_script_runs_one_task_per_node(tmp_path):
     fake = tmp_path / "bin"
     _fake(fake, "srun", 'shift\nSLURM_PROCID=0 SLURM_NTASKS=2 exec "$@"\n')  # rank 0 of 2
-    _fake(fake, "scontrol", "echo node07\necho node08\n")  # show hostnames: one per line
-    env = {"SLURM_JOB_NODELIST": "node[07-08]", "WORKDIR": str(tmp_path), "DRY_RUN": "1"}
+    # show hostnames: one per line. A large allocation's list outlives a reader that stops at the
+    # first line (`| head -n 1` under pipefail failed the job with SIGPIPE, 141, now and then in CI;
+    # with 2,000 names, every time)
+    _fake(fake, "scontrol", 'echo node07\nfor i in $(seq 8 2000); do echo "node$i"; done\n')
+    env = {"SLURM_JOB_NODELIST": "node[07-2000]", "WORKDIR": str(tmp_path), "DRY_RUN": "1"}
     r = _run("slurm_gpu.sbatch", "tiny", env=env, path=fake)
     assert r.returncode == 0, r.stderr[-2000:]
     assert "run: 2 process(es) × 8 device(s), coordinator node07:12355" in r.stdout
