@@ -8,6 +8,7 @@ import numpy as np
 import optax
 import pytest
 from flax import nnx
+from hn_helpers import rescalers, set_rescalers  # path entry: tests/hypernet/conftest.py
 from safetensors.numpy import load_file
 
 from zett.hypernet.checkpoint import HYPERNET_WEIGHTS, load_hypernet, save_hypernet
@@ -69,34 +70,15 @@ def test_export_round_trip_and_wrong_base_model(tmp_path):
         load_hypernet(tmp_path, SRC)
 
 
-def _set_rescalers(hn, seed: int) -> dict[str, np.ndarray]:
-    """Non-trivial values (a scale of ones would survive many bugs); returns what was set."""
-    rng = np.random.default_rng(seed)
-    values = {}
-    for path, var in nnx.state(hn, Rescaler).flat_state():
-        name = ".".join(map(str, path))
-        values[name] = rng.normal(1.0, 0.3, size=var.get_value().shape).astype(np.float32)
-        var.set_value(jnp.asarray(values[name]))
-    nnx.update(hn, nnx.state(hn, Rescaler))
-    return values
-
-
-def _rescalers(hn) -> dict[str, np.ndarray]:
-    return {
-        ".".join(map(str, p)): np.asarray(v.get_value())
-        for p, v in nnx.state(hn, Rescaler).flat_state()
-    }
-
-
 def test_export_carries_the_rescalers(tmp_path):
     hn = Hypernet(CFG, SRC, rngs=nnx.Rngs(0))
-    set_values = _set_rescalers(hn, 4)
+    set_values = set_rescalers(hn, 4)
     out = save_hypernet(tmp_path / "hn", hn, base_model="tiny", source_tokenizer="tiny")
     stored = load_file(str(out / HYPERNET_WEIGHTS))
     again = load_hypernet(out, SRC)
     for name, value in set_values.items():
         np.testing.assert_array_equal(stored[name], value)
-        np.testing.assert_array_equal(_rescalers(again)[name], value)
+        np.testing.assert_array_equal(rescalers(again)[name], value)
 
 
 def test_shipped_v1_export_loads_and_predicts_as_before():

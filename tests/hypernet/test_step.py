@@ -8,10 +8,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from flax import nnx
+from hn_helpers import rescalers, set_rescalers  # path entry: tests/hypernet/conftest.py
 
 from zett.hypernet.config import HypernetConfig
 from zett.hypernet.losses import predicted_tables
-from zett.hypernet.model import Hypernet, Rescaler
+from zett.hypernet.model import Hypernet
 from zett.hypernet.optim import OptimConfig, make_optimizer
 from zett.hypernet.step import eval_step, train_step
 from zett.models import decoder
@@ -122,29 +123,10 @@ def test_nonfinite_step_is_skipped():
     )
 
 
-def _set_rescalers(hn, seed: int) -> dict[str, np.ndarray]:
-    """Non-trivial values (a scale of ones would survive many bugs); returns what was set."""
-    rng = np.random.default_rng(seed)
-    values = {}
-    for path, var in nnx.state(hn, Rescaler).flat_state():
-        name = ".".join(map(str, path))
-        values[name] = rng.normal(1.0, 0.3, size=var.get_value().shape).astype(np.float32)
-        var.set_value(jnp.asarray(values[name]))
-    nnx.update(hn, nnx.state(hn, Rescaler))
-    return values
-
-
-def _rescalers(hn) -> dict[str, np.ndarray]:
-    return {
-        ".".join(map(str, p)): np.asarray(v.get_value())
-        for p, v in nnx.state(hn, Rescaler).flat_state()
-    }
-
-
 @pytest.mark.parametrize("tied", [True, False])
 def test_train_steps_leave_the_rescalers_as_fitted(tied):
     base, hn, opt = _setup(tied)
-    set_values = _set_rescalers(hn, 3)
+    set_values = set_rescalers(hn, 3)
     assert len(set_values) == (2 if tied else 4)
     kernel = np.asarray(hn.head_in.kernel[...]).copy()
     ident = Batch.identity(np.arange(1, SRC_VOCAB, dtype=np.int32)[:SUBSET], MAXLEN)
@@ -152,7 +134,7 @@ def test_train_steps_leave_the_rescalers_as_fitted(tied):
         train_step(hn, opt, base, ident, identity=True)
     for _ in range(3):
         train_step(hn, opt, base, _lm_batch())
-    after = _rescalers(hn)
+    after = rescalers(hn)
     for name, value in set_values.items():
         np.testing.assert_array_equal(after[name], value, err_msg=name)
     # the head itself did train: the rescalers' constancy is not a step that did nothing
