@@ -543,6 +543,14 @@ CASES: list[Case] = [
     ),
     Case(
         "extend",
+        "provenance-not-object",
+        EM,
+        setup=model_copy(overwrite("zett_provenance.json", "[1]")),
+        message="must be a JSON object",
+        names="{m}/zett_provenance.json",
+    ),
+    Case(
+        "extend",
         "tokenizer-missing",
         EM,
         setup=model_copy(remove("tokenizer.json")),

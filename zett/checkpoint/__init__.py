@@ -26,6 +26,7 @@ from zett.checkpoint.hf_dir import (
     TOKENIZER_FILES,
     copy_tokenizer_files,
     read_hf_config,
+    read_json_object,
     resolve,
 )
 from zett.checkpoint.index import (
@@ -77,6 +78,7 @@ __all__ = [
     "read_gguf",
     "read_header",
     "read_hf_config",
+    "read_json_object",
     "read_index",
     "read_tensor",
     "replace_rows",

@@ -68,6 +68,12 @@ def read_hf_config(directory: Path) -> dict[str, Any]:
     file = directory / CONFIG_FILE
     if not file.exists():
         raise CheckpointError(f"{directory}: no {CONFIG_FILE}; not a Hugging Face model directory")
+    return read_json_object(file)
+
+
+def read_json_object(file: Path) -> dict[str, Any]:
+    """A JSON file whose top level is an object (config.json, hypernet.json, ...); anything else
+    raises `CheckpointError` naming the file."""
     try:
         data = json.loads(file.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:

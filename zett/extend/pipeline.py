@@ -14,6 +14,7 @@ from tokenizers import Tokenizer
 from zett.checkpoint import (
     PROVENANCE_FILE,
     read_hf_config,
+    read_json_object,
     tensor_entries,
     tensor_shapes,
     vocab_tensors,
@@ -358,10 +359,7 @@ def _generation_config(model_dir: Path, plan: ExtensionPlan) -> str:
     padding id in `suppress_tokens`, which transformers' `generate` masks to -inf."""
     path = model_dir / "generation_config.json"
     if path.is_file():
-        try:
-            gen = json.loads(path.read_text())
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{path}: invalid JSON ({e})") from None
+        gen = read_json_object(path)
     else:
         cfg = plan.config or {}
         gen = {k: cfg[k] for k in ("bos_token_id", "eos_token_id", "pad_token_id") if k in cfg}
@@ -376,12 +374,7 @@ def _provenance(model_dir: Path, plan: ExtensionPlan, spec: InitSpec) -> str | N
     path = model_dir / PROVENANCE_FILE
     if not path.is_file():
         return None
-    try:
-        record = json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{path}: invalid JSON ({e})") from None
-    if not isinstance(record, dict):
-        raise ValueError(f"{path}: must be a JSON object")
+    record = read_json_object(path)
     record.setdefault("extensions", []).append(
         {
             "tokens": len(plan.tokens),

@@ -14,7 +14,7 @@ import numpy as np
 from flax import nnx
 from safetensors.numpy import load_file, save_file
 
-from zett.checkpoint import CheckpointError, atomic_dir
+from zett.checkpoint import CheckpointError, atomic_dir, read_json_object
 from zett.config import from_dict
 from zett.hypernet.config import HypernetConfig
 from zett.hypernet.model import Hypernet, Rescaler
@@ -73,13 +73,7 @@ def read_hypernet_meta(path: str | Path) -> dict[str, Any]:
     meta_path = Path(path) / HYPERNET_META
     if not meta_path.exists():
         raise FileNotFoundError(f"{path} is not a zett hypernet directory (no {HYPERNET_META})")
-    try:
-        meta = json.loads(meta_path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise CheckpointError(f"{meta_path}: invalid JSON ({e})") from None
-    if not isinstance(meta, dict):
-        raise CheckpointError(f"{meta_path}: top level must be a JSON object")
-    return meta
+    return read_json_object(meta_path)
 
 
 def load_hypernet(
