@@ -7,6 +7,7 @@ import json
 import sysconfig
 from pathlib import Path
 
+import numpy as np
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
 SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
@@ -199,3 +200,15 @@ def load_gemma3n(path: Path):
 
     with without_vision_tower():
         return mg.Gemma3nForConditionalGeneration.from_pretrained(str(path)).eval()
+
+
+def torch_tensors(directory: Path) -> dict[str, np.ndarray]:
+    """Every tensor of a directory's safetensors files, read by safetensors' torch reader (not
+    zett's), as float32 numpy."""
+    from safetensors import safe_open
+
+    out = {}
+    for f in sorted(Path(directory).glob("*.safetensors")):
+        with safe_open(str(f), "pt") as h:
+            out.update({k: h.get_tensor(k).float().numpy() for k in h.keys()})
+    return out

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from extend_helpers import make_tiny_llama, stdlib_text
+from extend_helpers import make_tiny_llama, stdlib_text, torch_tensors
 from safetensors import safe_open
 from transformers import AutoTokenizer, LlamaForCausalLM
 
@@ -18,14 +18,6 @@ from zett.extend.tokenizer import expand_pattern, load_tokenizer
 from zett.models import load_pretrained
 
 TEXT = stdlib_text(1)[0][2000:2600]
-
-
-def _tensors(d) -> dict[str, np.ndarray]:
-    out = {}
-    for f in sorted(d.glob("*.safetensors")):
-        with safe_open(str(f), "pt") as h:
-            out.update({k: h.get_tensor(k).float().numpy() for k in h.keys()})
-    return out
 
 
 def _logits(d, ids) -> torch.Tensor:
@@ -51,7 +43,7 @@ def test_audio_codes_untied_padded(tmp_path, tiny_llama_dir, bpe_tokenizer):
     out = tmp_path / "ext"
     summary = run_extension(tiny_llama_dir, out, plan, tok, InitSpec("average"))
     assert summary["verify"]["ok"], summary["verify"]["problems"]
-    old, new = _tensors(tiny_llama_dir), _tensors(out)
+    old, new = torch_tensors(tiny_llama_dir), torch_tensors(out)
     assert new["model.embed_tokens.weight"].shape[0] == plan.new_layout.size
     assert new["lm_head.weight"].shape[0] == plan.new_layout.size
     for name in old:
@@ -85,7 +77,7 @@ def test_tied_bf16_sharded_with_fvt(tmp_path, bpe_tokenizer):
     plan, tok = plan_for_dir(src, words, special=False)
     out = tmp_path / "out"
     run_extension(src, out, plan, tok, InitSpec("fvt"))
-    old, new = _tensors(src), _tensors(out)
+    old, new = torch_tensors(src), torch_tensors(out)
     n = bpe_tokenizer.get_vocab_size()
     emb_old, emb_new = old["model.embed_tokens.weight"], new["model.embed_tokens.weight"]
     assert np.array_equal(emb_new[:n], emb_old)
@@ -162,7 +154,7 @@ def test_second_extension_grows_text_and_shifts_audio(tmp_path, tiny_llama_dir, 
     second = tmp_path / "second"
     summary = run_extension(first, second, plan2, tok2, InitSpec("fvt"))
     assert summary["verify"]["ok"], summary["verify"]["problems"]
-    t1, t2 = _tensors(first), _tensors(second)
+    t1, t2 = torch_tensors(first), torch_tensors(second)
     for name in ("model.embed_tokens.weight", "lm_head.weight"):
         assert np.array_equal(t2[name][:n], t1[name][:n])
         assert np.array_equal(

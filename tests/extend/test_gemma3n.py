@@ -9,8 +9,14 @@ import json
 import numpy as np
 import pytest
 import torch
-from extend_helpers import G3N_AUDIO, G3N_TEXT, G3N_VISION, load_gemma3n, make_tiny_gemma3n
-from safetensors import safe_open
+from extend_helpers import (
+    G3N_AUDIO,
+    G3N_TEXT,
+    G3N_VISION,
+    load_gemma3n,
+    make_tiny_gemma3n,
+    torch_tensors,
+)
 
 from zett.cli.main import main
 from zett.extend.check import check_model_dir
@@ -28,14 +34,6 @@ def gemma3n_dir(tmp_path_factory):
     return make_tiny_gemma3n(tmp_path_factory.mktemp("g3n") / "model")
 
 
-def _tensors(d) -> dict[str, np.ndarray]:
-    out = {}
-    for f in sorted(d.glob("*.safetensors")):
-        with safe_open(str(f), "pt") as h:
-            out.update({k: h.get_tensor(k).float().numpy() for k in h.keys()})
-    return out
-
-
 def _text_logits(d, ids) -> torch.Tensor:
     model = load_gemma3n(d)
     with torch.no_grad():
@@ -43,7 +41,7 @@ def _text_logits(d, ids) -> torch.Tensor:
 
 
 def test_the_fixture_has_gemma3n_tables(gemma3n_dir):
-    t = _tensors(gemma3n_dir)
+    t = torch_tensors(gemma3n_dir)
     assert t[EMBED].shape[0] == G3N_TEXT + G3N_VISION + G3N_AUDIO
     assert t[PER_LAYER].shape[0] == G3N_TEXT
     assert t[AUDIO].shape[0] == G3N_AUDIO and t[VISION].shape[0] == G3N_VISION
@@ -61,7 +59,7 @@ def test_growing_a_segment_grows_its_tables_and_transformers_loads_it(
     summary = run_extension(gemma3n_dir, out, plan, tok, InitSpec("average"))
     assert summary["verify"]["ok"], summary["verify"]["problems"]
 
-    old, new = _tensors(gemma3n_dir), _tensors(out)
+    old, new = torch_tensors(gemma3n_dir), torch_tensors(out)
     n_old = G3N_TEXT + G3N_VISION + G3N_AUDIO
     grow = {"text": (k, 0, 0), "audio": (0, 0, k)}[segment]
     assert new[EMBED].shape[0] == n_old + k
