@@ -26,7 +26,6 @@ from zett.finetune.config import FinetuneConfig
 from zett.finetune.optim import lr_row, phase_optimizer
 from zett.finetune.phases import (
     Phase,
-    keeping_checkpoints,
     phase_hooks,
     plan_phases,
     resume,
@@ -54,6 +53,7 @@ from zett.training import (
     StepInput,
     TrainCheckpointer,
     TrainState,
+    keeping_checkpoints,
 )
 from zett.transfer import TransferConfig, transfer
 

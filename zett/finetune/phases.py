@@ -7,7 +7,6 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,22 +47,6 @@ def plan_phases(named: Sequence[tuple[str, PhaseConfig]]) -> list[Phase]:
     if not phases:
         raise ValueError(f"every phase ({', '.join(n for n, _ in named)}) has 0 steps")
     return phases
-
-
-@contextmanager
-def keeping_checkpoints(ckpt: TrainCheckpointer) -> Iterator[None]:
-    """A training error names the last good checkpoint (what a user resumes from), and the
-    checkpointer is closed however the run ends."""
-    try:
-        yield
-    except TrainingError as e:
-        if "checkpoint" in str(e):
-            raise
-        raise TrainingError(
-            f"{e} The last good checkpoint (step {ckpt.latest_step}) is kept in {ckpt.directory}"
-        ) from None
-    finally:
-        ckpt.close()
 
 
 # a phase's optimiser and step function, built on demand (the optimiser wraps the module in place)

@@ -22,7 +22,6 @@ from zett.finetune.config import FinetuneConfig
 from zett.finetune.optim import is_vocab_param, lr_row, phase_optimizer, vocab_param_keys
 from zett.finetune.phases import (
     Phase,
-    keeping_checkpoints,
     phase_hooks,
     plan_phases,
     resume,
@@ -32,7 +31,7 @@ from zett.finetune.step import make_eval_step, make_train_step
 from zett.finetune.texts import load_split
 from zett.hypernet import data_parts
 from zett.parallel import make_mesh, shard_state
-from zett.training import Hook, LogMetrics, MetricsLog, TrainCheckpointer
+from zett.training import Hook, LogMetrics, MetricsLog, TrainCheckpointer, keeping_checkpoints
 
 EMBEDDINGS, FULL = "embeddings", "full"
 

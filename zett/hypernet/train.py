@@ -38,9 +38,9 @@ from zett.training import (
     StepInfo,
     StepInput,
     TrainCheckpointer,
-    TrainingError,
     TrainState,
     Validate,
+    keeping_checkpoints,
     run_loop,
 )
 
@@ -168,29 +168,20 @@ def train(
         hooks.append(Validate(log, cfg.eval_every, evaluate, when=_main_phase))
     hooks.append(Checkpoint(ckpt, cfg.save_every, data_state=batches.state))
     try:
-        run_loop(
-            state,
-            partial(hypernet_step, aux_weight=cfg.aux_weight),
-            batches,
-            start=start,
-            total=total,
-            hooks=hooks,
-            max_consecutive_nonfinite=cfg.optim.max_consecutive_nonfinite,
-            deadline=None if max_seconds is None else started + max_seconds,
-            progress=progress and main_process,
-        )
-    except TrainingError as e:
-        last = ckpt.latest_step
-        raise TrainingError(
-            f"{e} The last good checkpoint (step {last}) is kept in {ckpt.directory}; fix the "
-            "cause (e.g. a lower optim.lr) and run the same command to resume from it"
-            if last is not None
-            else f"{e} No checkpoint was saved before it (save_every={cfg.save_every}); fix the "
-            "cause (e.g. a lower optim.lr) and start again"
-        ) from None
+        with keeping_checkpoints(ckpt, hint="fix the cause (e.g. a lower optim.lr)"):
+            run_loop(
+                state,
+                partial(hypernet_step, aux_weight=cfg.aux_weight),
+                batches,
+                start=start,
+                total=total,
+                hooks=hooks,
+                max_consecutive_nonfinite=cfg.optim.max_consecutive_nonfinite,
+                deadline=None if max_seconds is None else started + max_seconds,
+                progress=progress and main_process,
+            )
     finally:
         batches.close()
-        ckpt.close()
 
     if jax.process_count() > 1:  # every process joins the gather; process 0 alone writes
         shard_state(hypernet, mesh, rules=())

@@ -7,7 +7,7 @@ jitted step over a batch iterator, and hooks every N steps for metrics, validati
     run_loop(state, step_fn, batches, start=start, total=total, hooks=hooks)
 """
 
-from zett.training.checkpoint import TrainCheckpointer
+from zett.training.checkpoint import TrainCheckpointer, keeping_checkpoints
 from zett.training.hooks import Checkpoint, LogMetrics, Validate
 from zett.training.loop import (
     SKIPPED,
@@ -32,5 +32,6 @@ __all__ = [
     "TrainState",
     "TrainingError",
     "Validate",
+    "keeping_checkpoints",
     "run_loop",
 ]

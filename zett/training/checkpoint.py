@@ -15,6 +15,8 @@ from typing import Any
 import orbax.checkpoint as ocp
 from flax import nnx
 
+from zett.training.loop import TrainingError
+
 CORRUPT_DIR = "checkpoints.corrupt"  # beside `checkpoints`: steps that could not be restored
 
 
@@ -162,3 +164,24 @@ def _absl_silent() -> Iterator[None]:
         yield
     finally:
         absl.setLevel(level)
+
+
+@contextmanager
+def keeping_checkpoints(ckpt: TrainCheckpointer, hint: str = "fix the cause") -> Iterator[None]:
+    """A training error names the last good checkpoint, what a user resumes from (or says there is
+    none), with `hint` (what to change first); the checkpointer is closed however the run ends. An
+    error about checkpointing itself already says what is kept and passes unchanged."""
+    try:
+        yield
+    except TrainingError as e:
+        if "checkpoint" in str(e):
+            raise
+        last = ckpt.latest_step
+        raise TrainingError(
+            f"{e} The last good checkpoint (step {last}) is kept in {ckpt.directory}; {hint} and "
+            "run the same command to resume from it"
+            if last is not None
+            else f"{e} No checkpoint was saved before it; {hint} and start again"
+        ) from None
+    finally:
+        ckpt.close()

@@ -1,0 +1,58 @@
+"""`keeping_checkpoints`, the guard that `zett train` and `zett finetune` share: a training error
+names the checkpoint a user resumes from (or says there is none), checkpoint errors pass unchanged,
+and the checkpointer is closed however the run ends."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from zett.training import TrainingError, keeping_checkpoints
+
+
+class FakeCheckpointer:
+    def __init__(self, latest_step):
+        self.latest_step = latest_step
+        self.directory = Path("/runs/x/checkpoints")
+        self.closed = False
+
+    def close(self):
+        self.closed = True
+
+
+def test_names_the_last_good_checkpoint_and_the_hint():
+    ckpt = FakeCheckpointer(40)
+    with pytest.raises(TrainingError) as err, keeping_checkpoints(ckpt, hint="lower optim.lr"):
+        raise TrainingError("3 non-finite steps in a row.")
+    assert str(err.value) == (
+        "3 non-finite steps in a row. The last good checkpoint (step 40) is kept in "
+        "/runs/x/checkpoints; lower optim.lr and run the same command to resume from it"
+    )
+    assert ckpt.closed
+
+
+def test_without_a_checkpoint_it_says_so():
+    ckpt = FakeCheckpointer(None)
+    with pytest.raises(TrainingError, match=r"No checkpoint was saved before it; fix the cause"):
+        with keeping_checkpoints(ckpt):
+            raise TrainingError("loss is NaN.")
+    assert ckpt.closed
+
+
+def test_checkpoint_errors_and_other_errors_pass_unchanged():
+    ckpt = FakeCheckpointer(7)
+    message = "writing the checkpoint of step 8 failed; the last good checkpoint (step 7) is kept"
+    with pytest.raises(TrainingError) as err, keeping_checkpoints(ckpt):
+        raise TrainingError(message)
+    assert str(err.value) == message
+    with pytest.raises(KeyError), keeping_checkpoints(ckpt):
+        raise KeyError("x")
+    assert ckpt.closed
+
+
+def test_a_finished_run_closes_the_checkpointer():
+    ckpt = FakeCheckpointer(None)
+    with keeping_checkpoints(ckpt):
+        pass
+    assert ckpt.closed
