@@ -188,6 +188,35 @@ def test_bench_domains_intervals_resume_plots(setup, tmp_path):
     assert [c.key for c in computed] == [cells[-1].key]
     other = _config(setup, out, protocol=ScoringProtocol(context_bytes=32, stride_bytes=16))
     assert Bench(other, log=lambda s: None).done() == {}
+    # a cell recorded without (or under other) method options is computed again: a changed default
+    recs = [json.loads(line) for line in (out / "cells.jsonl").read_text().splitlines()]
+    stale = next(i for i, r in enumerate(recs) if r["method"] == "random")
+    del recs[stale]["method_options"]
+    (out / "cells.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    computed.clear()
+    bench = Bench(config, log=lambda s: None)
+    bench.run_cell = lambda c: computed.append(c) or orig_run_cell(c)
+    bench.run(progress=False)
+    assert [c.method for c in computed] == ["random"]
+
+
+def test_method_options_resolve_defaults_and_fingerprint_the_hypernet(setup, tmp_path):
+    import shutil
+
+    from zett.bench.runner import method_options
+
+    assert method_options("original") == {}
+    assert method_options("random") == method_options("random,copy=true") == {"copy": True}
+    assert method_options("random,copy=false") == {"copy": False}
+    hn = tmp_path / "hn"
+    shutil.copytree(setup / "hn", hn)
+    default = method_options(f"hypernet:{hn}")
+    assert default["copy_overlap"] is True and len(default["sha256"]) == 64
+    assert default == method_options(f"hypernet:{hn},copy_overlap=true")
+    assert method_options(f"hypernet:{hn},copy_overlap=false")["copy_overlap"] is False
+    weights = hn / "hypernet.safetensors"
+    weights.write_bytes(weights.read_bytes() + b" ")  # other weights at the same path
+    assert method_options(f"hypernet:{hn}")["sha256"] != default["sha256"]
 
 
 def test_focus_fits_fasttext_once_on_all_training_text(setup, tmp_path, monkeypatch):

@@ -46,6 +46,23 @@ def settings(config: BenchConfig) -> dict[str, Any]:
     return json.loads(json.dumps(current))  # as read back from cells.jsonl (tuples → lists)
 
 
+def method_options(method: str) -> dict[str, Any]:
+    """Every option of a bench method, defaults resolved: a cell computed when a default was
+    different (e.g. the hypernet's `copy_overlap`) is computed again, never mixed in."""
+    if method == "original":
+        return {}
+    spec = method_spec(method)
+    options = asdict(spec.options)
+    if spec.name == "hypernet":  # new weights at the same path (v2 replacing v1) are another method
+        from zett.hypernet.checkpoint import HYPERNET_META, HYPERNET_WEIGHTS
+
+        h = hashlib.sha256()
+        for name in (HYPERNET_META, HYPERNET_WEIGHTS):
+            h.update((Path(spec.options.path) / name).read_bytes())
+        options["sha256"] = h.hexdigest()
+    return json.loads(json.dumps(options, default=str))  # as read back from cells.jsonl
+
+
 class Bench:
     """Runs the cells of a config into `config.output`; every finished cell is a line of
     cells.jsonl."""
@@ -220,11 +237,14 @@ class Bench:
         path = self.out / "cells.jsonl"
         if not path.exists():
             return {}
-        out, current = {}, settings(self.config)
+        out, current, options = {}, settings(self.config), {}
         for line in path.read_text().splitlines():
             if line.strip():
                 rec = json.loads(line)
-                if rec.get("settings") == current:
+                method = rec["method"]
+                if method not in options:
+                    options[method] = method_options(method)
+                if rec.get("settings") == current and rec.get("method_options") == options[method]:
                     key = (rec["model"], rec["tokenizer"], rec["language"], rec["method"])
                     out[(*key, rec["domain"], rec.get("steps", 0))] = rec
         return out
@@ -235,6 +255,7 @@ class Bench:
             "model_name": assets.checkpoint_name(cell.model),
             "tokenizer_name": assets.checkpoint_name(cell.tokenizer),
             "settings": settings(self.config),
+            "method_options": method_options(cell.method),
         }
         passages = self.passages(cell.domain, cell.language)
         if passages.missing:
