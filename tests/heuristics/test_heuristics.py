@@ -8,6 +8,7 @@ from zett import assets
 from zett.heuristics import (
     SourceEmbeddings,
     copy_plan,
+    fvt_calibrated_init,
     fvt_init,
     lexical_init,
     mean_init,
@@ -114,5 +115,24 @@ def test_rows_past_the_tokenizer_never_change_the_result(pair, name):
     )
     want = HEURISTICS[name](source, target, seed=0)
     got = HEURISTICS[name](padded, target, seed=0)
+    np.testing.assert_array_equal(got.input_embeddings, want.input_embeddings)
+    np.testing.assert_array_equal(got.output_embeddings, want.output_embeddings)
+
+
+def test_the_undertrained_filter_never_sees_rows_past_the_tokenizer(pair):
+    """fvt-calibrated's filter flags rows by their norm against the table's median and MAD: a block
+    of zero padding rows (untrained ids no token has) must not move that threshold."""
+    source, target = pair
+    n = source.input_embeddings.shape[0]
+    zeros = np.zeros((n // 2, 16), np.float32)
+    padded = SourceEmbeddings(
+        source.vocab,
+        np.concatenate([source.input_embeddings, zeros]),
+        np.concatenate([source.output_embeddings, zeros]),
+    )
+    want = fvt_calibrated_init(source, target, undertrained_z=1.0)
+    got = fvt_calibrated_init(padded, target, undertrained_z=1.0)
+    assert want.info["n_flagged"] > 0
+    assert got.info["n_flagged"] == want.info["n_flagged"]
     np.testing.assert_array_equal(got.input_embeddings, want.input_embeddings)
     np.testing.assert_array_equal(got.output_embeddings, want.output_embeddings)

@@ -163,8 +163,9 @@ def fvt_calibrated_init(
         )
     tied = source.output_embeddings is None
     rule = {"input": tied_rule if tied else "input", "output": "output", "bias": "mean"}
-    flagged = undertrained(source.input_embeddings, undertrained_z) if undertrained_z else None
-    keep = ~flagged if flagged is not None else np.ones(source.input_embeddings.shape[0], bool)
+    inputs = source.tables()["input"]  # rows past the tokenizer's ids move no threshold
+    flagged = undertrained(inputs, undertrained_z) if undertrained_z else None
+    keep = ~flagged if flagged is not None else np.ones(inputs.shape[0], bool)
     tokens = list(target.tokens)
     n_src = source.get_decomposer().source_vocab_size
     norms: dict[str, float] = {}
