@@ -156,3 +156,38 @@ def test_cli_reports_mass_and_can_skip_it(tiny_llama_dir, tmp_path, capsys):
     captured = capsys.readouterr()
     assert "mass" not in json.loads(captured.out[captured.out.index("{") :])
     assert "probability on held-out text" not in captured.err
+
+
+def test_no_padding_calibration_never_runs_the_source(
+    tiny_llama_dir, tmp_path, capsys, monkeypatch
+):
+    """--no-padding-calibration (with --no-mass-report: nothing runs a model) gives padding rows the
+    mean of the token rows, says so, and still suppresses them in generation_config.json."""
+    import zett.extend.pipeline as pipeline
+    from zett.checkpoint import iter_tensors
+    from zett.cli.main import main
+
+    def refuse(_dir):
+        raise AssertionError("the source model was run")
+
+    monkeypatch.setattr(pipeline, "causal_lm", refuse)
+    out = tmp_path / "out"
+    args = ["extend", str(tiny_llama_dir), str(out), "--tokens", "<V_{0..9}>"]
+    flags = ["--pad-to-multiple", "64", "--no-mass-report", "--no-padding-calibration"]
+    assert main([*args, *flags]) == 0
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out[captured.out.index("{") :])
+    assert summary["padding"] == {"calibrated": False, "reason": "--no-padding-calibration"}
+    assert "padding rows got the mean row: --no-padding-calibration" in captured.err
+    old = dict(iter_tensors(tiny_llama_dir))
+    new = dict(iter_tensors(out))
+    n_old = old["model.embed_tokens.weight"].shape[0]
+    gen = json.loads((out / "generation_config.json").read_text())
+    pad = np.asarray(gen["suppress_tokens"])
+    assert len(pad) > 0 and pad.min() >= n_old + 10
+    for name in ("model.embed_tokens.weight", "lm_head.weight"):
+        if name in old:
+            mean = old[name].astype(np.float64).mean(0).astype(old[name].dtype)
+            np.testing.assert_array_equal(
+                new[name][pad], np.broadcast_to(mean, new[name][pad].shape)
+            )

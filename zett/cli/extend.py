@@ -97,6 +97,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="skip running the written model on held-out passages to report the probability on "
         "the new ids and on padding (for models too big to run here)",
     )
+    parser.add_argument(
+        "--no-padding-calibration",
+        action="store_true",
+        help="padding rows get the mean row instead of a row calibrated by running the source model "
+        "on held-out text (for models too big to run here; padding ids are suppressed in "
+        "generation_config.json either way)",
+    )
 
 
 def _say(msg: str) -> None:
@@ -219,6 +226,7 @@ def _extend(args: argparse.Namespace, src: Path, tokens: list[str], label: Path 
         overwrite=args.overwrite,
         verify=not args.no_verify,
         mass=not args.no_mass_report,
+        calibrate_padding=not args.no_padding_calibration,
     )
     if label is not None:
         summary["source"] = str(label)

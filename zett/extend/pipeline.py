@@ -211,11 +211,13 @@ def run_extension(
     verify: bool = True,
     mass: bool = True,
     progress: bool = True,
+    calibrate_padding: bool = True,
 ) -> dict:
     """Writes the extended tokenizer (and checkpoint when the plan has a config) to `out_dir`.
 
     Padding rows get `zett.extend.padding`'s row (calibrated on the source model; the mean row
-    when the source cannot run in zett). With `mass`, the written model is run on held-out
+    when the source cannot run in zett, or without `calibrate_padding`, which skips running the
+    source model: for models too big to run here). With `mass`, the written model is run on held-out
     passages and the probability on the new ids and on padding is reported
     (`zett.extend.mass`). Returns a summary dict (also what the CLI prints as JSON)."""
     model_dir, out_dir = Path(model_dir), Path(out_dir)
@@ -259,7 +261,10 @@ def run_extension(
         padding_ids = new_padding_ids(plan)
         row = None
         if len(padding_ids):
-            row, summary["padding"] = _padding_row(model_dir, original, plan)
+            if calibrate_padding:
+                row, summary["padding"] = _padding_row(model_dir, original, plan)
+            else:
+                summary["padding"] = {"calibrated": False, "reason": "--no-padding-calibration"}
             extra["generation_config.json"] = _generation_config(model_dir, plan)
         changed = extend_checkpoint(
             model_dir,
