@@ -112,7 +112,7 @@ def main() -> None:
                 name,
                 s,
                 lang,
-                {k: round(v["bpb"], 3) for k, v in rows[f"{s}/{lang}"].items()},
+                {k: round(float(v["bpb"]), 3) for k, v in rows[f"{s}/{lang}"].items()},
                 flush=True,
             )
         results[name] = {
