@@ -21,7 +21,7 @@ RESULTS = {
     "gemma3": ROOT / "experiments/bench/results-gemma3/results.json",
 }
 COMMANDS = {
-    "smollm2": "zett bench experiments/bench/smollm2-run.yaml",
+    "smollm2": "zett bench experiments/bench/smollm2-run.yaml, in the stages of experiments/bench/README.md",
     "gemma3": "zett bench experiments/bench/gemma3.yaml",
 }
 # the last results under the old protocol (max_len 256 tokens of the scoring tokenizer, 8 passages)
@@ -66,7 +66,14 @@ def vs_best_baseline(hyper: dict, baselines: list[dict], doc: dict) -> tuple[str
 
 
 def short(method: str) -> str:
-    return "hypernet" if method.startswith("hypernet:") else method
+    if method.startswith("hypernet:"):
+        return "hypernet, no copy" if "copy_overlap=false" in method else "hypernet"
+    return method
+
+
+def main_hypernet(methods) -> str | None:
+    """The hypernet method with its default options (copying shared rows), not a variant of it."""
+    return next((m for m in methods if m.startswith("hypernet:") and "," not in m), None)
 
 
 def zero_shot_table(doc: dict, domain: str) -> list[str]:
@@ -80,7 +87,7 @@ def zero_shot_table(doc: dict, domain: str) -> list[str]:
     rows = list(
         dict.fromkeys((r["tokenizer"], r["language"]) for r in scored if r["method"] != "original")
     )
-    hyper = next((m for m in methods if m.startswith("hypernet:")), None)
+    hyper = main_hypernet(methods)
     head = ["tokenizer", "language", "B/tok (orig → new)", "original", *map(short, methods)]
     if hyper:
         head += ["hypernet − FVT [95%]", "hypernet − best baseline [95%]"]
@@ -103,7 +110,11 @@ def zero_shot_table(doc: dict, domain: str) -> list[str]:
         if hyper:
             h = by.get((tok, lang, hyper))
             cells.append(interval(h, "fvt"))
-            others = [by[(tok, lang, m)] for m in methods if m != hyper and (tok, lang, m) in by]
+            others = [
+                by[(tok, lang, m)]
+                for m in methods
+                if not m.startswith("hypernet:") and (tok, lang, m) in by
+            ]
             if h is not None and others:
                 name, iv = vs_best_baseline(h, others, doc)
                 cells.append(f"{iv} ({short(name)})")
@@ -118,7 +129,7 @@ def verdict(doc: dict) -> list[str]:
     where FVT is better — read from the records, one sentence."""
     groups: dict[str, list[str]] = {"beats": [], "tie": [], "loses": []}
     for r in doc["results"]:
-        if not r["method"].startswith("hypernet:") or r.get("steps") or "diff_fvt" not in r:
+        if r["method"] != main_hypernet([r["method"]]) or r.get("steps") or "diff_fvt" not in r:
             continue
         where = f"{r['tokenizer']} {LANGS.get(r['language'], r['language'])} {r['domain']}"
         if r["diff_fvt_high"] < 0:
@@ -138,6 +149,37 @@ def verdict(doc: dict) -> list[str]:
         )
     ]
     return ["; ".join(parts)[0].upper() + "; ".join(parts)[1:] + ".", ""]
+
+
+def copy_table(doc: dict) -> list[str]:
+    """hypernet with copying − hypernet predicting every row, per row that has both, with a paired
+    bootstrap interval over the same passages."""
+    from zett.eval.stats import bootstrap_indices, paired_difference
+
+    rs = [r for r in doc["results"] if "bits_per_byte" in r and not r.get("steps")]
+    hyper = main_hypernet(dict.fromkeys(r["method"] for r in rs))
+    by = {(r["tokenizer"], r["language"], r["domain"], short(r["method"])): r for r in rs}
+    lines = []
+    for (tok, lang, dom, _), r in by.items():
+        other = by.get((tok, lang, dom, "hypernet, no copy"))
+        if r["method"] != hyper or other is None:
+            continue
+        idx = bootstrap_indices(
+            len(r["doc_bits"]), doc["config"]["bootstrap_samples"], doc["config"]["seed"]
+        )
+        iv = paired_difference(r["doc_bits"], other["doc_bits"], r["doc_bytes"], idx)
+        mark = "≈ " if iv.low <= 0 <= iv.high else ""
+        lines.append(
+            f"| {tok} | {LANGS.get(lang, lang)} | {dom} | {r['bits_per_byte']:.3f} | "
+            f"{other['bits_per_byte']:.3f} | {mark}{iv.diff:+.3f} [{iv.low:+.3f}, {iv.high:+.3f}] |"
+        )
+    if not lines:
+        return []
+    return [
+        "| tokenizer | language | domain | hypernet (copy) | no copy | copy − no copy [95%] |",
+        "|---|---|---|---:|---:|---:|",
+        *lines,
+    ]
 
 
 def probe_table(doc: dict) -> list[str]:
@@ -220,9 +262,36 @@ def block() -> str:
             "≈ marks a difference whose 95% interval includes 0:",
             "",
         ]
+        main = main_hypernet(dict.fromkeys(r["method"] for r in doc["results"]))
+        hyper = [r for r in doc["results"] if r["method"] == main]
+        options = {json.dumps(r.get("method_options"), sort_keys=True) for r in hyper}
+        if len(options) > 1:
+            raise SystemExit("hypernet cells with different method options: rerun the bench")
+        if hyper and hyper[0].get("method_options"):
+            o = hyper[0]["method_options"]
+            lines += [
+                f"hypernet = `{o['path']}` (sha256 of hypernet.json + weights "
+                f"{o['sha256'][:12]}…), `copy_overlap={str(o['copy_overlap']).lower()}`"
+                + (
+                    ": a target token whose bytes are a SmolLM2 token takes SmolLM2's row, every "
+                    "other row is the hypernet's prediction."
+                    if o["copy_overlap"]
+                    else ": every row is the hypernet's prediction."
+                ),
+                "",
+            ]
         for domain in dict.fromkeys(r["domain"] for r in doc["results"]):
             lines += [f"*{domain}*", "", *zero_shot_table(doc, domain), ""]
         lines += verdict(doc)
+        copies = copy_table(doc)
+        if copies:
+            lines += [
+                "Copy policy on the same passages: the hypernet copying SmolLM2's row for every "
+                "target token SmolLM2 has (the default) vs predicting every row:",
+                "",
+                *copies,
+                "",
+            ]
         probe = probe_table(doc)
         if probe:
             p = doc["config"]["probe"]
