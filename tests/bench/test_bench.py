@@ -198,6 +198,12 @@ def test_bench_domains_intervals_resume_plots(setup, tmp_path):
     bench.run_cell = lambda c: computed.append(c) or orig_run_cell(c)
     bench.run(progress=False)
     assert [c.method for c in computed] == ["random"]
+    # a line of a method no longer in the config (its hypernet directory gone) is not even parsed
+    before = Bench(config, log=lambda s: None).done()
+    gone = {**recs[0], "method": "hypernet:/no/such/dir", "method_options": {}}
+    with open(out / "cells.jsonl", "a") as f:
+        f.write(json.dumps(gone) + "\n")
+    assert Bench(config, log=lambda s: None).done() == before
 
 
 def test_method_options_resolve_defaults_and_fingerprint_the_hypernet(setup, tmp_path):

@@ -70,6 +70,8 @@ class Bench:
     def __init__(self, config: BenchConfig, log: Callable[[str], None] = print) -> None:
         validate(config)
         self.config = config
+        # resolved once: what each finished cell's record must match to count as done
+        self.method_options = {m: method_options(m) for m in config.methods}
         self.out = Path(config.output)
         self.out.mkdir(parents=True, exist_ok=True)
         self.log = log
@@ -233,18 +235,21 @@ class Bench:
 
     # -- running -------------------------------------------------------------------------------
     def done(self) -> dict[tuple, dict]:
-        """Finished cells recorded under the current settings."""
+        """Finished cells recorded under the current settings and their method's current options
+        (cells of methods outside the config are not read)."""
         path = self.out / "cells.jsonl"
         if not path.exists():
             return {}
-        out, current, options = {}, settings(self.config), {}
+        out, current = {}, settings(self.config)
         for line in path.read_text().splitlines():
             if line.strip():
                 rec = json.loads(line)
-                method = rec["method"]
-                if method not in options:
-                    options[method] = method_options(method)
-                if rec.get("settings") == current and rec.get("method_options") == options[method]:
+                options = self.method_options.get(rec["method"])  # None: a method not planned
+                if (
+                    rec.get("settings") == current
+                    and options is not None
+                    and rec.get("method_options") == options
+                ):
                     key = (rec["model"], rec["tokenizer"], rec["language"], rec["method"])
                     out[(*key, rec["domain"], rec.get("steps", 0))] = rec
         return out
@@ -255,7 +260,7 @@ class Bench:
             "model_name": assets.checkpoint_name(cell.model),
             "tokenizer_name": assets.checkpoint_name(cell.tokenizer),
             "settings": settings(self.config),
-            "method_options": method_options(cell.method),
+            "method_options": self.method_options[cell.method],
         }
         passages = self.passages(cell.domain, cell.language)
         if passages.missing:
