@@ -128,8 +128,9 @@ def verdict(doc: dict) -> list[str]:
     """Where the hypernet beats FVT beyond the 95% interval, where the interval includes 0 and
     where FVT is better — read from the records, one sentence."""
     groups: dict[str, list[str]] = {"beats": [], "tie": [], "loses": []}
+    hyper = main_hypernet(r["method"] for r in doc["results"])
     for r in doc["results"]:
-        if r["method"] != main_hypernet([r["method"]]) or r.get("steps") or "diff_fvt" not in r:
+        if r["method"] != hyper or r.get("steps") or "diff_fvt" not in r:
             continue
         where = f"{r['tokenizer']} {LANGS.get(r['language'], r['language'])} {r['domain']}"
         if r["diff_fvt_high"] < 0:
@@ -157,11 +158,16 @@ def copy_table(doc: dict) -> list[str]:
     from zett.eval.stats import bootstrap_indices, paired_difference
 
     rs = [r for r in doc["results"] if "bits_per_byte" in r and not r.get("steps")]
-    hyper = main_hypernet(dict.fromkeys(r["method"] for r in rs))
-    by = {(r["tokenizer"], r["language"], r["domain"], short(r["method"])): r for r in rs}
+    hyper = main_hypernet(r["method"] for r in rs)
+    no_copy = {
+        (r["tokenizer"], r["language"], r["domain"]): r
+        for r in rs
+        if short(r["method"]) == "hypernet, no copy"
+    }
     lines = []
-    for (tok, lang, dom, _), r in by.items():
-        other = by.get((tok, lang, dom, "hypernet, no copy"))
+    for r in rs:
+        tok, lang, dom = r["tokenizer"], r["language"], r["domain"]
+        other = no_copy.get((tok, lang, dom))
         if r["method"] != hyper or other is None:
             continue
         idx = bootstrap_indices(
@@ -262,7 +268,7 @@ def block() -> str:
             "≈ marks a difference whose 95% interval includes 0:",
             "",
         ]
-        main = main_hypernet(dict.fromkeys(r["method"] for r in doc["results"]))
+        main = main_hypernet(r["method"] for r in doc["results"])
         hyper = [r for r in doc["results"] if r["method"] == main]
         options = {json.dumps(r.get("method_options"), sort_keys=True) for r in hyper}
         if len(options) > 1:
