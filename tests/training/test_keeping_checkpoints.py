@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from zett.training import TrainingError, keeping_checkpoints
+from zett.training import CheckpointWriteError, TrainingError, keeping_checkpoints
 
 
 class FakeCheckpointer:
@@ -43,8 +43,8 @@ def test_without_a_checkpoint_it_says_so():
 def test_checkpoint_errors_and_other_errors_pass_unchanged():
     ckpt = FakeCheckpointer(7)
     message = "writing the checkpoint of step 8 failed; the last good checkpoint (step 7) is kept"
-    with pytest.raises(TrainingError) as err, keeping_checkpoints(ckpt):
-        raise TrainingError(message)
+    with pytest.raises(CheckpointWriteError) as err, keeping_checkpoints(ckpt):
+        raise CheckpointWriteError(message)
     assert str(err.value) == message
     with pytest.raises(KeyError), keeping_checkpoints(ckpt):
         raise KeyError("x")
@@ -56,3 +56,10 @@ def test_a_finished_run_closes_the_checkpointer():
     with keeping_checkpoints(ckpt):
         pass
     assert ckpt.closed
+
+
+def test_errors_are_told_apart_by_type_not_by_their_words():
+    ckpt = FakeCheckpointer(5)
+    with pytest.raises(TrainingError, match=r"The last good checkpoint \(step 5\) is kept"):
+        with keeping_checkpoints(ckpt):
+            raise TrainingError("the checkpoint interval is longer than the run.")

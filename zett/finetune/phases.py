@@ -15,12 +15,12 @@ from flax import nnx
 from zett.finetune.config import PhaseConfig
 from zett.training import (
     Checkpoint,
+    CheckpointWriteError,
     Hook,
     LogMetrics,
     StepInfo,
     StepInput,
     TrainCheckpointer,
-    TrainingError,
     TrainState,
     Validate,
     run_loop,
@@ -88,7 +88,7 @@ class SafeCheckpoint(Checkpoint):
                 if partial.name not in finished:
                     shutil.rmtree(partial, ignore_errors=True)
             last = self.checkpointer.latest_step
-            raise TrainingError(
+            raise CheckpointWriteError(
                 f"writing the checkpoint of step {info.step} into {directory} failed "
                 f"({type(e).__name__}: {e}); "
                 + (

@@ -168,7 +168,8 @@ def train(
         hooks.append(Validate(log, cfg.eval_every, evaluate, when=_main_phase))
     hooks.append(Checkpoint(ckpt, cfg.save_every, data_state=batches.state))
     try:
-        with keeping_checkpoints(ckpt, hint="fix the cause (e.g. a lower optim.lr)"):
+        hint = f"fix the cause (e.g. a lower optim.lr; checkpoints every {cfg.save_every} steps)"
+        with keeping_checkpoints(ckpt, hint=hint):
             run_loop(
                 state,
                 partial(hypernet_step, aux_weight=cfg.aux_weight),

@@ -7,7 +7,7 @@ jitted step over a batch iterator, and hooks every N steps for metrics, validati
     run_loop(state, step_fn, batches, start=start, total=total, hooks=hooks)
 """
 
-from zett.training.checkpoint import TrainCheckpointer, keeping_checkpoints
+from zett.training.checkpoint import CheckpointWriteError, TrainCheckpointer, keeping_checkpoints
 from zett.training.hooks import Checkpoint, LogMetrics, Validate
 from zett.training.loop import (
     SKIPPED,
@@ -23,6 +23,7 @@ from zett.training.metrics import MetricsLog
 __all__ = [
     "SKIPPED",
     "Checkpoint",
+    "CheckpointWriteError",
     "Hook",
     "LogMetrics",
     "MetricsLog",

@@ -24,6 +24,10 @@ class CheckpointRestoreError(ValueError):
     """No checkpoint of the work directory can be restored."""
 
 
+class CheckpointWriteError(TrainingError):
+    """Writing a checkpoint failed; the message already says which checkpoint is kept."""
+
+
 class TrainCheckpointer:
     """Saves into `workdir/checkpoints`, keeping the newest `keep`; `restore_latest` resumes a killed
     run exactly, from the newest checkpoint that restores (a truncated or corrupt newer one is moved
@@ -169,13 +173,13 @@ def _absl_silent() -> Iterator[None]:
 @contextmanager
 def keeping_checkpoints(ckpt: TrainCheckpointer, hint: str = "fix the cause") -> Iterator[None]:
     """A training error names the last good checkpoint, what a user resumes from (or says there is
-    none), with `hint` (what to change first); the checkpointer is closed however the run ends. An
-    error about checkpointing itself already says what is kept and passes unchanged."""
+    none), with `hint` (what to change first); the checkpointer is closed however the run ends. A
+    `CheckpointWriteError` already says what is kept and passes unchanged."""
     try:
         yield
+    except CheckpointWriteError:
+        raise
     except TrainingError as e:
-        if "checkpoint" in str(e):
-            raise
         last = ckpt.latest_step
         raise TrainingError(
             f"{e} The last good checkpoint (step {last}) is kept in {ckpt.directory}; {hint} and "
