@@ -483,3 +483,46 @@ def test_probe_column_same_data_for_every_method(setup, tmp_path):
     md = (tmp_path / "p" / "results.md").read_text()
     assert "| original | fvt | fvt +3 | random | random +3 |" in md
     assert "ranking zero-shot → after N probe steps" in md
+
+
+def _equation_holds(line: str) -> bool:
+    left, right = line.replace(" ", "").split("=")
+    for op in "+*":
+        if op in left:
+            a, b = left.split(op)
+            return (int(a) + int(b) if op == "+" else int(a) * int(b)) == int(right)
+    a, b = left.rsplit("-", 1)
+    return int(a) - int(b) == int(right)
+
+
+def test_arithmetic_probe_is_a_language_scored_once_on_every_tokenizer(setup, tmp_path):
+    """`arith`: generated equations, scored under the first domain only (missing in the others),
+    planned on a Unigram tokenizer next to its own language; the probe's train equations are
+    another stream than the scored ones."""
+    from zett.bench.texts import train_texts
+
+    config = _config(
+        setup,
+        tmp_path / "a",
+        languages=("xx", "arith"),
+        methods=("original", "fvt"),
+        texts_per_language=6,
+        min_units=6,
+        plots=False,
+    )
+    planned = {(c.tokenizer, c.language) for c in plan_cells(config)}
+    assert ("unigram:xx:120", "arith") in planned and ("bytes", "arith") in planned
+    records = run_bench(config, progress=False, log=lambda s: None)
+    arith = [r for r in records if r["language"] == "arith"]
+    scored = [r for r in arith if "missing" not in r]
+    assert {r["domain"] for r in scored} == {"in-domain"}
+    assert all("no domains" in r["missing"] for r in arith if r["domain"] == "ood")
+    assert {r["tokenizer"] for r in scored} == {"original", "unigram:xx:120", "bytes"}
+    for r in scored:
+        assert r["n_texts"] == 6 and r["n_units"] == 6 and r["bits_per_byte"] > 0
+    bench = Bench(config, log=lambda s: None)
+    texts = bench.passages("in-domain", "arith").texts
+    lines = [line for t in texts for line in t.split("\n")]
+    assert len(lines) == 6 * 48 and all(_equation_holds(line) for line in lines)
+    train = train_texts(config.corpus, ["arith"], 50)
+    assert len(train) == 50 and not set(train) & set(texts)

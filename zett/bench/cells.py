@@ -7,6 +7,7 @@ from pathlib import Path
 
 from zett import assets
 from zett.bench.config import BenchConfig, method_spec
+from zett.eval.arithmetic import ARITH
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,9 @@ def plan_cells(config: BenchConfig) -> list[Cell]:
                 continue
             langs = config.languages
             if tok.startswith("unigram:") and config.unigram_own_language:
-                langs = tuple(lang for lang in langs if lang == tok.split(":")[1])
+                # the arithmetic probe is no language: every tokenizer splits numbers its own way
+                own = tok.split(":")[1]
+                langs = tuple(lang for lang in langs if lang in (own, ARITH))
             for method in config.methods:
                 if method == "original":
                     continue

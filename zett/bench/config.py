@@ -51,7 +51,8 @@ class BenchConfig:
     methods (omp, clp) take as donor the model whose tokenizer the target tokenizer is, when that
     model is listed in `donors`; without one the cell is not planned (the log says so). A
     `unigram:<lang>` tokenizer is scored only on its own language when `unigram_own_language` (a
-    German tokenizer says nothing about Hindi).
+    German tokenizer says nothing about Hindi), and on `arith`. Language `arith` is the synthetic
+    arithmetic probe (`zett.eval.arithmetic`): generated text, scored under the first domain only.
 
     Every (language, domain) is scored on `texts_per_language` passages from at least `min_units`
     split units (chapters, documents), picked by a seeded round-robin over units

@@ -9,7 +9,10 @@ from pathlib import Path
 
 from zett.bench.config import BenchConfig, Domain
 from zett.data.load import corpus_files, read_manifest
+from zett.eval.arithmetic import ARITH, arithmetic_records
 from zett.eval.heldout import record_unit, select_passages
+
+ARITH_TRAIN_TEXTS = 3000  # arithmetic train passages when a caller asks for all of them
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,16 @@ def read_records(corpus: str, split: str, lang: str) -> list[dict]:
 
 def evaluation_passages(config: BenchConfig, domain: Domain, lang: str) -> Passages:
     """`texts_per_language` passages from ≥ `min_units` units by a seeded round-robin over units;
-    a domain without (enough) text for the language is `missing`, not an error."""
+    a domain without (enough) text for the language is `missing`, not an error.
+
+    `arith` (`zett.eval.arithmetic`) is generated, not read: it has no domains, so it is scored once,
+    under the config's first domain, and is `missing` in the others."""
+    if lang == ARITH:
+        first = config.domains[0].name
+        if domain.name != first:
+            return Passages(missing=f"synthetic arithmetic has no domains: scored under {first!r}")
+        records = arithmetic_records(config.texts_per_language, "heldout", config.seed)
+        return Passages(tuple(select_passages(records, len(records), config.min_units)))
     try:
         records = read_records(domain.corpus, domain.split, lang)
     except (ValueError, FileNotFoundError) as e:
@@ -59,9 +71,14 @@ def evaluation_passages(config: BenchConfig, domain: Domain, lang: str) -> Passa
 
 
 def train_texts(corpus: str, langs: list[str], limit: int | None = None) -> list[str]:
-    """The train split's texts of `langs` (the first `limit` per language), in corpus order."""
+    """The train split's texts of `langs` (the first `limit` per language), in corpus order;
+    `arith`'s are generated (`ARITH_TRAIN_TEXTS` when there is no limit)."""
     out = []
     for lang in langs:
+        if lang == ARITH:
+            records = arithmetic_records(limit or ARITH_TRAIN_TEXTS, "train")
+            out += [r["text"] for r in records]
+            continue
         texts = [r["text"] for r in read_records(corpus, "train", lang)]
         if not texts:
             raise ValueError(f"corpus {corpus} has no train texts for language {lang!r}")

@@ -7,9 +7,14 @@ so between them the probe measures the operators and spacing; tokenizers that me
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 OPERATORS = ("+", "-", "*")
+ARITH = "arith"  # the probe's language code in `zett bench` (`languages: [..., arith]`)
+SPLITS = ("train", "heldout")
+LINES_PER_PASSAGE = 48  # ≈ 1 kB, like a corpus passage
 
 
 def _number(rng: np.random.Generator, digits: int) -> int:
@@ -28,9 +33,10 @@ def arithmetic_line(rng: np.random.Generator, max_digits: int = 6) -> str:
 
 
 def arithmetic_texts(
-    n: int = 64, *, seed: int = 0, lines: int = 16, max_digits: int = 6
+    n: int = 64, *, seed: int | Sequence[int] = 0, lines: int = 16, max_digits: int = 6
 ) -> list[str]:
-    """n passages of `lines` equations each (newline-separated), reproducible from `seed`."""
+    """n passages of `lines` equations each (newline-separated), reproducible from `seed` (an int
+    or a sequence of ints, numpy's seed sequence)."""
     if n < 0 or lines < 1 or max_digits < 1:
         raise ValueError(
             f"arithmetic_texts: need n ≥ 0, lines ≥ 1, max_digits ≥ 1; got {n}, {lines}, "
@@ -38,3 +44,20 @@ def arithmetic_texts(
         )
     rng = np.random.default_rng(seed)
     return ["\n".join(arithmetic_line(rng, max_digits) for _ in range(lines)) for _ in range(n)]
+
+
+def arithmetic_records(
+    n: int, split: str, seed: int = 0, lines: int = LINES_PER_PASSAGE
+) -> list[dict]:
+    """n passages of `split` as corpus records {text, lang, source, doc, unit}, each passage its own
+    unit. The splits come from distinct random streams ([seed, split index]), so the bench's probe
+    trains on other equations than it scores (a short equation such as "2+3=5" can still occur in
+    both: the space of short ones is small)."""
+    if split not in SPLITS:
+        raise ValueError(f"arithmetic split {split!r}: expected one of {SPLITS}")
+    texts = arithmetic_texts(n, seed=[seed, SPLITS.index(split)], lines=lines)
+    docs = [f"arithmetic/{split}/{seed}/{i}" for i in range(n)]
+    return [
+        {"text": t, "lang": ARITH, "source": "arithmetic", "doc": d, "unit": d}
+        for t, d in zip(texts, docs, strict=True)
+    ]
