@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from zett import assets
 from zett.eval.arithmetic import arithmetic_texts
 
 LINE = re.compile(r"(\d+)( ?)([+*-])\2(\d+)\2=\2(-?\d+)")
@@ -32,3 +33,44 @@ def test_seeded():
     assert arithmetic_texts(5, seed=1) != arithmetic_texts(5, seed=2)
     with pytest.raises(ValueError, match="max_digits"):
         arithmetic_texts(2, max_digits=0)
+
+
+def _word_level(individual_digits: bool):
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    pieces = ["1", "2", "3", "4", "5", "7", "12", "345", "357", "+", "="]
+    tok = Tokenizer(models.WordLevel({p: i for i, p in enumerate(pieces)}, unk_token="+"))
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.Digits(individual_digits=individual_digits), pre_tokenizers.Punctuation()]
+    )
+    return tok
+
+
+def test_digit_split_counts_digits_per_token():
+    from zett.eval.arithmetic import digit_split
+
+    text = "12+345=357"  # 8 digits
+    one = digit_split(_word_level(True), [text])
+    assert (one["digits"], one["digit_tokens"], one["multi_digit_share"]) == (8, 8, 0.0)
+    runs = digit_split(_word_level(False), [text])  # "12", "345", "357"
+    assert (runs["digits"], runs["digit_tokens"]) == (8, 3)
+    assert runs["digits_per_token"] == 8 / 3 and runs["multi_digit_share"] == 1.0
+    with pytest.raises(ValueError, match="no digits"):
+        digit_split(_word_level(True), ["+="])
+
+
+def test_digit_split_counts_every_digit_once_under_a_leading_metaspace():
+    """A Unigram tokenizer's leading "▁" shares its offsets with the first digit: counted by
+    decoded tokens, every digit of the text is counted exactly once."""
+    from tokenizers import Tokenizer
+
+    from zett.eval.arithmetic import arithmetic_records, digit_split
+    from zett.tokenization import load_tokenizer
+
+    texts = [r["text"] for r in arithmetic_records(4, "heldout")]
+    in_text = sum(ch.isdigit() for t in texts for ch in t)
+    unigram = Tokenizer.from_file("experiments/bench/results/tokenizers/unigram-de-16000.json")
+    merged = digit_split(unigram, texts)
+    assert merged["digits"] == in_text and merged["multi_digit_share"] > 0
+    smollm2 = digit_split(load_tokenizer(assets.resolve("smollm2")).tokenizer, texts)
+    assert smollm2["digits"] == in_text == smollm2["digit_tokens"]

@@ -61,3 +61,24 @@ def arithmetic_records(
         {"text": t, "lang": ARITH, "source": "arithmetic", "doc": d, "unit": d}
         for t, d in zip(texts, docs, strict=True)
     ]
+
+
+def digit_split(tokenizer, texts: Sequence[str]) -> dict[str, float]:
+    """How a `tokenizers.Tokenizer` cuts the numbers of `texts`: over the tokens whose decoded text
+    holds a digit, the digits per token and the share that holds more than one digit (0 for a
+    tokenizer that splits digits one per token). Tokens are decoded one by one: offsets overlap
+    (a leading "▁" claims the first character) and byte-fallback pieces spell hex digits."""
+    digits = tokens = multi = 0
+    for text in texts:
+        for i in tokenizer.encode(text, add_special_tokens=False).ids:
+            n = sum(ch.isdigit() for ch in tokenizer.decode([i], skip_special_tokens=False))
+            if n:
+                digits, tokens, multi = digits + n, tokens + 1, multi + (n > 1)
+    if tokens == 0:
+        raise ValueError("digit_split: the texts hold no digits")
+    return {
+        "digits": digits,
+        "digit_tokens": tokens,
+        "digits_per_token": digits / tokens,
+        "multi_digit_share": multi / tokens,
+    }
