@@ -5,6 +5,7 @@ training text, the same conditioning and special rows for every method, clear er
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import sqlite3
 
@@ -483,6 +484,24 @@ def test_probe_column_same_data_for_every_method(setup, tmp_path):
     md = (tmp_path / "p" / "results.md").read_text()
     assert "| original | fvt | fvt +3 | random | random +3 |" in md
     assert "ranking zero-shot → after N probe steps" in md
+
+    # another learning rate: only the probed cells are stale, the zero-shot ones stay done
+    relr = Bench(
+        dataclasses.replace(config, probe=dataclasses.replace(config.probe, lr=5e-3)),
+        log=lambda s: None,
+    )
+    assert {k[3:] for k in relr.done()} == {
+        ("original", "in-domain", 0),
+        ("fvt", "in-domain", 0),
+        ("random", "in-domain", 0),
+    }
+    # records written before the probe settings left the zero-shot cells (they carried them)
+    path = tmp_path / "p" / "cells.jsonl"
+    old = [json.loads(line) for line in path.read_text().splitlines()]
+    for rec in old:
+        rec["settings"].setdefault("probe", dataclasses.asdict(Probe()))
+    path.write_text("".join(json.dumps(rec) + "\n" for rec in old))
+    assert len(Bench(config, log=lambda s: None).done()) == len(cells)
 
 
 def _equation_holds(line: str) -> bool:

@@ -31,9 +31,10 @@ from zett.models import load_pretrained
 from zett.tokenization import canonicalize, load_tokenizer
 
 
-def settings(config: BenchConfig) -> dict[str, Any]:
+def settings(config: BenchConfig, probed: bool = False) -> dict[str, Any]:
     """What a finished cell's numbers depend on besides its key: a cell recorded under other
-    settings is computed again, never mixed in."""
+    settings is computed again, never mixed in. The probe's settings belong to probed cells only,
+    so configuring the "after N steps" column keeps the zero-shot cells done."""
     current = {
         "context_bytes": config.protocol.context_bytes,
         "stride_bytes": config.protocol.stride_bytes,
@@ -41,8 +42,9 @@ def settings(config: BenchConfig) -> dict[str, Any]:
         "min_units": config.min_units,
         "seed": config.seed,
         "domains": [asdict(d) for d in config.domains],
-        "probe": asdict(config.probe),
     }
+    if probed:
+        current["probe"] = asdict(config.probe)
     return json.loads(json.dumps(current))  # as read back from cells.jsonl (tuples → lists)
 
 
@@ -240,13 +242,17 @@ class Bench:
         path = self.out / "cells.jsonl"
         if not path.exists():
             return {}
-        out, current = {}, settings(self.config)
+        out, current = {}, {False: settings(self.config), True: settings(self.config, True)}
         for line in path.read_text().splitlines():
             if line.strip():
                 rec = json.loads(line)
                 options = self.method_options.get(rec["method"])  # None: a method not planned
+                probed = bool(rec.get("steps"))
+                recorded = dict(rec.get("settings") or {})
+                if not probed:  # zero-shot cells written before the probe left their settings
+                    recorded.pop("probe", None)
                 if (
-                    rec.get("settings") == current
+                    recorded == current[probed]
                     and options is not None
                     and rec.get("method_options") == options
                 ):
@@ -259,7 +265,7 @@ class Bench:
             **asdict(cell),
             "model_name": assets.checkpoint_name(cell.model),
             "tokenizer_name": assets.checkpoint_name(cell.tokenizer),
-            "settings": settings(self.config),
+            "settings": settings(self.config, cell.steps > 0),
             "method_options": self.method_options[cell.method],
         }
         passages = self.passages(cell.domain, cell.language)
