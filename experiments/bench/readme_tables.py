@@ -22,7 +22,7 @@ RESULTS = {
 }
 COMMANDS = {
     "smollm2": "zett bench experiments/bench/smollm2-run.yaml, in the stages of experiments/bench/README.md",
-    "gemma3": "zett bench experiments/bench/gemma3.yaml",
+    "gemma3": "zett bench experiments/bench/gemma3-run.yaml",
 }
 # the last results under the old protocol (max_len 256 tokens of the scoring tokenizer, 8 passages)
 OLD_COMMIT = "54abf07"
@@ -38,6 +38,7 @@ LANGS = {
     "hi": "Hindi",
     "zh": "Chinese",
     "py": "Python",
+    "arith": "arithmetic",
 }
 
 
@@ -227,6 +228,31 @@ def probe_table(doc: dict) -> list[str]:
     return lines
 
 
+def digit_table(docs: dict[str, dict]) -> list[str]:
+    """How each tokenizer with an arithmetic row cuts the scored equations' numbers (the bench's
+    `digit_split` record, `zett.eval.arithmetic`)."""
+    splits: dict[str, dict] = {}
+    for model, doc in docs.items():
+        for r in doc["results"]:
+            if "digit_split" in r:
+                splits.setdefault(model if r["tokenizer"] == "original" else r["tokenizer"], r)
+    if not splits:
+        return []
+    lines = [
+        "| tokenizer | digits per digit-token | tokens with > 1 digit |",
+        "|---|---:|---:|",
+    ]
+    for spec, r in splits.items():
+        d = r["digit_split"]
+        if d["digit_tokens"]:
+            lines.append(
+                f"| {spec} | {d['digits_per_token']:.2f} | {100 * d['multi_digit_share']:.0f}% |"
+            )
+        else:
+            lines.append(f"| {spec} | every digit read as `<unk>` | |")
+    return lines
+
+
 def old_numbers() -> dict[tuple[str, str], float]:
     """The original SmolLM2's bits/byte per language under the old protocol (OLD_COMMIT)."""
     text = subprocess.run(
@@ -339,6 +365,16 @@ def block() -> str:
         ]
         for domain in dict.fromkeys(r["domain"] for r in doc["results"]):
             lines += [f"*{domain}*", "", *zero_shot_table(doc, domain), ""]
+    digits = digit_table(docs)
+    if digits:
+        lines += [
+            "The arithmetic rows score synthetic equations (`zett.eval.arithmetic`, generated in "
+            "code, the same passages for every tokenizer; under the in-domain heading because they "
+            "are scored once). How each tokenizer cuts their numbers:",
+            "",
+            *digits,
+            "",
+        ]
     lines.append(END)
     return "\n".join(lines)
 

@@ -532,6 +532,7 @@ def test_arithmetic_probe_is_a_language_scored_once_on_every_tokenizer(setup, tm
     planned = {(c.tokenizer, c.language) for c in plan_cells(config)}
     assert ("unigram:xx:120", "arith") in planned and ("bytes", "arith") in planned
     records = run_bench(config, progress=False, log=lambda s: None)
+    texts = Bench(config, log=lambda s: None).passages("in-domain", "arith").texts
     arith = [r for r in records if r["language"] == "arith"]
     scored = [r for r in arith if "missing" not in r]
     assert {r["domain"] for r in scored} == {"in-domain"}
@@ -539,8 +540,12 @@ def test_arithmetic_probe_is_a_language_scored_once_on_every_tokenizer(setup, tm
     assert {r["tokenizer"] for r in scored} == {"original", "unigram:xx:120", "bytes"}
     for r in scored:
         assert r["n_texts"] == 6 and r["n_units"] == 6 and r["bits_per_byte"] > 0
-    bench = Bench(config, log=lambda s: None)
-    texts = bench.passages("in-domain", "arith").texts
+        split = r["digit_split"]
+        if r["tokenizer"] != "unigram:xx:120":  # trained on text without digits: all <unk>
+            # the bytes tokenizer (and the model's, the same) gives every digit its own token
+            assert split["digits"] == sum(ch.isdigit() for t in texts for ch in t)
+            assert split["digit_tokens"] == split["digits"]
+    assert all("digit_split" not in r for r in records if r["language"] != "arith")
     lines = [line for t in texts for line in t.split("\n")]
     assert len(lines) == 6 * 48 and all(_equation_holds(line) for line in lines)
     train = train_texts(config.corpus, ["arith"], 50)

@@ -55,8 +55,13 @@ def test_digit_split_counts_digits_per_token():
     runs = digit_split(_word_level(False), [text])  # "12", "345", "357"
     assert (runs["digits"], runs["digit_tokens"]) == (8, 3)
     assert runs["digits_per_token"] == 8 / 3 and runs["multi_digit_share"] == 1.0
-    with pytest.raises(ValueError, match="no digits"):
-        digit_split(_word_level(True), ["+="])
+    none = digit_split(_word_level(True), ["+="])
+    assert none == {
+        "digits": 0,
+        "digit_tokens": 0,
+        "digits_per_token": None,
+        "multi_digit_share": None,
+    }
 
 
 def test_digit_split_counts_every_digit_once_under_a_leading_metaspace():

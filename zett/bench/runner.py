@@ -24,6 +24,7 @@ from zett.bench.tables import focus_vectors, method_tables
 from zett.bench.texts import Passages, evaluation_passages, focus_languages, train_texts
 from zett.bench.tokenizers import make_bytes_tokenizer, train_unigram
 from zett.data.load import corpus_files
+from zett.eval.arithmetic import ARITH, digit_split
 from zett.eval.model_bpb import evaluate_bpb
 from zett.heuristics import SourceEmbeddings, TargetEmbeddings, load_donor
 from zett.methods import MethodInputs, Target
@@ -300,6 +301,8 @@ class Bench:
             protocol=self.config.protocol,
             progress=False,
         )
+        if cell.language == ARITH:  # where digit splitting differs between tokenizers
+            rec["digit_split"] = digit_split(tokenizer, texts)
         if tables is not None and "n_focus" in tables.info:
             rec.update(focus_vectors=tables.info["n_focus"], focus_fallback=tables.info["n_random"])
         rec.update(

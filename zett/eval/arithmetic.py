@@ -63,22 +63,21 @@ def arithmetic_records(
     ]
 
 
-def digit_split(tokenizer, texts: Sequence[str]) -> dict[str, float]:
+def digit_split(tokenizer, texts: Sequence[str]) -> dict[str, float | None]:
     """How a `tokenizers.Tokenizer` cuts the numbers of `texts`: over the tokens whose decoded text
     holds a digit, the digits per token and the share that holds more than one digit (0 for a
     tokenizer that splits digits one per token). Tokens are decoded one by one: offsets overlap
-    (a leading "▁" claims the first character) and byte-fallback pieces spell hex digits."""
+    (a leading "▁" claims the first character) and byte-fallback pieces spell hex digits. No token
+    with a digit (none in the texts, or every digit read as `<unk>`): the ratios are None."""
     digits = tokens = multi = 0
     for text in texts:
         for i in tokenizer.encode(text, add_special_tokens=False).ids:
             n = sum(ch.isdigit() for ch in tokenizer.decode([i], skip_special_tokens=False))
             if n:
                 digits, tokens, multi = digits + n, tokens + 1, multi + (n > 1)
-    if tokens == 0:
-        raise ValueError("digit_split: the texts hold no digits")
     return {
         "digits": digits,
         "digit_tokens": tokens,
-        "digits_per_token": digits / tokens,
-        "multi_digit_share": multi / tokens,
+        "digits_per_token": digits / tokens if tokens else None,
+        "multi_digit_share": multi / tokens if tokens else None,
     }
