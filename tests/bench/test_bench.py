@@ -495,6 +495,11 @@ def test_probe_column_same_data_for_every_method(setup, tmp_path):
         ("fvt", "in-domain", 0),
         ("random", "in-domain", 0),
     }
+    # which methods are probed is a choice of cells, not a setting of their numbers
+    only_fvt = dataclasses.replace(
+        config, probe=dataclasses.replace(config.probe, methods=("fvt",))
+    )
+    assert {c.key for c in plan_cells(only_fvt)} <= set(Bench(only_fvt, log=lambda s: None).done())
     # records written before the probe settings left the zero-shot cells (they carried them)
     path = tmp_path / "p" / "cells.jsonl"
     old = [json.loads(line) for line in path.read_text().splitlines()]

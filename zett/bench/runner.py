@@ -44,8 +44,10 @@ def settings(config: BenchConfig, probed: bool = False) -> dict[str, Any]:
         "seed": config.seed,
         "domains": [asdict(d) for d in config.domains],
     }
-    if probed:
-        current["probe"] = asdict(config.probe)
+    if probed:  # which cells are probed (methods, tokenizers) is the plan's business, not theirs
+        current["probe"] = {
+            k: v for k, v in asdict(config.probe).items() if k not in ("methods", "tokenizers")
+        }
     return json.loads(json.dumps(current))  # as read back from cells.jsonl (tuples → lists)
 
 
