@@ -4,7 +4,6 @@ resumes exactly mid-phase and across a phase boundary."""
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -15,7 +14,6 @@ from flax import nnx
 from zett.finetune.config import PhaseConfig
 from zett.training import (
     Checkpoint,
-    CheckpointWriteError,
     Hook,
     LogMetrics,
     StepInfo,
@@ -72,32 +70,6 @@ def resume(
     if step == phases[index].end:  # the boundary: the next phase starts with a fresh optimiser
         return step, index + 1, None, data_state
     return step, index, built, data_state
-
-
-class SafeCheckpoint(Checkpoint):
-    """The checkpoint hook; a failed write (a full disk) removes what it left half-written and
-    stops the run with a clear error, keeping the last good checkpoint."""
-
-    def __call__(self, info: StepInfo) -> None:
-        try:
-            super().__call__(info)
-        except Exception as e:
-            directory = self.checkpointer.directory
-            finished = {str(s) for s in self.checkpointer.manager.all_steps()}
-            for partial in [directory / str(info.step), *directory.glob(f"{info.step}.*")]:
-                if partial.name not in finished:
-                    shutil.rmtree(partial, ignore_errors=True)
-            last = self.checkpointer.latest_step
-            raise CheckpointWriteError(
-                f"writing the checkpoint of step {info.step} into {directory} failed "
-                f"({type(e).__name__}: {e}); "
-                + (
-                    f"the last good checkpoint (step {last}) is kept"
-                    if last is not None
-                    else "there is no earlier checkpoint"
-                )
-                + ". Free space and run the same command again to resume."
-            ) from e
 
 
 def run_phases(
@@ -163,5 +135,5 @@ def phase_hooks(
         # so a resumed run logs what an uninterrupted one does
         at = lambda info: info.step % eval_every == 0 or info.step == phase.end  # noqa: E731
         hooks.append(Validate(log, eval_every, validate, when=at))
-    hooks.append(SafeCheckpoint(ckpt, save_every, data_state=data_state))
+    hooks.append(Checkpoint(ckpt, save_every, data_state=data_state))
     return metrics, hooks
