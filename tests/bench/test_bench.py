@@ -346,6 +346,15 @@ def test_clear_errors(setup, tmp_path, kw, match):
         Bench(_config(setup, tmp_path, **kw))
 
 
+def test_a_probe_switched_off_selects_nothing(setup, tmp_path):
+    """probe.steps=0 (a stage that runs other methods) does not validate the probe's selection."""
+    off = Probe(steps=0, methods=("mean",), tokenizers=("gemma3",))
+    assert not any(c.steps for c in plan_cells(_config(setup, tmp_path, probe=off)))
+    Bench(_config(setup, tmp_path, probe=off), log=lambda s: None)
+    with pytest.raises(ValueError, match="probe.tokenizers: 'gemma3'"):
+        Bench(_config(setup, tmp_path, probe=Probe(steps=1, tokenizers=("gemma3",))))
+
+
 def test_too_few_units_is_a_missing_cell(setup, tmp_path):
     config = _config(
         setup,

@@ -94,10 +94,11 @@ def validate(config: BenchConfig) -> None:
                     spec.options.language(MethodInputs(lang=lang))
     for d in config.donors:
         MethodInputs(donor=d).check_donor()
-    for m in config.probe.methods:
+    probing = config.probe.steps > 0  # a column switched off (probe.steps=0) selects nothing
+    for m in config.probe.methods if probing else ():
         if m not in config.methods or m == "original":
             raise ValueError(f"probe.methods: {m!r} is not one of the transfer methods")
-    for t in config.probe.tokenizers:
+    for t in config.probe.tokenizers if probing else ():
         if t not in config.tokenizers:
             raise ValueError(f"probe.tokenizers: {t!r} is not one of the tokenizers")
     for t in config.tokenizers:
