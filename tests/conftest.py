@@ -46,3 +46,27 @@ def corpus(tmp_path_factory):
     ).fetchall()
     path.write_text("".join(json.dumps({"text": t, "lang": b}) + "\n" for b, t in rows))
     return path
+
+
+@pytest.fixture
+def full_disk(monkeypatch):
+    """full_disk(step): orbax's save of checkpoint `step` leaves a half-written temporary
+    directory and fails with ENOSPC (other steps save); full_disk(None): the disk is free again."""
+    import errno
+
+    import orbax.checkpoint as ocp
+
+    save = ocp.CheckpointManager.save
+
+    def fill(step: int | None) -> None:
+        def failing(self, at, *args, **kwargs):
+            if at == step:
+                partial = self.directory / f"{at}.orbax-checkpoint-tmp-1234"
+                (partial / "params").mkdir(parents=True)
+                (partial / "params" / "shard").write_bytes(b"\0" * 100)
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            return save(self, at, *args, **kwargs)
+
+        monkeypatch.setattr(ocp.CheckpointManager, "save", save if step is None else failing)
+
+    return fill

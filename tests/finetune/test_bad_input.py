@@ -4,7 +4,6 @@ recovery (a full disk while checkpointing, or while exporting)."""
 import errno
 import os
 
-import orbax.checkpoint as ocp
 import pytest
 from ft_helpers import config, metrics
 
@@ -67,20 +66,10 @@ def test_rows_new_without_new_rows(tmp_path, tiny_tied, corpus):
         finetune(cfg, progress=False)
 
 
-def test_disk_full_while_checkpointing(tmp_path, tiny_tied, corpus, monkeypatch):
+def test_disk_full_while_checkpointing(tmp_path, tiny_tied, corpus, full_disk):
     """The second checkpoint (step 4) hits ENOSPC half-way: the run stops with a clear error, the
     partial write is gone, the step-3 checkpoint is kept; the same command then resumes and ends."""
-    save = ocp.CheckpointManager.save
-
-    def full_disk(self, step, *args, **kwargs):
-        if step == 4:
-            partial = self.directory / f"{step}.orbax-checkpoint-tmp-1234"
-            (partial / "params").mkdir(parents=True)
-            (partial / "params" / "shard").write_bytes(b"\0" * 100)
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        return save(self, step, *args, **kwargs)
-
-    monkeypatch.setattr(ocp.CheckpointManager, "save", full_disk)
+    full_disk(4)
     cfg = config(tiny_tied, corpus, tmp_path, data={"validation_texts": 0})
     with pytest.raises(
         TrainingError,
@@ -89,7 +78,7 @@ def test_disk_full_while_checkpointing(tmp_path, tiny_tied, corpus, monkeypatch)
     ):
         finetune(cfg, progress=False)
     assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["3"]
-    monkeypatch.setattr(ocp.CheckpointManager, "save", save)
+    full_disk(None)
     result = finetune(cfg, progress=False)
     assert result.step == 8 and result.out is not None
     assert [m["step"] for m in metrics(tmp_path)] == list(range(1, 9))

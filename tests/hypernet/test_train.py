@@ -72,26 +72,11 @@ def test_mlm_objective_trains_on_a_tiny_bert(tmp_path, corpus):
 
 
 def test_disk_full_while_checkpointing_keeps_the_last_checkpoint(
-    tmp_path, corpus, monkeypatch, capsys
+    tmp_path, corpus, full_disk, capsys
 ):
     """`zett train`'s step-12 checkpoint hits ENOSPC half-way: a clear error (exit 2), the partial
     write is gone, step 6 is kept; the same command then resumes and finishes."""
-    import errno
-    import os
-
-    import orbax.checkpoint as ocp
-
-    save = ocp.CheckpointManager.save
-
-    def full_disk(self, step, *args, **kwargs):
-        if step == 12:
-            partial = self.directory / f"{step}.orbax-checkpoint-tmp-99"
-            (partial / "model").mkdir(parents=True)
-            (partial / "model" / "shard").write_bytes(b"\0" * 100)
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        return save(self, step, *args, **kwargs)
-
-    monkeypatch.setattr(ocp.CheckpointManager, "save", full_disk)
+    full_disk(12)
     work = tmp_path / "w"
     args = ["train", "tiny", f"workdir={work}", f"data.train={corpus}", *COMMON]
     assert main(args) == 2
@@ -99,7 +84,7 @@ def test_disk_full_while_checkpointing_keeps_the_last_checkpoint(
     assert "checkpoint of step 12" in err and "No space left on device" in err
     assert "last good checkpoint (step 6) is kept" in err
     assert sorted(p.name for p in (work / "checkpoints").iterdir()) == ["6"]
-    monkeypatch.setattr(ocp.CheckpointManager, "save", save)
+    full_disk(None)
     assert main(args) == 0
     assert (work / "hypernet" / "hypernet.safetensors").exists()
     assert [m["step"] for m in _metrics(work)][-1] == 16

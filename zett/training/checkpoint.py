@@ -55,18 +55,40 @@ class TrainCheckpointer:
     def save(
         self, step: int, model: nnx.Module, optimizer: nnx.Optimizer, data_state: dict[str, Any]
     ) -> None:
-        # a failure here (Ctrl-C/SIGTERM while orbax finalises, a full disk) is raised and reported
-        # once by the CLI; orbax would also log it with its traceback
-        with _absl_silent():
-            self.manager.save(
-                step,
-                args=ocp.args.Composite(
-                    params=ocp.args.StandardSave(nnx.state(model, nnx.Param)),
-                    optimizer=ocp.args.StandardSave(nnx.state(optimizer)),
-                    data=ocp.args.JsonSave(data_state),
-                ),
+        """A failed write (a full disk) removes what it left half-written and raises
+        `CheckpointWriteError`, keeping the last good checkpoint. Ctrl-C/SIGTERM while orbax
+        finalises is raised as it is and reported once by the CLI (orbax would also log it with its
+        traceback)."""
+        try:
+            with _absl_silent():
+                self.manager.save(
+                    step,
+                    args=ocp.args.Composite(
+                        params=ocp.args.StandardSave(nnx.state(model, nnx.Param)),
+                        optimizer=ocp.args.StandardSave(nnx.state(optimizer)),
+                        data=ocp.args.JsonSave(data_state),
+                    ),
+                )
+                self.manager.wait_until_finished()
+        except Exception as e:
+            self._remove_partial(step)
+            last = self.latest_step
+            kept = (
+                f"the last good checkpoint (step {last}) is kept"
+                if last is not None
+                else "there is no earlier checkpoint"
             )
-            self.manager.wait_until_finished()
+            raise CheckpointWriteError(
+                f"writing the checkpoint of step {step} into {self.directory} failed "
+                f"({type(e).__name__}: {e}); {kept}. Free space and run the same command again to "
+                "resume."
+            ) from e
+
+    def _remove_partial(self, step: int) -> None:
+        finished = {str(s) for s in self.manager.all_steps()}
+        for partial in [self.directory / str(step), *self.directory.glob(f"{step}.*")]:
+            if partial.name not in finished:
+                shutil.rmtree(partial, ignore_errors=True)
 
     def restore_latest(
         self, model: nnx.Module, optimizer: nnx.Optimizer

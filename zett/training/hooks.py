@@ -3,12 +3,11 @@ end of the run. A hook is any callable taking a `StepInfo`; these read only the 
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 
 import numpy as np
 
-from zett.training.checkpoint import CheckpointWriteError, TrainCheckpointer
+from zett.training.checkpoint import TrainCheckpointer
 from zett.training.loop import StepInfo, TrainState
 from zett.training.metrics import MetricsLog
 
@@ -81,8 +80,7 @@ class Validate:
 class Checkpoint:
     """Every `every` steps, at the last one and when the loop stops early (time limit): the model's
     parameters, the optimizer and `data_state()` (where the batch iterator resumes) into `checkpointer`.
-    A failed write (a full disk) removes what it left half-written and stops the run with a
-    `CheckpointWriteError`, keeping the last good checkpoint.
+    A failed write stops the run with the checkpointer's `CheckpointWriteError`.
     """
 
     def __init__(
@@ -96,25 +94,4 @@ class Checkpoint:
     def __call__(self, info: StepInfo) -> None:
         if info.step % self.every == 0 or info.stopping:
             state = info.state
-            try:
-                self.checkpointer.save(info.step, state.model, state.optimizer, self.data_state())
-            except Exception as e:
-                raise self._failed(info.step, e) from e
-
-    def _failed(self, step: int, error: Exception) -> CheckpointWriteError:
-        directory = self.checkpointer.directory
-        finished = {str(s) for s in self.checkpointer.manager.all_steps()}
-        for partial in [directory / str(step), *directory.glob(f"{step}.*")]:
-            if partial.name not in finished:
-                shutil.rmtree(partial, ignore_errors=True)
-        last = self.checkpointer.latest_step
-        kept = (
-            f"the last good checkpoint (step {last}) is kept"
-            if last is not None
-            else "there is no earlier checkpoint"
-        )
-        return CheckpointWriteError(
-            f"writing the checkpoint of step {step} into {directory} failed "
-            f"({type(error).__name__}: {error}); {kept}. Free space and run the same command "
-            "again to resume."
-        )
+            self.checkpointer.save(info.step, state.model, state.optimizer, self.data_state())
