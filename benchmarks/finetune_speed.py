@@ -7,8 +7,9 @@ every parameter. Each framework runs in its own process and the steps alternate 
 ...), so both see the same machine load and neither finds the other's idle thread pool spinning;
 the first-step losses are compared as a check that both compute the same thing. Variants of the zett
 step (`--variants`): the loss chunk (positions per chunk of the fused output-layer cross-entropy;
-0 = full logits). Usage:
-    python benchmarks/finetune_speed.py [--batch 4] [--seq 128] [--iters 5] [--variants 256] [--cores 0]
+0 = full logits; `default` = `zett finetune`'s default, sized by memory). Usage:
+    python benchmarks/finetune_speed.py [--batch 4] [--seq 128] [--iters 5] [--variants default,256]
+        [--cores 0]
 Prints the figures and writes benchmarks/results/finetune_speed.json."""
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def text_ids(tokenizer, batch: int, seq: int):
     return np.asarray(stream[:need], np.int32).reshape(batch, seq)
 
 
-def zett_step(hf_dir: Path, ids, chunk: int):
+def zett_step(hf_dir: Path, ids, chunk: int | None):
     """A closure making one zett full-parameter update on `ids`; returns the loss."""
     import jax
     import numpy as np
@@ -115,7 +116,9 @@ def main() -> None:
     parser.add_argument("--seq", type=int, default=128)
     parser.add_argument("--iters", type=int, default=5)
     parser.add_argument(
-        "--variants", default="256", help="zett loss chunks to time (each holds a model in memory)"
+        "--variants",
+        default="default",
+        help="zett loss chunks to time, `default` = finetune's (each holds a model in memory)",
     )
     parser.add_argument(
         "--cores",
@@ -140,7 +143,7 @@ def main() -> None:
 
     threads = len(os.sched_getaffinity(0))  # XLA's CPU client uses every core it may run on
     load_start = os.getloadavg()
-    chunks = [int(c) for c in args.variants.split(",")]
+    chunks = [None if c == "default" else int(c) for c in args.variants.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
         hf_dir = Path(tmp) / "smollm2-hf"
         save_pretrained(load_pretrained(assets.smollm2_gguf()), hf_dir)
@@ -156,7 +159,7 @@ def main() -> None:
             conn.send("step")
             return conn.recv()
 
-        names = [f"zett_chunk{c}" for c in chunks] + ["torch"]
+        names = [f"zett_chunk{'_default' if c is None else c}" for c in chunks] + ["torch"]
         local = [zett_step(hf_dir, ids, c) for c in chunks]
 
         def timed(i: int) -> tuple[float, float]:

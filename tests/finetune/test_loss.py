@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from zett.finetune.batches import LMBatch
-from zett.finetune.loss import lm_loss
+from zett.finetune.loss import default_chunk, lm_loss
 from zett.models import build_model
 from zett.models.decoder import tiny_config
 
@@ -19,7 +19,7 @@ def _reference(logits: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
     return float(-(picked * mask).sum()), float(mask.sum())
 
 
-@pytest.mark.parametrize("chunk", [0, 7, 64, 1000])
+@pytest.mark.parametrize("chunk", [0, 5, 7, 64, 1000, None])
 @pytest.mark.parametrize("tied", [True, False])
 def test_chunked_nll_matches_numpy(chunk, tied):
     model = build_model(tiny_config(tie_word_embeddings=tied), seed=3)
@@ -40,3 +40,10 @@ def test_chunked_nll_matches_numpy(chunk, tied):
     _, mlm = lm_loss(model, batch, causal=False, chunk=chunk)
     np.testing.assert_allclose(float(mlm["nll_nats"]), mlm_nll, rtol=1e-5)
     assert float(mlm["n_targets"]) == mlm_count
+
+
+def test_default_chunk_holds_256_mib_of_logits():
+    # 256 MiB / (4 bytes × vocab): SmolLM2's 49,152 rows → 1,365 positions, Gemma-3's 262,144 → 256
+    assert default_chunk(49_152) == 1365
+    assert default_chunk(262_144) == 256
+    assert default_chunk(300_000_000) == 1  # never 0 (0 means "all at once")

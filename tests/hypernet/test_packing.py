@@ -16,7 +16,7 @@ from zett.hypernet.config import HypernetConfig
 from zett.hypernet.losses import predicted_tables
 from zett.hypernet.model import Hypernet
 from zett.hypernet.packing import pack_surfaces
-from zett.hypernet.predict import predict_surface
+from zett.hypernet.predict import chunk_plan, predict_surface
 from zett.hypernet.step import _loss
 from zett.models import decoder
 from zett.sampling import Batch
@@ -177,3 +177,19 @@ def test_packed_training_tracks_the_recorded_first_steps(tmp_path, corpus):
                 assert got[step][key] == value, (step, key)
             else:
                 assert got[step][key] == pytest.approx(value, rel=1e-4, abs=1e-7), (step, key)
+
+
+def test_chunk_plan_groups_forms_by_length():
+    # 256 forms of 7 pieces interleaved with 256 of 1, calls of 256 tokens, rows of 28 positions:
+    # shortest first, the first call holds the 1-piece forms (28 per row: 10 rows → 16, the row
+    # quantum) and the second the 7-piece ones (4 per row: 64 rows), not 48 rows for each call
+    lengths = np.tile([7, 1], 256)
+    plan = chunk_plan(lengths, chunk=256, maxlen=7, width=28)
+    assert [rows for _, rows in plan] == [16, 64]
+    assert (lengths[plan[0][0]] == 1).all() and (lengths[plan[1][0]] == 7).all()
+    assert sorted(np.concatenate([part for part, _ in plan]).tolist()) == list(range(512))
+    # the padded layout keeps the order and computes no rows
+    padded = chunk_plan(lengths, chunk=200, maxlen=7, width=0)
+    assert [part.tolist() for part, _ in padded] == [list(range(0, 200)), list(range(200, 400)),
+                                                     list(range(400, 512))]  # fmt: skip
+    assert {rows for _, rows in padded} == {0}

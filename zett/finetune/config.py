@@ -147,7 +147,12 @@ class FinetuneConfig:
     mesh: MeshConfig = field(default_factory=MeshConfig)
     distributed: DistributedConfig = field(default_factory=DistributedConfig)
     data_parts: int = 0  # as `zett train`: the global batch in this many parts (0: one per process)
-    loss_chunk: int = 256  # positions per chunk of the fused output-layer cross-entropy (0: none)
+    # positions per chunk of the output-layer cross-entropy (0: all at once); None sizes it by memory
+    # (zett.finetune.loss.default_chunk: 256 MiB of float32 logits, e.g. the whole batch of 4 x 128
+    # under SmolLM2's 49k vocabulary, 256 positions under Gemma-3's 262k). A chunk recomputes its
+    # logits in the backward pass: chunks of 256 made the SmolLM2 step of 4 x 128 tokens 1.12x slower
+    # than the whole batch at once (benchmarks/finetune_speed.py --variants default,256)
+    loss_chunk: int | None = None
     dtype: str = "float32"  # compute dtype (parameters stay float32)
     log_every: int = 10
     eval_every: int = 100
@@ -161,7 +166,7 @@ class FinetuneConfig:
     def __post_init__(self) -> None:
         if not 0 < self.mlm_probability < 1:
             raise ValueError(f"mlm_probability must be in (0, 1), got {self.mlm_probability}")
-        if self.loss_chunk < 0:
+        if self.loss_chunk is not None and self.loss_chunk < 0:
             raise ValueError(f"loss_chunk must be ≥ 0, got {self.loss_chunk}")
         if self.mode == "hypernet" and self.nshot.hypernet is None:
             raise ValueError(

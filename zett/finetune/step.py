@@ -31,7 +31,7 @@ def _metrics(loss, aux, grads, batch: LMBatch) -> dict[str, jax.Array]:
     }
 
 
-def make_train_step(trainable, causal: bool, chunk: int, donate: bool = True) -> StepFn:
+def make_train_step(trainable, causal: bool, chunk: int | None, donate: bool = True) -> StepFn:
     """The loop's step function for a phase: `trainable` is the nnx filter of the parameters it
     updates (the optimiser must be built with the same `wrt`). `donate=False` when the model shares
     arrays with one that must stay valid (the bench probe)."""
@@ -50,7 +50,7 @@ def make_train_step(trainable, causal: bool, chunk: int, donate: bool = True) ->
     return step
 
 
-def make_eval_step(causal: bool, chunk: int) -> Callable[[nnx.Module, LMBatch], dict]:
+def make_eval_step(causal: bool, chunk: int | None) -> Callable[[nnx.Module, LMBatch], dict]:
     """(model, batch) → {"nll_nats", "n_targets"} without an update (held-out MLM loss)."""
 
     @nnx.jit
