@@ -272,6 +272,12 @@ def plot(records: Sequence[dict], out: Path) -> list[Path]:
         toks = [t for t in dict.fromkeys(r["tokenizer"] for r in rs) if t != "original"]
         orig = {r["language"]: r["bits_per_byte"] for r in rs if r["method"] == "original"}
         safe = f"{model}_{domain}".replace("/", "_")
+        # one colour per method in every panel of the figure
+        palette = plt.get_cmap("tab20").colors
+        colour = {
+            m: palette[i % len(palette)]
+            for i, m in enumerate(dict.fromkeys(["original", *(r["method"] for r in rs)]))
+        }
         fig, axes = plt.subplots(
             len(toks) or 1, 1, figsize=(10, 3 * max(len(toks), 1)), squeeze=False
         )
@@ -296,7 +302,7 @@ def plot(records: Sequence[dict], out: Path) -> list[Path]:
                     )
                     for lang in langs
                 ]
-                ax.bar(np.arange(len(langs)) + i * width, vals, width, label=m)
+                ax.bar(np.arange(len(langs)) + i * width, vals, width, label=m, color=colour[m])
             ax.set_xticks(np.arange(len(langs)) + 0.4 - width / 2, langs)
             ax.set_ylabel("bits / byte")
             ax.set_title(f"{rs[0].get('model_name', model)} → {tok} ({domain})")
