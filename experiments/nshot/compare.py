@@ -166,7 +166,8 @@ def main() -> None:
         "results": rows,
         "command": "nice -n 10 python experiments/nshot/compare.py "
         f"--steps {args.steps} --batch {args.batch} --block {args.block} "
-        f"--n-subsample {args.n_subsample} --heldout {args.heldout}",
+        f"--n-subsample {args.n_subsample} --heldout {args.heldout} "
+        f"--hypernet-lr {args.hypernet_lr} --embeddings-lr {args.embeddings_lr}",
         "machine": "2 shared CPU cores (other engineers' jobs running)",
     }
     out = Path(args.out)
