@@ -3,8 +3,8 @@
     python experiments/bench/readme_tables.py            # rewrites the block between the markers
     python experiments/bench/readme_tables.py --check    # fails when README is not up to date
 
-Reads experiments/bench/results-smollm2/results.json and results-gemma3/results.json (`zett bench`
-output: config + records with bootstrap intervals) and the old protocol's numbers from the results
+Reads experiments/bench/results-smollm2-32/, results-smollm2/ and results-gemma3/results.json (`zett
+bench` output: config + records with bootstrap intervals) and the old protocol's numbers from the results
 committed at OLD_COMMIT (before/after of the protocol change)."""
 
 from __future__ import annotations
@@ -17,10 +17,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = {
+    "smollm2-32": ROOT / "experiments/bench/results-smollm2-32/results.json",
     "smollm2": ROOT / "experiments/bench/results-smollm2/results.json",
     "gemma3": ROOT / "experiments/bench/results-gemma3/results.json",
 }
 COMMANDS = {
+    "smollm2-32": "zett bench experiments/bench/smollm2-32.yaml",
     "smollm2": "zett bench experiments/bench/smollm2-run.yaml, in the stages of experiments/bench/README.md",
     "gemma3": "zett bench experiments/bench/gemma3-run.yaml",
 }
@@ -89,9 +91,11 @@ def zero_shot_table(doc: dict, domain: str) -> list[str]:
         dict.fromkeys((r["tokenizer"], r["language"]) for r in scored if r["method"] != "original")
     )
     hyper = main_hypernet(methods)
+    # with FVT the only baseline, "best baseline" would repeat the FVT column
+    rivals = hyper is not None and len([m for m in methods if not m.startswith("hypernet:")]) > 1
     head = ["tokenizer", "language", "B/tok (orig → new)", "original", *map(short, methods)]
     if hyper:
-        head += ["hypernet − FVT [95%]", "hypernet − best baseline [95%]"]
+        head += ["hypernet − FVT [95%]"] + ["hypernet − best baseline [95%]"] * rivals
     lines = ["| " + " | ".join(head) + " |", "|---|---|---|" + "---:|" * (len(head) - 3)]
     for tok, lang in rows:
         vals = {m: by[(tok, lang, m)]["bits_per_byte"] for m in methods if (tok, lang, m) in by}
@@ -116,10 +120,10 @@ def zero_shot_table(doc: dict, domain: str) -> list[str]:
                 for m in methods
                 if not m.startswith("hypernet:") and (tok, lang, m) in by
             ]
-            if h is not None and others:
+            if rivals and h is not None and others:
                 name, iv = vs_best_baseline(h, others, doc)
                 cells.append(f"{iv} ({short(name)})")
-            else:
+            elif rivals:
                 cells.append("")
         lines.append("| " + " | ".join(cells) + " |")
     return lines
@@ -285,6 +289,19 @@ def setting(doc: dict) -> str:
 def block() -> str:
     docs = {k: json.loads(p.read_text()) for k, p in RESULTS.items() if p.exists()}
     lines = [BEGIN, ""]
+    if "smollm2-32" in docs:
+        doc = docs["smollm2-32"]
+        name = next(r["model_name"] for r in doc["results"] if "model_name" in r)
+        lines += [
+            f"**{name}**, the headline rows at 32 passages (`{COMMANDS['smollm2-32']}`; "
+            f"{setting(doc)}). Bits per byte, lower is better, best transfer in bold; "
+            "≈ marks a difference whose 95% interval includes 0:",
+            "",
+        ]
+        for domain in dict.fromkeys(r["domain"] for r in doc["results"]):
+            lines += [f"*{domain}*", "", *zero_shot_table(doc, domain), ""]
+        lines += verdict(doc)
+        lines += ["The whole grid, every baseline, at 16 passages:", ""]
     if "smollm2" in docs:
         doc = docs["smollm2"]
         name = next(r["model_name"] for r in doc["results"] if "model_name" in r)
