@@ -286,31 +286,38 @@ def setting(doc: dict) -> str:
     )
 
 
+def model_name(doc: dict) -> str:
+    return next(r["model_name"] for r in doc["results"] if "model_name" in r)
+
+
+def intro(doc: dict, key: str, what: str) -> list[str]:
+    """The paragraph above a model's zero-shot tables: what moved where, the command, the setting."""
+    return [
+        f"**{model_name(doc)}**{what} (`{COMMANDS[key]}`; {setting(doc)}). Bits per byte, lower is "
+        "better, best transfer in bold; ≈ marks a difference whose 95% interval includes 0:",
+        "",
+    ]
+
+
+def domain_tables(doc: dict) -> list[str]:
+    lines: list[str] = []
+    for domain in dict.fromkeys(r["domain"] for r in doc["results"]):
+        lines += [f"*{domain}*", "", *zero_shot_table(doc, domain), ""]
+    return lines
+
+
 def block() -> str:
     docs = {k: json.loads(p.read_text()) for k, p in RESULTS.items() if p.exists()}
     lines = [BEGIN, ""]
     if "smollm2-32" in docs:
         doc = docs["smollm2-32"]
-        name = next(r["model_name"] for r in doc["results"] if "model_name" in r)
-        lines += [
-            f"**{name}**, the headline rows at 32 passages (`{COMMANDS['smollm2-32']}`; "
-            f"{setting(doc)}). Bits per byte, lower is better, best transfer in bold; "
-            "≈ marks a difference whose 95% interval includes 0:",
-            "",
-        ]
-        for domain in dict.fromkeys(r["domain"] for r in doc["results"]):
-            lines += [f"*{domain}*", "", *zero_shot_table(doc, domain), ""]
+        lines += intro(doc, "smollm2-32", ", the headline rows at 32 passages")
+        lines += domain_tables(doc)
         lines += verdict(doc)
         lines += ["The whole grid, every baseline, at 16 passages:", ""]
     if "smollm2" in docs:
         doc = docs["smollm2"]
-        name = next(r["model_name"] for r in doc["results"] if "model_name" in r)
-        lines += [
-            f"**{name}** moved zero-shot onto other tokenizers (`{COMMANDS['smollm2']}`; "
-            f"{setting(doc)}). Bits per byte, lower is better, best transfer in bold; "
-            "≈ marks a difference whose 95% interval includes 0:",
-            "",
-        ]
+        lines += intro(doc, "smollm2", " moved zero-shot onto other tokenizers")
         main = main_hypernet(r["method"] for r in doc["results"])
         hyper = [r for r in doc["results"] if r["method"] == main]
         options = {json.dumps(r.get("method_options"), sort_keys=True) for r in hyper}
@@ -329,8 +336,7 @@ def block() -> str:
                 ),
                 "",
             ]
-        for domain in dict.fromkeys(r["domain"] for r in doc["results"]):
-            lines += [f"*{domain}*", "", *zero_shot_table(doc, domain), ""]
+        lines += domain_tables(doc)
         lines += verdict(doc)
         copies = copy_table(doc)
         if copies:
@@ -375,13 +381,11 @@ def block() -> str:
             ]
     if "gemma3" in docs:
         doc = docs["gemma3"]
-        name = next(r["model_name"] for r in doc["results"] if "model_name" in r)
         lines += [
-            f"**{name}** with the heuristics (`{COMMANDS['gemma3']}`; {setting(doc)}):",
+            f"**{model_name(doc)}** with the heuristics (`{COMMANDS['gemma3']}`; {setting(doc)}):",
             "",
         ]
-        for domain in dict.fromkeys(r["domain"] for r in doc["results"]):
-            lines += [f"*{domain}*", "", *zero_shot_table(doc, domain), ""]
+        lines += domain_tables(doc)
     digits = digit_table(docs)
     if digits:
         lines += [
