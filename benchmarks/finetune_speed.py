@@ -216,7 +216,6 @@ def main() -> None:
             "cpus": os.cpu_count(),
             "loadavg_at_start": load_start,
             "loadavg_at_end": os.getloadavg(),
-            "shared": "yes: other engineers' jobs ran on the same 2 cores",
             "jax": jax.__version__,
             "torch": version("torch"),
             "transformers": version("transformers"),

@@ -163,7 +163,7 @@ def main() -> None:
         lang=args.lang,
         n_texts=len(texts),
         seconds_fasttext=t_ft,
-        source="SmolLM2-135M token_embd.weight (Q4_1 dequantized)",
+        source="SmolLM2-135M-Instruct token_embd.weight (Q4_1 dequantized)",
         target=f"Unigram {target.size} trained on {args.tok_texts} {args.lang} texts",
         fasttext=f"cbow dim 100 epochs 3 neg 10 min_count {args.min_count} char 3-6-grams over "
         f"token strings; rare tokens: {args.rare}",

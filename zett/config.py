@@ -199,4 +199,63 @@ def load_config(
 
 
 def save_config(config: Any, path: str | Path) -> None:
-    Path(path).write_text(yaml.safe_dump(to_dict(config), sort_keys=False))
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(yaml.safe_dump(to_dict(config), sort_keys=False))
+    tmp.replace(path)
+
+
+# what a resumed run may change: how it logs, checkpoints and lays work out over devices and
+# processes, and where it writes — not what it computes (dotted paths; a prefix covers its fields)
+RESUMABLE_FIELDS = (
+    "log_every",
+    "eval_every",
+    "save_every",
+    "keep_checkpoints",
+    "tensorboard",
+    "wandb",
+    "wandb_project",
+    "workdir",
+    "out",
+    "mesh",
+    "distributed",
+    "data_parts",
+    "collator.num_workers",
+)
+
+
+def config_changes(saved: Any, config: Any, prefix: str = "") -> list[tuple[str, Any, Any]]:
+    """(dotted field, saved value, new value) for every leaf that differs, `saved` and `config` as
+    plain dicts (YAML-read)."""
+    if isinstance(saved, dict) and isinstance(config, dict):
+        out = []
+        for key in dict.fromkeys([*saved, *config]):
+            out += config_changes(saved.get(key), config.get(key), f"{prefix}{key}.")
+        return out
+    return [] if saved == config else [(prefix.rstrip("."), saved, config)]
+
+
+def record_config(config: Any, workdir: str | Path, *, write: bool = True) -> None:
+    """Before a run starts in `workdir`: when it holds checkpoints, `config` must be the run that
+    wrote them (resume means the same run: a changed learning rate or step count would silently
+    continue another schedule), save for `RESUMABLE_FIELDS`; then `workdir/config.yaml` is
+    (re)written (`write`: the main process). Raises ValueError naming every changed field."""
+    workdir = Path(workdir)
+    path = workdir / "config.yaml"
+    checkpoints = workdir / "checkpoints"
+    resuming = checkpoints.is_dir() and any(checkpoints.iterdir())
+    if resuming and path.exists():
+        now = yaml.safe_load(yaml.safe_dump(to_dict(config), sort_keys=False))
+        changed = [
+            (name, old, new)
+            for name, old, new in config_changes(yaml.safe_load(path.read_text()) or {}, now)
+            if not any(name == f or name.startswith(f + ".") for f in RESUMABLE_FIELDS)
+        ]
+        if changed:
+            what = "; ".join(f"{name}: {old!r} → {new!r}" for name, old, new in changed)
+            raise ValueError(
+                f"{workdir} holds checkpoints of a run with another config ({what}); resume with "
+                f"the config in {path}, or use another workdir"
+            )
+    if write:
+        save_config(config, path)

@@ -9,14 +9,19 @@ SmolLM2-135M → the bench's German Unigram tokenizer (16k, `experiments/bench/r
 Both read the same batches (same tokenizer, text, block size, seed) of the corpus' German train
 split; every checkpoint is scored the same way (`zett.eval.evaluate_bpb`, its own BOS as the
 context token) on the first `--heldout` texts of the German held-out split. Usage:
-    nice -n 10 python experiments/nshot/compare.py [--steps 40] [--batch 4] [--block 128]
-Writes experiments/nshot/results/compare.json."""
+    python experiments/nshot/compare.py [--steps 40] [--batch 4] [--block 128] --work DIR --out FILE
+Runs resume from DIR (a killed run goes on); a DIR that holds another run's checkpoints is refused
+(`zett.config.record_config`), so each setting needs its own DIR. Writes FILE (default
+experiments/nshot/results/compare.json) with the exact command line."""
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
+import shlex
+import sys
 import time
 from pathlib import Path
 
@@ -25,9 +30,11 @@ ROOT = HERE.parent.parent
 
 
 def score(model_dir: Path, texts: list[str]) -> dict[str, float]:
-    """Held-out bits per byte of the checkpoint; cached next to it (a rerun after a kill skips it)."""
+    """Held-out bits per byte of the checkpoint; cached next to it, keyed by the texts' hash (a rerun
+    after a kill skips it)."""
     cache = model_dir / "heldout_score.json"
-    if cache.is_file() and json.loads(cache.read_text())["texts"] == len(texts):
+    key = hashlib.sha256("\0".join(texts).encode()).hexdigest()
+    if cache.is_file() and json.loads(cache.read_text()).get("texts_sha256") == key:
         return json.loads(cache.read_text())["score"]
     from zett.eval import evaluate_bpb
     from zett.models import load_pretrained
@@ -45,7 +52,7 @@ def score(model_dir: Path, texts: list[str]) -> dict[str, float]:
         progress=False,
     )
     result = {"bits_per_byte": r.bits_per_byte, "bytes_per_token": r.bytes_per_token}
-    cache.write_text(json.dumps({"texts": len(texts), "score": result}))
+    cache.write_text(json.dumps({"texts": len(texts), "texts_sha256": key, "score": result}))
     return result
 
 
@@ -56,7 +63,12 @@ def main() -> None:
     parser.add_argument("--block", type=int, default=128)
     parser.add_argument("--embeddings-lr", type=float, default=1e-3)
     parser.add_argument("--hypernet-lr", type=float, default=3e-5)
-    parser.add_argument("--n-subsample", type=int, default=4096)
+    parser.add_argument(
+        "--n-subsample",
+        type=lambda v: None if v == "full" else int(v),
+        default=4096,
+        help="vocabulary rows per n-shot batch, or `full` for the whole target vocabulary",
+    )
     parser.add_argument("--heldout", type=int, default=24)
     parser.add_argument(
         "--save-every", type=int, default=4, help="checkpoints: a killed run resumes"
@@ -164,11 +176,9 @@ def main() -> None:
         "train_tokens_each": args.steps * args.batch * args.block,
         "n_subsample": args.n_subsample,
         "results": rows,
-        "command": "nice -n 10 python experiments/nshot/compare.py "
-        f"--steps {args.steps} --batch {args.batch} --block {args.block} "
-        f"--n-subsample {args.n_subsample} --heldout {args.heldout} "
-        f"--hypernet-lr {args.hypernet_lr} --embeddings-lr {args.embeddings_lr}",
-        "machine": "2 shared CPU cores (other engineers' jobs running)",
+        "command": shlex.join(["python", "experiments/nshot/compare.py", *sys.argv[1:]]),
+        "machine": f"{os.cpu_count()} CPU cores, load average at the end "
+        f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}",
     }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -38,3 +38,23 @@ def test_resume_mid_phase_and_at_the_boundary_reproduces_losses(tmp_path, tiny_t
     assert wa.keys() == wb.keys()
     for name in wa:
         np.testing.assert_array_equal(wa[name], wb[name], err_msg=name)
+
+
+def test_resume_with_another_config_is_refused_but_logging_may_change(tmp_path, tiny_tied, corpus):
+    """A workdir's checkpoints belong to one run: resuming them under another learning rate would
+    silently continue a different schedule (and overwrite config.yaml with it), so it is an error
+    naming the field and both values; how often a run logs or checkpoints is not part of the run."""
+    import pytest
+    import yaml
+
+    data = {"validation_texts": 0}
+    cfg = config(tiny_tied, corpus, tmp_path, data=data)
+    finetune(cfg, max_steps=3, progress=False)
+    saved = (tmp_path / "config.yaml").read_text()
+    other_lr = config(tiny_tied, corpus, tmp_path, ["embeddings.lr=0.1"], data=data)
+    with pytest.raises(ValueError, match=r"embeddings\.lr: 0\.03 → 0\.1"):
+        finetune(other_lr, progress=False)
+    assert (tmp_path / "config.yaml").read_text() == saved  # the record of the run is kept
+    quieter = config(tiny_tied, corpus, tmp_path, ["log_every=2", "save_every=5"], data=data)
+    assert finetune(quieter, progress=False).step == 8
+    assert yaml.safe_load((tmp_path / "config.yaml").read_text())["log_every"] == 2

@@ -23,7 +23,7 @@ COMMON = [
 ]
 
 
-def test_interrupted_run_resumes_with_identical_losses(tmp_path, corpus):
+def test_interrupted_run_resumes_with_identical_losses(tmp_path, corpus, capsys):
     full, cut = tmp_path / "full", tmp_path / "cut"
     assert main(["train", "tiny", f"workdir={full}", f"data.train={corpus}", *COMMON]) == 0
     args = ["train", "tiny", f"workdir={cut}", f"data.train={corpus}", *COMMON]
@@ -38,6 +38,10 @@ def test_interrupted_run_resumes_with_identical_losses(tmp_path, corpus):
         for key in ("loss", "lm_loss", "aux_loss", "bits_per_byte", "grad_norm", "lr"):
             assert y[key] == x[key], (x["step"], key)
     assert (full / "hypernet" / "hypernet.safetensors").exists()
+    # its checkpoints belong to its config: resuming under another schedule is refused, by name
+    capsys.readouterr()
+    assert main([*args, "optim.total_steps=20"]) == 2
+    assert "optim.total_steps: 16 → 20" in capsys.readouterr().err
 
 
 @pytest.mark.slow

@@ -17,7 +17,7 @@ import numpy as np
 import optax
 from flax import nnx
 
-from zett.config import save_config
+from zett.config import record_config
 from zett.eval import evaluate_bpb
 from zett.finetune.batches import BlockBatches, LMBatch, Masking
 from zett.finetune.blocks import Blocks, Template, encode_stream
@@ -312,8 +312,7 @@ def train_nshot(
     anchors = _anchors(predict_embeddings(hypernet, decomposer, target, progress=False))
 
     workdir.mkdir(parents=True, exist_ok=True)
-    if main_process:
-        save_config(cfg, workdir / "config.yaml")
+    record_config(cfg, workdir, write=main_process)
     rules = cfg.mesh.rules
     mesh = make_mesh(cfg.mesh)
     for module in (model, hypernet):

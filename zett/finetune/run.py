@@ -12,7 +12,7 @@ import jax
 import numpy as np
 from flax import nnx
 
-from zett.config import save_config
+from zett.config import record_config
 from zett.eval import evaluate_bpb
 from zett.finetune.batches import BlockBatches, Masking, make_rows
 from zett.finetune.blocks import Blocks, Template, encode_stream
@@ -158,8 +158,7 @@ def finetune(
     blocks = Blocks.pack(stream, cfg.data.block_size, template, causal)
 
     workdir.mkdir(parents=True, exist_ok=True)
-    if main_process:
-        save_config(cfg, workdir / "config.yaml")
+    record_config(cfg, workdir, write=main_process)
     rules = cfg.mesh.rules
     mesh = make_mesh(cfg.mesh)
     shard_state(model, mesh, rules)
