@@ -235,11 +235,11 @@ def config_changes(saved: Any, config: Any, prefix: str = "") -> list[tuple[str,
     return [] if saved == config else [(prefix.rstrip("."), saved, config)]
 
 
-def record_config(config: Any, workdir: str | Path, *, write: bool = True) -> None:
-    """Before a run starts in `workdir`: when it holds checkpoints, `config` must be the run that
-    wrote them (resume means the same run: a changed learning rate or step count would silently
-    continue another schedule), save for `RESUMABLE_FIELDS`; then `workdir/config.yaml` is
-    (re)written (`write`: the main process). Raises ValueError naming every changed field."""
+def check_resume(config: Any, workdir: str | Path) -> None:
+    """Before a run starts in `workdir` (and before its expensive set-up): when the workdir holds
+    checkpoints, `config` must be the run that wrote them, save for `RESUMABLE_FIELDS` (resume
+    means the same run: a changed learning rate or step count would silently continue another
+    schedule). Reads only; raises ValueError naming every changed field."""
     workdir = Path(workdir)
     path = workdir / "config.yaml"
     checkpoints = workdir / "checkpoints"
@@ -257,5 +257,3 @@ def record_config(config: Any, workdir: str | Path, *, write: bool = True) -> No
                 f"{workdir} holds checkpoints of a run with another config ({what}); resume with "
                 f"the config in {path}, or use another workdir"
             )
-    if write:
-        save_config(config, path)

@@ -11,7 +11,7 @@ split; every checkpoint is scored the same way (`zett.eval.evaluate_bpb`, its ow
 context token) on the first `--heldout` texts of the German held-out split. Usage:
     python experiments/nshot/compare.py [--steps 40] [--batch 4] [--block 128] --work DIR --out FILE
 Runs resume from DIR (a killed run goes on); a DIR that holds another run's checkpoints is refused
-(`zett.config.record_config`), so each setting needs its own DIR. Writes FILE (default
+(`zett.config.check_resume`), so each setting needs its own DIR. Writes FILE (default
 experiments/nshot/results/compare.json) with the exact command line."""
 
 from __future__ import annotations

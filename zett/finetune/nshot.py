@@ -17,7 +17,7 @@ import numpy as np
 import optax
 from flax import nnx
 
-from zett.config import record_config
+from zett.config import check_resume, save_config
 from zett.eval import evaluate_bpb
 from zett.finetune.batches import BlockBatches, LMBatch, Masking
 from zett.finetune.blocks import Blocks, Template, encode_stream
@@ -271,6 +271,7 @@ def train_nshot(
 
     started = time.monotonic()
     workdir = Path(cfg.workdir)
+    check_resume(cfg, workdir)  # before loading anything
     main_process = jax.process_index() == 0
     base = load_model(cfg.model, None, cfg.seed, cfg.dtype)
     model = base.model
@@ -312,7 +313,8 @@ def train_nshot(
     anchors = _anchors(predict_embeddings(hypernet, decomposer, target, progress=False))
 
     workdir.mkdir(parents=True, exist_ok=True)
-    record_config(cfg, workdir, write=main_process)
+    if main_process:
+        save_config(cfg, workdir / "config.yaml")
     rules = cfg.mesh.rules
     mesh = make_mesh(cfg.mesh)
     for module in (model, hypernet):

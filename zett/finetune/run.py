@@ -12,7 +12,7 @@ import jax
 import numpy as np
 from flax import nnx
 
-from zett.config import record_config
+from zett.config import check_resume, save_config
 from zett.eval import evaluate_bpb
 from zett.finetune.batches import BlockBatches, Masking, make_rows
 from zett.finetune.blocks import Blocks, Template, encode_stream
@@ -134,6 +134,7 @@ def finetune(
         return train_nshot(cfg, max_steps, progress, max_seconds)
     started = time.monotonic()
     workdir = Path(cfg.workdir)
+    check_resume(cfg, workdir)  # before loading anything
     main_process = jax.process_index() == 0
     loaded = load_model(cfg.model, cfg.tokenizer, cfg.seed, cfg.dtype)
     model, vocab = loaded.model, loaded.vocab
@@ -158,7 +159,8 @@ def finetune(
     blocks = Blocks.pack(stream, cfg.data.block_size, template, causal)
 
     workdir.mkdir(parents=True, exist_ok=True)
-    record_config(cfg, workdir, write=main_process)
+    if main_process:
+        save_config(cfg, workdir / "config.yaml")
     rules = cfg.mesh.rules
     mesh = make_mesh(cfg.mesh)
     shard_state(model, mesh, rules)

@@ -14,7 +14,7 @@ import numpy as np
 from flax import nnx
 
 from zett.assets import resolve
-from zett.config import record_config
+from zett.config import check_resume, save_config
 from zett.hypernet.batch import ANCHOR_STEP, identity_batch
 from zett.hypernet.checkpoint import save_hypernet
 from zett.hypernet.curves import plot_validation, validation_curves
@@ -130,7 +130,9 @@ def train(
     languages = training_languages(
         cfg
     )  # fails on a bad language setting before anything is written
-    record_config(cfg, workdir, write=main_process)
+    check_resume(cfg, workdir)
+    if main_process:
+        save_config(cfg, workdir / "config.yaml")
     base, tok = load_base(cfg)
     specials = np.asarray(canonicalize(tok).special_ids, np.int64)
     hypernet = build_hypernet(cfg, base, specials, languages)
