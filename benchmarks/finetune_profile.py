@@ -38,11 +38,6 @@ def best_of(fn, args, iters: int) -> float:
     return min(times)
 
 
-def xla_flops(fn, args) -> float:
-    cost = fn.lower(*args).compile().cost_analysis()
-    return float((cost[0] if isinstance(cost, list) else cost).get("flops", 0.0))
-
-
 def kernel_kinds(fn, args) -> dict[str, dict[str, float]]:
     """Seconds and calls per kernel kind (the fusion name without its number) of one call."""
     import jax
@@ -74,15 +69,14 @@ def main() -> None:
     os.environ["XLA_FLAGS"] = f"{flags} --xla_cpu_enable_xprof_traceme=true".strip()
 
     import jax
-    import numpy as np
     import optax
     from flax import nnx
 
     sys.path.insert(0, str(HERE))
-    from finetune_speed import text_ids
+    from finetune_speed import lm_batch, text_ids
+    from train_step import compiled_flops
 
     from zett import assets
-    from zett.finetune.batches import LMBatch
     from zett.finetune.loss import lm_loss
     from zett.models import load_pretrained
     from zett.tokenization import load_tokenizer
@@ -90,9 +84,7 @@ def main() -> None:
     load_start = os.getloadavg()
     model = load_pretrained(assets.smollm2_gguf())
     ids = text_ids(load_tokenizer("smollm2").tokenizer, 4, 128)
-    batch = LMBatch(
-        *(jax.device_put(x) for x in (ids, np.ones_like(ids), ids, np.ones(ids.shape[0], np.int32)))
-    )
+    batch = lm_batch(ids)
     graphdef, params, rest = nnx.split(model, nnx.Param, ...)
 
     def loss(params, batch):
@@ -123,7 +115,7 @@ def main() -> None:
     rows = {}
     for name, (fn, fn_args) in parts.items():
         s = best_of(fn, fn_args, args.iters)
-        flops = xla_flops(fn, fn_args)
+        flops = compiled_flops(fn, *fn_args)
         rows[name] = {"seconds": s, "xla_gflop": flops / 1e9, "gflop_per_s": flops / 1e9 / s}
         print(f"{name:17s} {s:6.3f} s  {flops / 1e9:6.1f} GFLOP  {flops / 1e9 / s:6.1f} GFLOP/s")
     kinds = kernel_kinds(forward_backward, (params, batch))

@@ -41,13 +41,22 @@ def text_ids(tokenizer, batch: int, seq: int):
     return np.asarray(stream[:need], np.int32).reshape(batch, seq)
 
 
-def zett_step(hf_dir: Path, ids, chunk: int | None):
-    """A closure making one zett full-parameter update on `ids`; returns the loss."""
+def lm_batch(ids):
+    """`ids` [batch, seq] as a causal-LM batch on the device: every position attended and labelled."""
     import jax
     import numpy as np
-    from flax import nnx
 
     from zett.finetune.batches import LMBatch
+
+    return LMBatch(
+        *(jax.device_put(x) for x in (ids, np.ones_like(ids), ids, np.ones(ids.shape[0], np.int32)))
+    )
+
+
+def zett_step(hf_dir: Path, ids, chunk: int | None):
+    """A closure making one zett full-parameter update on `ids`; returns the loss."""
+    from flax import nnx
+
     from zett.finetune.config import FullPhase, OptimConfig
     from zett.finetune.optim import phase_optimizer
     from zett.finetune.step import make_train_step
@@ -59,10 +68,7 @@ def zett_step(hf_dir: Path, ids, chunk: int | None):
     optimizer = nnx.Optimizer(model, phase_optimizer(phase, OptimConfig()), wrt=nnx.Param)
     step = make_train_step(nnx.Param, causal=True, chunk=chunk)
     state = TrainState(model, optimizer)
-    batch = LMBatch(
-        *(jax.device_put(x) for x in (ids, np.ones_like(ids), ids, np.ones(ids.shape[0], np.int32)))
-    )
-    item = StepInput(batch, "full", tokens=ids.size)
+    item = StepInput(lm_batch(ids), "full", tokens=ids.size)
     return lambda: float(step(state, item)["loss"])
 
 
