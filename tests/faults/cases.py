@@ -161,6 +161,25 @@ def yaml_with(*lines: str) -> Callable[[Env], dict[str, str]]:
     return setup
 
 
+def run_with_checkpoints() -> Callable[[Env], dict[str, str]]:
+    """`yaml_with()`, plus a workdir that already holds a checkpoint of that config's run (its
+    config.yaml as `zett train` writes it, a non-empty checkpoints/)."""
+    base = yaml_with()
+
+    def setup(env: Env) -> dict[str, str]:
+        from zett.config import load_config, save_config
+        from zett.hypernet import TrainConfig
+
+        fields = base(env)
+        run = Path(fields["run"])
+        (run / "checkpoints" / "4").mkdir(parents=True)
+        (run / "checkpoints" / "4" / "state").write_text("a checkpoint")
+        save_config(load_config(TrainConfig, fields["cfg"]), run / "config.yaml")
+        return fields
+
+    return setup
+
+
 T = "transfer --model {model} --tokenizer {target} --method fvt --out {out} --quiet"
 TM = "transfer --model {m} --tokenizer {target} --method fvt --out {out} --quiet"
 TH = "transfer --model {model} --tokenizer {target} --hypernet {d} --out {out} --quiet"
@@ -833,6 +852,15 @@ CASES: list[Case] = [
         message="no such file",
         names="{tmp}/base",
         absent=("{run}/hypernet",),
+    ),
+    Case(
+        "train",
+        "resume-under-another-config",
+        R + " optim.lr=0.5",
+        setup=run_with_checkpoints(),
+        message=r"holds checkpoints of a run with another config \(optim\.lr: .* → 0\.5\)",
+        names="{run}",
+        absent=("{run}/hypernet", "{run}/metrics.jsonl"),
     ),
     # --- demo: refused before any model is read ----------------------------------------------
     Case("demo", "method-unknown", "demo --methods magic", message="unknown method 'magic'"),
