@@ -6,8 +6,10 @@ SmolLM2-135M-Instruct (packaged GGUF, fp32), the 4 × 128 ids of `finetune_speed
 loss (`lm_loss`, default chunk). Kernel times come from `jax.profiler.trace` with XLA's per-kernel trace
 events switched on (this script sets `--xla_cpu_enable_xprof_traceme=true` before JAX starts); kernels
 that run concurrently overlap, so their sum can exceed the wall time. Pass XLA flags to compare (e.g.
-`XLA_FLAGS=--xla_cpu_experimental_ynn_fusion_type=dot,eltwise,reduce`). Usage:
+`XLA_FLAGS=--xla_cpu_experimental_ynn_fusion_type=dot,eltwise,reduce`). The process runs under the
+`zett` command's glibc malloc settings (`zett.cli.allocator`; `--glibc-malloc`: glibc's defaults). Usage:
     python benchmarks/finetune_profile.py [--iters 3] [--out benchmarks/results/finetune_profile.json]
+        [--glibc-malloc]
 """
 
 from __future__ import annotations
@@ -64,7 +66,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iters", type=int, default=3)
     parser.add_argument("--out", default=str(HERE / "results" / "finetune_profile.json"))
+    parser.add_argument(
+        "--glibc-malloc",
+        action="store_true",
+        help="glibc's default malloc, not the `zett` command's settings (zett.cli.allocator)",
+    )
     args = parser.parse_args()
+    if not args.glibc_malloc:
+        from zett.cli.allocator import reexec_with_tunables
+
+        reexec_with_tunables()
     flags = os.environ.get("XLA_FLAGS", "")
     os.environ["XLA_FLAGS"] = f"{flags} --xla_cpu_enable_xprof_traceme=true".strip()
 
@@ -127,6 +138,7 @@ def main() -> None:
         "parts": rows,
         "forward_backward_kernels": kinds,
         "xla_flags": flags,
+        "glibc_tunables": os.environ.get("GLIBC_TUNABLES"),
         "command": "python benchmarks/finetune_profile.py " + " ".join(sys.argv[1:]),
         "machine": {
             "cpus": os.cpu_count(),

@@ -3,18 +3,26 @@
 
 Same checkpoint, the same [batch, seq] ids of real English text, the same threads, the same update:
 causal-LM cross-entropy, global-norm clip 1.0, AdamW (β 0.9/0.95, eps 1e-8, no weight decay) over
-every parameter. Each framework runs in its own process and the steps alternate (zett, torch, zett,
-...), so both see the same machine load and neither finds the other's idle thread pool spinning;
-the first-step losses are compared as a check that both compute the same thing. Variants of the zett
+every parameter. Each framework runs in its own process and they take turns (zett, torch, zett,
+...), so both see the same machine load and neither finds the other's idle thread pool spinning.
+A turn is `--burst` consecutive steps, timed after its first: on the 2-core VM a zett step that
+started right after torch's turn took ≈ 1 s longer than one right after another zett step (3.4 vs
+2.3 s; thread pools waking), and a fine-tuning run is steps back to back. The first-step losses are
+compared as a check that both compute the same thing. Variants of the zett
 step (`--variants`): the loss chunk (positions per chunk of the fused output-layer cross-entropy;
-0 = full logits; `default` = `zett finetune`'s default, sized by memory). Usage:
+0 = full logits; `default` = `zett finetune`'s default, sized by memory).
+
+Memory allocator: the zett process runs under the glibc malloc settings the `zett` command gives
+itself (`zett.cli.allocator`; `--zett-malloc default` for glibc's own), the torch worker under glibc's
+defaults unless `--torch-malloc zett` gives it the same settings. Usage:
     python benchmarks/finetune_speed.py [--batch 4] [--seq 128] [--iters 5] [--variants default,256]
-        [--cores 0]
+        [--cores 0] [--zett-malloc zett|default] [--torch-malloc default|zett]
 Prints the figures and writes benchmarks/results/finetune_speed.json."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -94,6 +102,20 @@ def torch_step(hf_dir: Path, ids):
     return step
 
 
+@contextlib.contextmanager
+def worker_env(name: str, value: str | None):
+    """os.environ[name] = value (None: unset) inside the block, restored after."""
+    old = os.environ.pop(name, None)
+    if value is not None:
+        os.environ[name] = value
+    try:
+        yield
+    finally:
+        os.environ.pop(name, None)
+        if old is not None:
+            os.environ[name] = old
+
+
 def pin(cores: set[int] | None) -> None:
     """Restricts this process (and the thread pools it starts later) to `cores`."""
     if cores:
@@ -110,10 +132,47 @@ def torch_worker(conn, hf_dir: str, ids, threads: int, cores: set[int] | None) -
     torch.set_num_threads(threads)
     step = torch_step(Path(hf_dir), ids)
     conn.send(("ready", torch.get_num_threads()))
-    while conn.recv() == "step":
+    while (msg := conn.recv()) != "stop":
+        if msg == "step":
+            t = time.perf_counter()
+            loss = step()
+            conn.send((time.perf_counter() - t, loss))
+        else:  # ("matmul", m, k, n)
+            a, b = torch.randn(msg[1], msg[2]), torch.randn(msg[2], msg[3])
+            conn.send(matmul_rate(lambda a=a, b=b: a @ b, *msg[1:]))
+
+
+def matmul_rate(matmul, m: int, k: int, n: int, seconds: float = 2.0) -> float:
+    """GFLOP/s of `matmul()` ([m, k] @ [k, n], fp32, returns something to block on), best of 5
+    batches run for about `seconds` in all."""
+    for _ in range(3):
+        _block(matmul())
+    best = float("inf")
+    reps = 10
+    t = time.perf_counter()
+    _block(matmul())
+    reps = max(1, int(seconds / 5 / max(time.perf_counter() - t, 1e-6)))
+    for _ in range(5):
         t = time.perf_counter()
-        loss = step()
-        conn.send((time.perf_counter() - t, loss))
+        for _ in range(reps):
+            out = matmul()
+        _block(out)
+        best = min(best, (time.perf_counter() - t) / reps)
+    return 2 * m * k * n / best / 1e9
+
+
+def _block(x):
+    return x.block_until_ready() if hasattr(x, "block_until_ready") else x
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
 
 
 def main() -> None:
@@ -134,7 +193,21 @@ def main() -> None:
     parser.add_argument(
         "--out", default=str(Path(__file__).parent / "results" / "finetune_speed.json")
     )
+    parser.add_argument(
+        "--burst",
+        type=int,
+        default=3,
+        help="consecutive steps per turn; the first of each turn is not timed (a thread pool that "
+        "sat idle while the other framework ran starts slower), the rest are averaged",
+    )
+    parser.add_argument("--zett-malloc", choices=("zett", "default"), default="zett")
+    parser.add_argument("--torch-malloc", choices=("zett", "default"), default="default")
     args = parser.parse_args()
+    if args.zett_malloc == "zett":
+        from zett.cli.allocator import reexec_with_tunables
+
+        reexec_with_tunables()
+    zett_tunables = os.environ.get("GLIBC_TUNABLES")
     cores = {int(c) for c in args.cores.split(",") if c != ""} or None
     pin(cores)  # before jax starts its thread pool
 
@@ -158,7 +231,11 @@ def main() -> None:
         worker = mp.get_context("spawn").Process(
             target=torch_worker, args=(child, str(hf_dir), ids, threads, cores)
         )
-        worker.start()
+        from zett.cli.allocator import TUNABLES
+
+        torch_tunables = TUNABLES if args.torch_malloc == "zett" else None
+        with worker_env("GLIBC_TUNABLES", torch_tunables):  # a spawned worker inherits os.environ
+            worker.start()
         _, torch_threads = conn.recv()
 
         def torch_remote() -> tuple[float, float]:
@@ -179,7 +256,18 @@ def main() -> None:
         times: list[list[float]] = [[] for _ in names]
         for _ in range(args.iters):
             for i, ts in enumerate(times):
-                ts.append(timed(i)[0])
+                burst = [timed(i)[0] for _ in range(args.burst)]
+                ts.append(statistics.mean(burst[1:]) if len(burst) > 1 else burst[0])
+        # the step's MLP matmul (tokens × SmolLM2's width 576 × MLP width 1536), each framework alone
+        shape = (args.batch * args.seq, 576, 1536)
+        conn.send(("matmul", *shape))
+        torch_matmul = conn.recv()
+        import jax.numpy as jnp
+
+        a = jnp.ones(shape[:2], jnp.float32)
+        b = jnp.ones(shape[1:], jnp.float32)
+        matmul = jax.jit(jnp.matmul)
+        zett_matmul = matmul_rate(lambda: matmul(a, b), *shape)
         conn.send("stop")
         worker.join()
     compile_s = [f[0] for f in first]
@@ -208,7 +296,13 @@ def main() -> None:
         "batch": args.batch,
         "seq": args.seq,
         "iters": args.iters,
+        "burst": args.burst,
         "steps": rows,
+        "matmul_gflop_per_s": {
+            "shape_m_k_n": list(shape),
+            "xla": zett_matmul,
+            "torch": torch_matmul,
+        },
         "ratio_zett_over_torch": rows[best]["ratio_over_torch"],
         "best_zett_variant": best,
         "threads": {
@@ -216,9 +310,12 @@ def main() -> None:
             "xla_cpu_cores": threads,
             "pinned_to": args.cores or "all",
         },
-        "processes": "zett in the main process, torch in a spawned worker; steps alternate",
+        "processes": "zett in the main process, torch in a spawned worker; turns of `burst` steps "
+        "alternate, each turn's first step untimed",
+        "glibc_tunables": {"zett": zett_tunables, "torch": torch_tunables},
         "machine": {
             "platform": platform.platform(),
+            "cpu_model": cpu_model(),
             "cpus": os.cpu_count(),
             "loadavg_at_start": load_start,
             "loadavg_at_end": os.getloadavg(),
@@ -229,7 +326,7 @@ def main() -> None:
     }
     print(
         f"full-parameter step, batch {args.batch} x {args.seq} tokens, median of {args.iters} "
-        f"interleaved rounds:"
+        f"interleaved rounds (each the mean of a turn's last {max(args.burst - 1, 1)} steps):"
     )
     for name in names:
         r = rows[name]
@@ -238,7 +335,12 @@ def main() -> None:
             f"  {name:16s} {r['tokens_per_s']:8.1f} tokens/s ({r['median_s']:.2f} s/step, first "
             f"loss {r['first_loss']:.4f}){extra}"
         )
+    print(
+        f"  {shape[0]}x{shape[1]}x{shape[2]} matmul alone: XLA {zett_matmul:.0f} GFLOP/s, torch "
+        f"{torch_matmul:.0f} GFLOP/s on {cpu_model()}"
+    )
     print(f"  load average {load_start} → {os.getloadavg()}")
+    print(f"  glibc tunables: zett {zett_tunables}, torch {torch_tunables}")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp_out = out.with_suffix(".json.tmp")

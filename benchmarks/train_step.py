@@ -2,7 +2,7 @@
 hypernet and of the base model against the machine's matmul ceiling measured in the same run.
 
     python benchmarks/train_step.py [--batch 8] [--block 128] [--subset 4096] [--steps 3]
-        [--compare padded:7,packed:7,padded:15,packed:15] [--profile]
+        [--compare padded:7,packed:7,padded:15,packed:15] [--profile] [--glibc-malloc]
 
 Each variant `layout:maxlen` builds the same batches (same texts, same sampled tokenizers) with
 `surface_maxlen` = maxlen, the hypernet computing the surface forms padded ([k, maxlen]) or packed
@@ -25,6 +25,8 @@ is given both ways: wall rate / wall ceiling, and CPU-time rate / CPU-time ceili
 machine the latter tracks the work done, the former what other processes left over).
 `--profile` adds XLA's kernel time by kind (fused matmuls, layout copies, ...) of one call of each
 part (`finetune_profile.kernel_kinds`; kernels on both cores overlap, so sums can exceed the wall time).
+The process runs under the glibc malloc settings the `zett` command gives itself
+(`zett.cli.allocator`: huge pages, freed memory kept; `--glibc-malloc` for glibc's defaults).
 Writes benchmarks/results/train_step.json."""
 
 from __future__ import annotations
@@ -39,6 +41,12 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+if (
+    __name__ == "__main__" and "--glibc-malloc" not in sys.argv
+):  # time the step under the `zett` command's malloc settings
+    from zett.cli.allocator import reexec_with_tunables
+
+    reexec_with_tunables()
 if "--profile" in sys.argv:  # XLA's per-kernel trace events must be switched on before JAX starts
     os.environ["XLA_FLAGS"] = (
         os.environ.get("XLA_FLAGS", "") + " --xla_cpu_enable_xprof_traceme=true"
@@ -247,6 +255,11 @@ def main() -> None:
     )
     ap.add_argument("--out", default="benchmarks/results/train_step.json")
     ap.add_argument("--profile", action="store_true", help="add XLA's kernel time by kind")
+    ap.add_argument(
+        "--glibc-malloc",
+        action="store_true",
+        help="glibc's default malloc, not the `zett` command's settings (zett.cli.allocator)",
+    )
     args = ap.parse_args()
 
     model = load_pretrained(resolve("smollm2"))
@@ -297,6 +310,7 @@ def write(args, ceiling: dict, variants: list[dict]) -> None:
             if k != "out" and v is not False
         ),
         "machine": f"{platform.machine()} {os.cpu_count()} cores, {jax.devices()[0].platform}",
+        "glibc_tunables": os.environ.get("GLIBC_TUNABLES"),
         "shared_machine_note": "load averages recorded around every figure; compare within a run",
         "base_model": "SmolLM2-135M-Instruct (GGUF Q4_1, dequantised to fp32)",
         "batch": args.batch,

@@ -9,6 +9,7 @@ import sys
 import traceback
 
 import zett
+from zett.cli.allocator import reexec_with_tunables
 from zett.cli.errors import (
     Terminated,
     bug_report,
@@ -65,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     """Runs one subcommand. An expected failure prints one line `zett CMD: error: MESSAGE (HINT)` and
     returns 2; Ctrl-C returns 130 and SIGTERM 143, both after cleaning up half-written outputs; a bug
     prints its traceback and returns 1. `--debug` / ZETT_DEBUG=1 re-raise with the traceback."""
+    if argv is None:  # the console command (tests pass argv and keep their own process)
+        reexec_with_tunables()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):
