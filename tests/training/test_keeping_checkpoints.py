@@ -63,3 +63,26 @@ def test_errors_are_told_apart_by_type_not_by_their_words():
     with pytest.raises(TrainingError, match=r"The last good checkpoint \(step 5\) is kept"):
         with keeping_checkpoints(ckpt):
             raise TrainingError("the checkpoint interval is longer than the run.")
+
+
+def test_orphaned_read_reports_of_a_failed_step_are_dropped_and_nothing_else(tmp_path, caplog):
+    """A failed restore's sibling reads fail in asyncio tasks that may be collected after the
+    one-line message; asyncio's traceback report of them, for that step only, is dropped."""
+    import logging
+
+    from zett.training.checkpoint import _drop_orphaned_read_reports
+
+    step_dir = tmp_path / "checkpoints" / "6"
+    _drop_orphaned_read_reports(step_dir)
+    log = logging.getLogger("asyncio")
+    with caplog.at_level(logging.ERROR, logger="asyncio"):
+        log.error(
+            f"Task exception was never retrieved\nfuture: <Task exception=ValueError('{step_dir}/params/')>"
+        )
+        log.error(
+            f"Task exception was never retrieved\nfuture: <Task exception=ValueError('{tmp_path}/other')>"
+        )
+        log.error(f"something else about {step_dir}")
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) == 2
+    assert all(f"{step_dir}/params" not in m for m in messages)

@@ -105,6 +105,7 @@ class TrainCheckpointer:
             except Exception as e:  # truncated/corrupt files surface as many types (TensorStore)
                 why = _reason(e)
                 failed.append((step, why))
+                _drop_orphaned_read_reports(self.directory / str(step))
                 _say(f"checkpoint step {step} in {self.directory} cannot be restored ({why})")
                 continue
             if failed:
@@ -179,6 +180,25 @@ def _quiet() -> Iterator[None]:
                 gc.collect()  # the failed coroutines go now, while their reports are silenced
     finally:
         sys.unraisablehook = hook
+
+
+class _OrphanedReadFilter(logging.Filter):
+    """Drops asyncio's "exception was never retrieved" reports of reads under `path`."""
+
+    def __init__(self, path: Path):
+        super().__init__()
+        self.path = str(path)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not ("was never retrieved" in message and self.path in message)
+
+
+def _drop_orphaned_read_reports(step_dir: Path) -> None:
+    """A failed restore leaves orbax's sibling reads of the same step failing in asyncio tasks on
+    orbax's own thread; when one is collected after `_quiet` ended, asyncio logs it with a traceback.
+    Those reports say nothing the one-line message has not, so they are dropped for this step."""
+    logging.getLogger("asyncio").addFilter(_OrphanedReadFilter(step_dir))
 
 
 @contextmanager
