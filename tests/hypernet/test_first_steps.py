@@ -2,8 +2,15 @@
 training loop became setup + batch iterator + hooks (commit 75454c5): the loop, the batch type and the
 data iterator were restructured, the numbers must not move.
 
-`first_steps.json` was written by this test with `ZETT_RECORD_FIRST_STEPS=1` on that commit. Re-record
-only for a change that is meant to alter the training numerics, and say so in the commit message.
+`first_steps.json` was written by this test with `ZETT_RECORD_FIRST_STEPS=1` on that code (commit
+643f3be); re-record only for a change that is meant to alter the training numerics, and say so in the
+commit message. Bit equality holds on one kind of CPU: XLA's kernels round differently on another (a
+2-vCPU AMD EPYC differs in the last bits of 10 of the 80 recorded values, the old code and the new
+alike). Each `first_steps*.json` is that same pre-refactor code recorded on one kind of CPU
+(`first_steps_amd_epyc.json`: `git worktree add /tmp/rec 643f3be && cd /tmp/rec &&
+ZETT_RECORD_FIRST_STEPS=1 PYTHONPATH=/tmp/rec python -m pytest --runslow
+tests/hypernet/test_first_steps.py`, then the file renamed), and a run must equal one of them bit for
+bit; a CPU with no recording of its own fails until one is made the same way.
 """
 
 from __future__ import annotations
@@ -71,9 +78,21 @@ def test_first_steps_are_bit_identical_to_the_recorded_ones(tmp_path, corpus, na
         recorded = json.loads(EXPECTED.read_text()) if EXPECTED.exists() else {}
         EXPECTED.write_text(json.dumps({**recorded, name: got}, indent=1, sort_keys=True) + "\n")
         pytest.skip("recorded")
-    expected = json.loads(EXPECTED.read_text())[name]
     assert list(got) == [str(s) for s in range(1, 9)]
-    for step, row in expected.items():
-        for key, value in row.items():
-            # floats survive the JSON round trip exactly (repr), so == is bit equality
-            assert got[step][key] == value, (name, step, key, got[step][key], value)
+    recordings = {
+        path.name: json.loads(path.read_text())[name]
+        for path in sorted(EXPECTED.parent.glob("first_steps*.json"))
+        if name in json.loads(path.read_text())
+    }
+    assert recordings, f"no recording of {name!r}"
+    # floats survive the JSON round trip exactly (repr), so == is bit equality
+    differences = {
+        file: [
+            (step, key, got[step][key], value)
+            for step, row in expected.items()
+            for key, value in row.items()
+            if got[step][key] != value
+        ]
+        for file, expected in recordings.items()
+    }
+    assert any(not d for d in differences.values()), (name, differences)
