@@ -148,7 +148,6 @@ def matmul_rate(matmul, m: int, k: int, n: int, seconds: float = 2.0) -> float:
     for _ in range(3):
         _block(matmul())
     best = float("inf")
-    reps = 10
     t = time.perf_counter()
     _block(matmul())
     reps = max(1, int(seconds / 5 / max(time.perf_counter() - t, 1e-6)))
