@@ -32,6 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine import cpu_model
+
 
 def text_ids(tokenizer, batch: int, seq: int):
     import numpy as np
@@ -162,16 +164,6 @@ def matmul_rate(matmul, m: int, k: int, n: int, seconds: float = 2.0) -> float:
 
 def _block(x):
     return x.block_until_ready() if hasattr(x, "block_until_ready") else x
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def main() -> None:

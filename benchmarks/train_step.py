@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -56,6 +55,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
+from machine import describe
 
 from zett.assets import bible_db, resolve
 from zett.hypernet.config import HypernetConfig
@@ -309,7 +309,7 @@ def write(args, ceiling: dict, variants: list[dict]) -> None:
             for k, v in vars(args).items()
             if k != "out" and v is not False
         ),
-        "machine": f"{platform.machine()} {os.cpu_count()} cores, {jax.devices()[0].platform}",
+        "machine": describe(jax.devices()[0].platform),
         "glibc_tunables": os.environ.get("GLIBC_TUNABLES"),
         "shared_machine_note": "load averages recorded around every figure; compare within a run",
         "base_model": "SmolLM2-135M-Instruct (GGUF Q4_1, dequantised to fp32)",

@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from machine import describe
 
 ROOT = Path(__file__).resolve().parents[1]
 OPTIONS = {"padded": ["--method-opt", "pack_width=0"], "packed": []}
@@ -126,7 +127,7 @@ def main() -> None:
         provenance = json.loads((tmp / runs[-1]["variant"] / "zett_provenance.json").read_text())
         result = {
             "benchmark": "transfer_speed",
-            "machine": f"{os.uname().machine} {os.cpu_count()} cores (shared; see load averages)",
+            "machine": describe() + " (shared; see load averages)",
             "target_vocab_size": provenance["target_vocab_size"],
             "runs": runs,
         }
