@@ -315,9 +315,8 @@ def block() -> str:
         lines += domain_tables(doc)
         lines += verdict(doc)
         lines += [
-            "The grid at 16 passages: French, Russian, Arabic and Chinese with the original model "
-            "and on Gemma-3's tokenizer, the donor baselines (OMP, CLP), the copy policy and the "
-            "probe column:",
+            "The grid at 16 passages: the donor baselines (OMP, CLP), the copy policy, the probe "
+            "column and the arithmetic rows:",
             "",
         ]
     if "smollm2" in docs:

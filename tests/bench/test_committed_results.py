@@ -15,6 +15,7 @@ import pytest
 
 from zett.bench.cells import plan_cells
 from zett.bench.config import BenchConfig
+from zett.bench.runner import method_options, recorded_settings, settings
 from zett.config import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,6 +69,32 @@ def test_committed_cells_belong_to_their_config(config, results):
     committed = cell_keys(BENCH / results)
     assert committed
     assert committed <= planned(str(BENCH / config), [])
+
+
+@pytest.mark.parametrize(
+    "config, results",
+    [("smollm2-32.yaml", "results-smollm2-32"), ("gemma3-run.yaml", "results-gemma3")],
+)
+def test_committed_cells_were_computed_under_their_config(config, results):
+    """Passages per language, units, protocol, seed and domains of every committed cell are the
+    config's, and its method options (the hypernet's weights hash included) are the method's now:
+    a cell merged in from a run with other settings (e.g. 16 passages in a 32-passage table), or
+    computed with other weights, fails here — the rule by which `zett bench` itself resumes."""
+    conf = load_config(BenchConfig, str(BENCH / config), [])
+    rows = [json.loads(line) for line in (BENCH / results / "cells.jsonl").read_text().splitlines()]
+    options = {m: method_options(m) for m in conf.methods}
+    other_settings = [
+        (r["tokenizer"], r["language"], r["method"], r["domain"])
+        for r in rows
+        if recorded_settings(r) != settings(conf, r.get("steps", 0) > 0)
+    ]
+    other_options = [
+        (r["tokenizer"], r["language"], r["method"], r["domain"])
+        for r in rows
+        if r.get("method_options") != options[r["method"]]
+    ]
+    assert other_settings == []
+    assert other_options == []
 
 
 def test_readme_results_block_is_current():

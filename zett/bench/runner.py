@@ -51,6 +51,14 @@ def settings(config: BenchConfig, probed: bool = False) -> dict[str, Any]:
     return json.loads(json.dumps(current))  # as read back from cells.jsonl (tuples → lists)
 
 
+def recorded_settings(cell: dict) -> dict[str, Any]:
+    """A finished cell's settings as `settings()` would write them now."""
+    recorded = dict(cell.get("settings") or {})
+    if not cell.get("steps"):  # zero-shot cells written before the probe left their settings
+        recorded.pop("probe", None)
+    return recorded
+
+
 def method_options(method: str) -> dict[str, Any]:
     """Every option of a bench method, defaults resolved: a cell computed when a default was
     different (e.g. the hypernet's `copy_overlap`) is computed again, never mixed in."""
@@ -250,12 +258,8 @@ class Bench:
             if line.strip():
                 rec = json.loads(line)
                 options = self.method_options.get(rec["method"])  # None: a method not planned
-                probed = bool(rec.get("steps"))
-                recorded = dict(rec.get("settings") or {})
-                if not probed:  # zero-shot cells written before the probe left their settings
-                    recorded.pop("probe", None)
                 if (
-                    recorded == current[probed]
+                    recorded_settings(rec) == current[bool(rec.get("steps"))]
                     and options is not None
                     and rec.get("method_options") == options
                 ):
