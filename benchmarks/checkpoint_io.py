@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine import cpu_model
+
 
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -153,7 +155,13 @@ def main() -> None:
     os.environ.setdefault("JAX_PLATFORMS", "cpu")
     from zett import assets
 
-    results: dict = {"machine": {"cpus": os.cpu_count(), "loadavg_at_start": os.getloadavg()}}
+    results: dict = {
+        "machine": {
+            "cpu_model": cpu_model(),
+            "cpus": os.cpu_count(),
+            "loadavg_at_start": os.getloadavg(),
+        }
+    }
     with tempfile.TemporaryDirectory() as tmp:
         hf_dir = str(Path(tmp) / "smollm2")
         gguf = str(assets.smollm2_gguf())

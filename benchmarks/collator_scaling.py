@@ -33,6 +33,8 @@ import time  # noqa: E402
 from dataclasses import replace  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from machine import cpu_model
+
 # stages every host runs on the whole batch, whatever the number of hosts
 WHOLE = ("texts", "merge", "sample", "build")
 
@@ -141,6 +143,7 @@ def main() -> None:
             )
     result = {
         "machine": {
+            "cpu_model": cpu_model(),
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
             "load_average": list(os.getloadavg()),

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import time
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import numpy as np
 import torch
 import transformers
 from flax import nnx
+from machine import cpu_model
 
 from zett.models import decoder, llama_hf
 from zett.models.weights import assign_weights
@@ -126,7 +126,7 @@ def main() -> None:
         "torch_device": device,
         "torch_threads": torch.get_num_threads(),
         "jax_device": str(jax.devices()[0]),
-        "cpu": platform.processor() or platform.machine(),
+        "cpu": cpu_model(),
         "load_average_1m": os.getloadavg()[0],
     }
     print(

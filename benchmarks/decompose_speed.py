@@ -16,6 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine import cpu_model
+
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")
 
 
@@ -46,6 +48,7 @@ def main() -> None:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     result: dict = {
         "machine": {
+            "cpu_model": cpu_model(),
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
             "loadavg_1min": load,

@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine import cpu_model
+
 REFERENCE = """
 import sys, time, torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -194,6 +196,7 @@ def main() -> None:
         "audio_ids_in_mixed_text": mixed[-2:],
         "text_tokens": len(ids),
         "platform": platform.platform(),
+        "cpu_model": cpu_model(),
         "cpus": os.cpu_count(),
     }
     for k, v in result.items():

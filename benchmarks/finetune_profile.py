@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine import cpu_model
+
 HERE = Path(__file__).parent
 
 
@@ -141,6 +143,7 @@ def main() -> None:
         "glibc_tunables": os.environ.get("GLIBC_TUNABLES"),
         "command": "python benchmarks/finetune_profile.py " + " ".join(sys.argv[1:]),
         "machine": {
+            "cpu_model": cpu_model(),
             "cpus": os.cpu_count(),
             "loadavg_at_start": load_start,
             "loadavg_at_end": os.getloadavg(),

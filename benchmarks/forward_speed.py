@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine import cpu_model
+
 
 def _interleaved_times(fns: list, warmup: int, iters: int) -> list[list[float]]:
     """Times each fn once per round, alternating, so both see the same machine load (shared cores)."""
@@ -116,6 +118,7 @@ def main() -> None:
         "max_abs_logit_diff": float(np.abs(ours - theirs).max()),
         "machine": {
             "platform": platform.platform(),
+            "cpu_model": cpu_model(),
             "cpus": os.cpu_count(),
             "loadavg_at_end": os.getloadavg(),
             "jax": jax.__version__,

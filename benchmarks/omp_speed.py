@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from machine import cpu_model
 
 RESULT = Path(__file__).parent / "results" / "omp_speed.json"
 DIRECTIONS = {
@@ -178,6 +179,7 @@ def main() -> None:
     names = list(DIRECTIONS) if args.direction == "both" else [args.direction]
     res = {
         "load_before": os.getloadavg(),
+        "cpu_model": cpu_model(),
         "cpus": os.cpu_count(),
         "note": "shared 2-core machine; times depend on the other jobs (see load averages)",
     }

@@ -29,6 +29,8 @@ import time  # noqa: E402
 from dataclasses import replace  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from machine import cpu_model
+
 FP32 = ["model.dtype=float32", "hypernet.dtype=float32"]
 CONFIGS = (
     "tiny:8x1x1",
@@ -99,6 +101,7 @@ def main() -> None:
         print(f"{preset:12s} {mesh:7s} planned/compiled per device: {ratios}", flush=True)
     result = {
         "machine": {
+            "cpu_model": cpu_model(),
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
             "load_average": list(os.getloadavg()),

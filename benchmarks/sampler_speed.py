@@ -29,6 +29,7 @@ from collections import Counter  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
+from machine import cpu_model
 
 SCENARIOS = {"multilingual": None, "en": ("k",), "zh": ("c",)}
 TARGET_S = 0.5
@@ -178,6 +179,7 @@ def main() -> None:
         return
     result = {
         "machine": {
+            "cpu_model": cpu_model(),
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
             "numpy": np.__version__,
