@@ -79,11 +79,8 @@ def test_first_steps_are_bit_identical_to_the_recorded_ones(tmp_path, corpus, na
         EXPECTED.write_text(json.dumps({**recorded, name: got}, indent=1, sort_keys=True) + "\n")
         pytest.skip("recorded")
     assert list(got) == [str(s) for s in range(1, 9)]
-    recordings = {
-        path.name: json.loads(path.read_text())[name]
-        for path in sorted(EXPECTED.parent.glob("first_steps*.json"))
-        if name in json.loads(path.read_text())
-    }
+    files = {p.name: json.loads(p.read_text()) for p in EXPECTED.parent.glob("first_steps*.json")}
+    recordings = {file: runs[name] for file, runs in sorted(files.items()) if name in runs}
     assert recordings, f"no recording of {name!r}"
     # floats survive the JSON round trip exactly (repr), so == is bit equality
     differences = {
