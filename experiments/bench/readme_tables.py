@@ -3,7 +3,7 @@
     python experiments/bench/readme_tables.py            # rewrites the block between the markers
     python experiments/bench/readme_tables.py --check    # fails when README is not up to date
 
-Reads experiments/bench/results-smollm2-32/, results-smollm2/ and results-gemma3/results.json (`zett
+Reads experiments/bench/results-smollm2-32/ and results-gemma3/results.json (`zett
 bench` output: config + records with bootstrap intervals) and the old protocol's numbers from the results
 committed at OLD_COMMIT (before/after of the protocol change)."""
 
@@ -17,13 +17,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = {
-    "smollm2-32": ROOT / "experiments/bench/results-smollm2-32/results.json",
-    "smollm2": ROOT / "experiments/bench/results-smollm2/results.json",
+    "smollm2": ROOT / "experiments/bench/results-smollm2-32/results.json",
     "gemma3": ROOT / "experiments/bench/results-gemma3/results.json",
 }
 COMMANDS = {
-    "smollm2-32": "zett bench experiments/bench/smollm2-32.yaml",
-    "smollm2": "zett bench experiments/bench/smollm2-run.yaml, in the stages of experiments/bench/README.md",
+    "smollm2": "zett bench experiments/bench/smollm2-32.yaml, in the stages of experiments/bench/README.md",
     "gemma3": "zett bench experiments/bench/gemma3-run.yaml",
 }
 # the last results under the old protocol (max_len 256 tokens of the scoring tokenizer, 8 passages)
@@ -84,13 +82,18 @@ def zero_shot_table(doc: dict, domain: str) -> list[str]:
     then hypernet − FVT and hypernet − the best other method with their intervals."""
     rs = [r for r in doc["results"] if r["domain"] == domain and not r.get("steps")]
     scored = [r for r in rs if "bits_per_byte" in r]
-    methods = [m for m in dict.fromkeys(r["method"] for r in scored) if m != "original"]
+    hyper = main_hypernet(r["method"] for r in scored)
+    # a hypernet variant (no copying) has its own table (copy_table), not a column here
+    methods = [
+        m
+        for m in dict.fromkeys(r["method"] for r in scored)
+        if m != "original" and (m == hyper or not m.startswith("hypernet:"))
+    ]
     orig = {r["language"]: r for r in scored if r["method"] == "original"}
     by = {(r["tokenizer"], r["language"], r["method"]): r for r in scored}
     rows = list(
-        dict.fromkeys((r["tokenizer"], r["language"]) for r in scored if r["method"] != "original")
+        dict.fromkeys((r["tokenizer"], r["language"]) for r in scored if r["method"] in methods)
     )
-    hyper = main_hypernet(methods)
     # with FVT the only baseline, "best baseline" would repeat the FVT column
     rivals = hyper is not None and len([m for m in methods if not m.startswith("hypernet:")]) > 1
     head = ["tokenizer", "language", "B/tok (orig → new)", "original", *map(short, methods)]
@@ -306,40 +309,62 @@ def domain_tables(doc: dict) -> list[str]:
     return lines
 
 
+def hypernet_line(doc: dict) -> list[str]:
+    """Which hypernet the tables score (path, weights hash, copy policy): one line."""
+    main = main_hypernet(r["method"] for r in doc["results"])
+    hyper = [r for r in doc["results"] if r["method"] == main]
+    options = {json.dumps(r.get("method_options"), sort_keys=True) for r in hyper}
+    if len(options) > 1:
+        raise SystemExit("hypernet cells with different method options: rerun the bench")
+    if not (hyper and hyper[0].get("method_options")):
+        return []
+    o = hyper[0]["method_options"]
+    return [
+        f"hypernet = `{o['path']}` (sha256 of hypernet.json + weights "
+        f"{o['sha256'][:12]}…), `copy_overlap={str(o['copy_overlap']).lower()}`"
+        + (
+            ": a target token whose bytes are a SmolLM2 token takes SmolLM2's row, every "
+            "other row is the hypernet's prediction."
+            if o["copy_overlap"]
+            else ": every row is the hypernet's prediction."
+        ),
+        "",
+    ]
+
+
+def protocol_change(doc: dict) -> list[str]:
+    """The original model per language under the old protocol (OLD_COMMIT) and now."""
+    old = old_numbers()
+    new = {
+        r["language"]: r["bits_per_byte"]
+        for r in doc["results"]
+        if r["method"] == "original" and r["domain"] == "in-domain" and "bits_per_byte" in r
+    }
+    pairs = [
+        (lang, old[("smollm2", lang)], v) for lang, v in new.items() if ("smollm2", lang) in old
+    ]
+    if not pairs:
+        return []
+    return [
+        "Protocol change, the original model on its own tokenizer (bits/byte): "
+        + "; ".join(
+            f"{LANGS.get(lang, lang)} {o:.3f} (old: pieces of 256 tokens, 8 passages) → "
+            f"{n:.3f} (now)"
+            for lang, o, n in pairs
+        )
+        + ". The passages differ between the two (the old ones were not all held out), so "
+        "the change mixes the longer context with the new text.",
+        "",
+    ]
+
+
 def block() -> str:
     docs = {k: json.loads(p.read_text()) for k, p in RESULTS.items() if p.exists()}
     lines = [BEGIN, ""]
-    if "smollm2-32" in docs:
-        doc = docs["smollm2-32"]
-        lines += intro(doc, "smollm2-32", " at 32 passages")
-        lines += domain_tables(doc)
-        lines += verdict(doc)
-        lines += [
-            "The grid at 16 passages: the donor baselines (OMP, CLP), the copy policy, the probe "
-            "column and the arithmetic rows:",
-            "",
-        ]
     if "smollm2" in docs:
         doc = docs["smollm2"]
         lines += intro(doc, "smollm2", " moved zero-shot onto other tokenizers")
-        main = main_hypernet(r["method"] for r in doc["results"])
-        hyper = [r for r in doc["results"] if r["method"] == main]
-        options = {json.dumps(r.get("method_options"), sort_keys=True) for r in hyper}
-        if len(options) > 1:
-            raise SystemExit("hypernet cells with different method options: rerun the bench")
-        if hyper and hyper[0].get("method_options"):
-            o = hyper[0]["method_options"]
-            lines += [
-                f"hypernet = `{o['path']}` (sha256 of hypernet.json + weights "
-                f"{o['sha256'][:12]}…), `copy_overlap={str(o['copy_overlap']).lower()}`"
-                + (
-                    ": a target token whose bytes are a SmolLM2 token takes SmolLM2's row, every "
-                    "other row is the hypernet's prediction."
-                    if o["copy_overlap"]
-                    else ": every row is the hypernet's prediction."
-                ),
-                "",
-            ]
+        lines += hypernet_line(doc)
         lines += domain_tables(doc)
         lines += verdict(doc)
         copies = copy_table(doc)
@@ -362,27 +387,7 @@ def block() -> str:
                 *probe,
                 "",
             ]
-        old = old_numbers()
-        new = {
-            r["language"]: r["bits_per_byte"]
-            for r in doc["results"]
-            if r["method"] == "original" and r["domain"] == "in-domain" and "bits_per_byte" in r
-        }
-        pairs = [
-            (lang, old[("smollm2", lang)], v) for lang, v in new.items() if ("smollm2", lang) in old
-        ]
-        if pairs:
-            lines += [
-                "Protocol change, the original model on its own tokenizer (bits/byte): "
-                + "; ".join(
-                    f"{LANGS.get(lang, lang)} {o:.3f} (old: pieces of 256 tokens, 8 passages) → "
-                    f"{n:.3f} (now)"
-                    for lang, o, n in pairs
-                )
-                + ". The passages differ between the two (the old ones were not all held out), so "
-                "the change mixes the longer context with the new text.",
-                "",
-            ]
+        lines += protocol_change(doc)
     if "gemma3" in docs:
         doc = docs["gemma3"]
         lines += [

@@ -177,6 +177,7 @@ def test_bench_domains_intervals_resume_plots(setup, tmp_path):
     assert "ood × yy missing" in md
     assert (out / "compression.png").stat().st_size > 1000
     assert len(list(out.glob("bpb_*.png"))) == 2  # one per domain
+    assert len(list(out.glob("diff_fvt_*.png"))) == 2  # the intervals, one per domain
 
     # resume: a rerun computes nothing; a dropped line is recomputed alone; other settings redo all
     lines = (out / "cells.jsonl").read_text().splitlines()

@@ -1,5 +1,5 @@
 """The committed bench results are what their documented commands produce: the stage commands in
-experiments/bench/README.md plan exactly the cells of results-smollm2/, every cell of a committed
+experiments/bench/README.md plan exactly the cells of results-smollm2-32/, every cell of a committed
 results directory belongs to its config's plan, and README.md's results block is the one
 readme_tables.py writes from them. (Planning only: no model runs.)"""
 
@@ -53,10 +53,10 @@ def readme_commands(config: str) -> list[list[str]]:
 
 
 def test_stage_commands_plan_exactly_the_committed_grid():
-    stages = readme_commands("experiments/bench/smollm2-run.yaml")
+    stages = readme_commands("experiments/bench/smollm2-32.yaml")
     assert len(stages) >= 5
     union = set().union(*(planned(args[0], args[1:]) for args in stages))
-    committed = cell_keys(BENCH / "results-smollm2")
+    committed = cell_keys(BENCH / "results-smollm2-32")
     assert committed - union == set(), "committed cells no stage command plans"
     assert union - committed == set(), "stage commands plan cells the results do not have"
 

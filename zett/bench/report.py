@@ -313,6 +313,7 @@ def plot(records: Sequence[dict], out: Path) -> list[Path]:
         plt.close(fig)
         written.append(p)
 
+    written += plot_differences(scored, out)
     comp: dict[tuple[str, str], float] = {}
     for r in scored:
         comp.setdefault((r["tokenizer"], r["language"]), r["bytes_per_token"])
@@ -334,6 +335,56 @@ def plot(records: Sequence[dict], out: Path) -> list[Path]:
         ax.legend(fontsize=7, ncol=3)
         fig.tight_layout()
         p = out / "compression.png"
+        fig.savefig(p, dpi=80)
+        plt.close(fig)
+        written.append(p)
+    return written
+
+
+def plot_differences(scored: Sequence[dict], out: Path) -> list[Path]:
+    """One forest plot per (model, domain): each method's bits/byte − FVT's on the same tokenizer,
+    language and passages, with its paired-bootstrap 95% interval (`add_comparisons`); left of 0
+    is better than FVT. The bar charts show levels; this shows what the intervals say."""
+    import matplotlib.pyplot as plt
+
+    written = []
+    compared = [r for r in scored if "diff_fvt" in r]
+    for model, domain in dict.fromkeys((r["model"], r["domain"]) for r in compared):
+        rs = [r for r in compared if r["model"] == model and r["domain"] == domain]
+        rows = list(dict.fromkeys((r["tokenizer"], r["language"]) for r in rs))
+        methods = list(dict.fromkeys(r["method"] for r in rs))
+        palette = plt.get_cmap("tab10").colors
+        height = 0.8 / len(methods)
+        fig, ax = plt.subplots(figsize=(10, 1.2 + 0.45 * len(rows)))
+        for i, m in enumerate(methods):
+            pts = [
+                (j, r)
+                for j, row in enumerate(rows)
+                for r in rs
+                if (r["tokenizer"], r["language"]) == row and r["method"] == m
+            ]
+            y = [j + 0.4 - (i + 0.5) * height for j, _ in pts]
+            d = np.array([r["diff_fvt"] for _, r in pts])
+            lo = np.array([r["diff_fvt_low"] for _, r in pts])
+            hi = np.array([r["diff_fvt_high"] for _, r in pts])
+            ax.errorbar(
+                d,
+                y,
+                xerr=[d - lo, hi - d],
+                fmt="o",
+                ms=3,
+                capsize=2,
+                label=m,
+                color=palette[i % len(palette)],
+            )
+        ax.axvline(0.0, color="black", lw=0.8)
+        ax.set_yticks(range(len(rows)), [f"{t} · {lang}" for t, lang in rows], fontsize=7)
+        ax.invert_yaxis()
+        ax.set_xlabel("bits/byte − FVT's (95% paired bootstrap interval; < 0 is better)")
+        ax.set_title(f"{rs[0].get('model_name', model)} ({domain})", fontsize=9)
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        fig.tight_layout()
+        p = out / f"diff_fvt_{model}_{domain}.png".replace("/", "_")
         fig.savefig(p, dpi=80)
         plt.close(fig)
         written.append(p)
