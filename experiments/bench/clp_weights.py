@@ -19,12 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from zett.heuristics.base import SourceEmbeddings
+from zett.heuristics.clp import _unit as unit  # CLP's own normalisation, so the cosines are its
 from zett.heuristics.donor import donor_rows, load_donor
 from zett.heuristics.omp import anchors
-
-
-def unit(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
 def main() -> None:

@@ -356,13 +356,9 @@ def plot_differences(scored: Sequence[dict], out: Path) -> list[Path]:
         palette = plt.get_cmap("tab10").colors
         height = 0.8 / len(methods)
         fig, ax = plt.subplots(figsize=(10, 1.2 + 0.45 * len(rows)))
+        by = {(r["tokenizer"], r["language"], r["method"]): r for r in rs}
         for i, m in enumerate(methods):
-            pts = [
-                (j, r)
-                for j, row in enumerate(rows)
-                for r in rs
-                if (r["tokenizer"], r["language"]) == row and r["method"] == m
-            ]
+            pts = [(j, by[(*row, m)]) for j, row in enumerate(rows) if (*row, m) in by]
             y = [j + 0.4 - (i + 0.5) * height for j, _ in pts]
             d = np.array([r["diff_fvt"] for _, r in pts])
             lo = np.array([r["diff_fvt_low"] for _, r in pts])
